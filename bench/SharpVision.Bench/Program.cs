@@ -1,1 +1,55 @@
-System.Console.WriteLine("bench: not yet");
+using System.Diagnostics;
+using System.Text.Json;
+using SharpVision.Classic;
+using SharpVision.Data;
+
+// SharpVision's own timings for bench/knn.sh; the peers run beside it in the same script.
+// Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
+var argList = args.ToList();
+string Arg(string name, string fallback)
+{
+    int i = argList.IndexOf(name);
+    return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
+}
+string what = args.Length > 0 && !args[0].StartsWith("--") ? args[0] : "knn";
+int repeats = int.Parse(Arg("--repeats", "3"));
+int threads = int.Parse(Arg("--threads", "2"));
+string? data = argList.Contains("--data") ? Arg("--data", "") : null;
+
+if (what != "knn")
+{
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn)");
+    return 2;
+}
+
+var location = new DatasetLocator(data).Locate("fashion-mnist");
+var splits = DatasetLoader.Load(location);
+Console.Error.WriteLine($"fashion-mnist from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; {splits.Train.Count} train, {splits.Test.Count} test; backend {NeighborSearch.ByteBackend}; {threads} threads");
+
+void Row(string name, int queries, Func<double> run)
+{
+    run(); // warm-up: JIT and page faults are not what we measure
+    var times = new List<double>();
+    double accuracy = 0;
+    for (int r = 0; r < repeats; r++)
+    {
+        var sw = Stopwatch.StartNew();
+        accuracy = run();
+        times.Add(sw.Elapsed.TotalSeconds);
+    }
+    times.Sort();
+    double median = times[times.Count / 2];
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        bench = name, queries, median_s = Math.Round(median, 4), min_s = Math.Round(times[0], 4),
+        per_query_ms = Math.Round(median / queries * 1000, 4), queries_per_s = Math.Round(queries / median), accuracy = Math.Round(accuracy, 4),
+        repeats, threads, backend = NeighborSearch.ByteBackend,
+    }));
+}
+
+foreach (var (metric, k) in new[] { (DistanceMetric.Euclidean, 1), (DistanceMetric.Euclidean, 5), (DistanceMetric.Manhattan, 1), (DistanceMetric.Manhattan, 5) })
+{
+    var model = new KNearestNeighbors(new(k, metric)).Fit(splits.Train);
+    Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count, () => model.Score(splits.Test, threads));
+}
+return 0;
