@@ -84,7 +84,8 @@ public sealed class KNearestNeighborsModel
     /// <summary>Applies the model's vote rule to a neighbour search result.</summary>
     public Predictions Vote(NeighborResult neighbors) => Vote(neighbors, Train.Labels, Options);
 
-    internal static Predictions Vote(NeighborResult neighbors, int[] trainLabels, KNearestNeighborsOptions options)
+    /// <summary>Applies the vote rule of <paramref name="options"/> to neighbours found among rows labelled <paramref name="trainLabels"/>.</summary>
+    public static Predictions Vote(NeighborResult neighbors, int[] trainLabels, KNearestNeighborsOptions options)
     {
         int k = neighbors.K, c = neighbors.Classes, q = neighbors.Indices.Length / k;
         var probabilities = new float[q * c];

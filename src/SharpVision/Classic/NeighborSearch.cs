@@ -12,7 +12,27 @@ namespace SharpVision.Classic;
 /// <param name="Distances">q×k distances, ascending per query (squared for Euclidean).</param>
 /// <param name="Indices">q×k training indices, same order (ties: lower index first).</param>
 /// <param name="ClassNearest">q×classes: distance from each query to the nearest training row of each class.</param>
-public sealed record NeighborResult(int K, int Classes, double[] Distances, int[] Indices, double[] ClassNearest);
+public sealed record NeighborResult(int K, int Classes, double[] Distances, int[] Indices, double[] ClassNearest)
+{
+    /// <summary>
+    /// The result for a smaller k: each query's first <paramref name="k"/> neighbours. Exact, because the lists are
+    /// sorted by (distance, index), so cross-validating k = 1, 3, 5, … needs one search with the largest k.
+    /// </summary>
+    public NeighborResult Truncate(int k)
+    {
+        if (k < 1 || k > K) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be between 1 and {K}.");
+        if (k == K) return this;
+        int q = Indices.Length / K;
+        var distances = new double[q * k];
+        var indices = new int[q * k];
+        for (int i = 0; i < q; i++)
+        {
+            Distances.AsSpan(i * K, k).CopyTo(distances.AsSpan(i * k, k));
+            Indices.AsSpan(i * K, k).CopyTo(indices.AsSpan(i * k, k));
+        }
+        return new NeighborResult(k, Classes, distances, indices, ClassNearest);
+    }
+}
 
 /// <summary>
 /// Exact brute-force k-nearest-neighbour search, tiled for cache and parallel over query blocks, with a top-k

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace SharpVision.Cli;
+
+/// <summary>Where output goes: results to stdout, everything else to stderr; progress bars only when stderr is a terminal.</summary>
+public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public TextWriter Out { get; } = stdout;
+    public TextWriter Error { get; } = stderr;
+
+    /// <summary>True when stderr is an interactive terminal (and we are writing to the real console).</summary>
+    public bool Interactive => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+
+    /// <summary>A progress/log line on stderr.</summary>
+    public void Log(string message) => Error.WriteLine(message);
+
+    /// <summary>Prints the one JSON document of a --json run.</summary>
+    public void Json(JsonNode document) => Out.WriteLine(document.ToJsonString(Indented));
+
+    /// <summary>Runs <paramref name="work"/> with a progress bar on stderr when interactive, plain log lines otherwise.</summary>
+    public async Task ProgressAsync(string description, Func<IProgress<(long Done, long? Total)>, Task> work)
+    {
+        if (!Interactive)
+        {
+            Log(description + " ...");
+            await work(new Progress<(long, long?)>(_ => { }));
+            return;
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(description));
+                await work(new SynchronousProgress(p =>
+                {
+                    if (p.Total is long total && total > 0) task.MaxValue = total;
+                    task.Value = p.Done;
+                }));
+                task.Value = task.MaxValue;
+            });
+    }
+
+    private sealed class SynchronousProgress(Action<(long Done, long? Total)> report) : IProgress<(long Done, long? Total)>
+    {
+        public void Report((long Done, long? Total) value) => report(value);
+    }
+}

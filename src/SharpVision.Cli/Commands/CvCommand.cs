@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SharpVision.Classic;
+using SharpVision.Data;
+using SharpVision.Evaluation;
+using SharpVision.Serialization;
+
+namespace SharpVision.Cli.Commands;
+
+/// <summary>`sharpvision cv`: stratified k-fold cross-validation over a grid of k-NN settings (the lecture's table).</summary>
+internal static class CvCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var data = new DataOptions();
+        var training = new TrainingOptions();
+        var knn = new KnnOptions(lists: true);
+        var folds = new Option<int>("--folds") { Description = "Number of stratified folds", DefaultValueFactory = _ => 5 };
+        var test = new Option<bool>("--test") { Description = "After choosing the best setting, evaluate it once on the test split" };
+        var command = new Command("cv", "Cross-validate k-NN settings on the training split: mean ± std accuracy per setting, and the best one.\n\nExample:\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000 --test");
+        data.AddTo(command);
+        knn.AddTo(command);
+        command.Options.Add(folds);
+        command.Options.Add(test);
+        training.AddTo(command, withOut: false);
+        command.SetAction(async (parse, token) =>
+        {
+            var total = Stopwatch.StartNew();
+            knn.CheckModel(parse);
+            var (ks, metrics, weightings) = (knn.Ks(parse), knn.Metrics(parse), knn.Weightings(parse));
+            int seed = parse.GetValue(training.Seed), threads = training.GetThreads(parse), foldCount = parse.GetValue(folds);
+            bool json = parse.GetValue(training.Json);
+            training.WarnUnused(parse, console, "knn");
+            if (foldCount < 2) throw new UsageException($"--folds must be at least 2, got {foldCount}.");
+
+            var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
+            var train = splits.Train;
+            if (foldCount > train.ClassCounts().Where(c => c > 0).Min())
+                console.Log($"warning: some class has fewer than {foldCount} training images; its folds will be uneven");
+            int kMax = ks.Max();
+            var foldIndices = Splits.StratifiedKFold(train.Labels, foldCount, seed);
+            // accuracy[(k, metric, weighting)][fold]
+            var accuracy = new Dictionary<(int, DistanceMetric, NeighborWeighting), double[]>();
+            foreach (var k in ks) foreach (var m in metrics) foreach (var w in weightings) accuracy[(k, m, w)] = new double[foldCount];
+            var search = Stopwatch.StartNew();
+            for (int f = 0; f < foldCount; f++)
+            {
+                var (trainIdx, validationIdx) = foldIndices[f];
+                var foldTrain = train.Subset(trainIdx);
+                var foldValidation = train.Subset(validationIdx);
+                if (kMax > foldTrain.Count) throw new UsageException($"--k {kMax} exceeds the {foldTrain.Count} training images of a fold.");
+                foreach (var metric in metrics)
+                {
+                    token.ThrowIfCancellationRequested();
+                    console.Log($"fold {f + 1}/{foldCount}, {ModelStore.MetricName(metric)}: {foldValidation.Count:N0} validation images against {foldTrain.Count:N0} ...");
+                    // One search with the largest k serves every smaller k (neighbour lists are sorted).
+                    var neighbors = new KNearestNeighbors(new(kMax, metric)).Fit(foldTrain).Neighbors(foldValidation.Pixels, threads);
+                    foreach (var k in ks)
+                        foreach (var w in weightings)
+                        {
+                            var predicted = KNearestNeighborsModel.Vote(neighbors.Truncate(k), foldTrain.Labels, new(k, metric, w)).Labels();
+                            accuracy[(k, metric, w)][f] = ClassificationMetrics.Compute(foldValidation.Labels, predicted, train.ClassNames).Accuracy;
+                        }
+                }
+            }
+            search.Stop();
+
+            // Population standard deviation over folds, as scikit-learn's cv_results_ reports it.
+            var rows = accuracy.Select(kv => (Setting: kv.Key, Mean: kv.Value.Average(), Std: Math.Sqrt(kv.Value.Average(a => (a - kv.Value.Average()) * (a - kv.Value.Average()))), Folds: kv.Value))
+                .OrderBy(r => r.Setting.Item2).ThenBy(r => r.Setting.Item3).ThenBy(r => r.Setting.Item1).ToList();
+            // Best: highest mean; ties to the smaller k, then L1 before L2, then uniform (the simpler model).
+            var best = rows.OrderByDescending(r => r.Mean).ThenBy(r => r.Setting.Item1).ThenBy(r => r.Setting.Item2).ThenBy(r => r.Setting.Item3).First();
+
+            JsonObject Params((int K, DistanceMetric M, NeighborWeighting W) s) => new()
+            {
+                ["k"] = s.K, ["metric"] = ModelStore.MetricName(s.M), ["weights"] = s.W == NeighborWeighting.Distance ? "distance" : "uniform",
+            };
+            var result = new JsonObject
+            {
+                ["command"] = "cv",
+                ["dataset"] = Reporting.DatasetJson(splits, location),
+                ["folds"] = foldCount,
+                ["seed"] = seed,
+                ["results"] = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
+                {
+                    ["params"] = Params(r.Setting),
+                    ["mean_accuracy"] = Reporting.Round(r.Mean),
+                    ["std_accuracy"] = Reporting.Round(r.Std),
+                    ["fold_accuracies"] = new JsonArray(r.Folds.Select(a => (JsonNode)Reporting.Round(a)).ToArray()),
+                }).ToArray()),
+                ["best"] = new JsonObject { ["params"] = Params(best.Setting), ["mean_accuracy"] = Reporting.Round(best.Mean), ["std_accuracy"] = Reporting.Round(best.Std) },
+                ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+                ["threads"] = threads,
+            };
+            ClassificationMetrics? testReport = null;
+            var predictTime = TimeSpan.Zero;
+            if (parse.GetValue(test))
+            {
+                var sw = Stopwatch.StartNew();
+                var model = new KNearestNeighbors(new(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3)).Fit(train);
+                testReport = ClassificationMetrics.Compute(splits.Test.Labels, model.Predict(splits.Test, threads), splits.Test.ClassNames);
+                predictTime = sw.Elapsed;
+                result["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(testReport) };
+            }
+            total.Stop();
+            result["timings_s"] = new JsonObject
+            {
+                ["cv"] = Math.Round(search.Elapsed.TotalSeconds, 3),
+                ["fit"] = 0.0,
+                ["predict"] = Math.Round(predictTime.TotalSeconds, 3),
+                ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
+            };
+
+            if (json)
+            {
+                console.Json(result);
+                return CliApp.Success;
+            }
+            var o = console.Out;
+            o.WriteLine($"dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}, {train.Count:N0} training images, {foldCount}-fold stratified cross-validation (seed {seed})");
+            o.WriteLine();
+            o.WriteLine("  k  metric  weights    mean acc   ± std     folds");
+            foreach (var r in rows)
+            {
+                string mark = r.Setting == best.Setting ? "  ← best" : "";
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Setting.Item1,3}  {ModelStore.MetricName(r.Setting.Item2),-6}  {(r.Setting.Item3 == NeighborWeighting.Distance ? "distance" : "uniform"),-9}  {r.Mean,8:F4}  ± {r.Std:F4}   {string.Join(" ", r.Folds.Select(a => a.ToString("F3", CultureInfo.InvariantCulture)))}{mark}"));
+            }
+            o.WriteLine();
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best: k={best.Setting.Item1} metric={ModelStore.MetricName(best.Setting.Item2)} weights={(best.Setting.Item3 == NeighborWeighting.Distance ? "distance" : "uniform")}: {best.Mean:F4} ± {best.Std:F4} ({search.Elapsed.TotalSeconds:F1} s)"));
+            if (testReport is not null)
+            {
+                o.WriteLine();
+                o.Write(Reporting.MetricsText("test (best setting, evaluated once)", testReport));
+            }
+            return CliApp.Success;
+        });
+        return command;
+    }
+}

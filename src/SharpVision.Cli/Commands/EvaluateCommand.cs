@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SharpVision.Classic;
+using SharpVision.Evaluation;
+using SharpVision.Serialization;
+
+namespace SharpVision.Cli.Commands;
+
+/// <summary>`sharpvision evaluate`: a saved model on a dataset split.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var data = new DataOptions();
+        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder)", Required = true };
+        var split = new Option<string>("--split") { Description = "Which split to evaluate: test or train", DefaultValueFactory = _ => "test" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document" };
+        var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were.\n\nExample:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test");
+        command.Options.Add(modelPath);
+        data.AddTo(command, withTrainLimit: false);
+        command.Options.Add(split);
+        command.Options.Add(threads);
+        command.Options.Add(json);
+        command.SetAction(async (parse, token) =>
+        {
+            var total = Stopwatch.StartNew();
+            var which = parse.GetValue(split)!.ToLowerInvariant();
+            if (which is not ("test" or "train")) throw new UsageException($"--split must be test or train, got '{which}'.");
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
+            var stored = ModelStore.Load(parse.GetValue(modelPath)!);
+            var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
+            var set = which == "test" ? splits.Test : splits.Train;
+            var p = stored.Preparation;
+            if (set.Channels != p.Channels || set.Height != p.Height || set.Width != p.Width)
+                throw new UsageException($"the model expects {p.Channels}×{p.Height}×{p.Width} images, {location.Name} has {set.Channels}×{set.Height}×{set.Width}.");
+            if (!set.ClassNames.SequenceEqual(stored.ClassNames))
+                console.Log($"warning: the dataset's classes ({string.Join(", ", set.ClassNames)}) differ from the model's ({string.Join(", ", stored.ClassNames)}); labels are compared by index");
+            if (set.ClassNames.Count != stored.ClassNames.Count)
+                throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
+            var predict = Stopwatch.StartNew();
+            var predictions = stored.Knn.Predict(set, threadCount);
+            predict.Stop();
+            var report = ClassificationMetrics.Compute(set.Labels, predictions, stored.ClassNames);
+            total.Stop();
+            if (parse.GetValue(json))
+            {
+                console.Json(new JsonObject
+                {
+                    ["command"] = "evaluate",
+                    ["model_path"] = Path.GetFullPath(parse.GetValue(modelPath)!),
+                    ["dataset"] = Reporting.DatasetJson(splits, location),
+                    ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
+                    ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
+                    ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+                    ["threads"] = threadCount,
+                });
+            }
+            else
+            {
+                console.Out.WriteLine($"model: {parse.GetValue(modelPath)} (k-NN k={stored.Knn.Options.K}, {ModelStore.MetricName(stored.Knn.Options.Metric)}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
+                console.Out.Write(Reporting.MetricsText(which, report));
+            }
+            return CliApp.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,43 @@
+namespace SharpVision.IO;
+
+/// <summary>
+/// Writes a file so that readers see either the old complete file or the new complete file, never a half:
+/// write to a temporary file in the same folder, flush it to disk, then rename over the target.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes through <paramref name="write"/>; on any exception the temporary file is deleted and the target is untouched.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> atomically.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        var copy = bytes.ToArray();
+        Write(path, s => s.Write(copy));
+    }
+
+    /// <summary>Writes UTF-8 text atomically.</summary>
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+}
