@@ -1,0 +1,99 @@
+namespace SharpVision.Imaging;
+
+/// <summary>Which JPEG decoder to use; tests pin one, everything else uses <see cref="Auto"/>.</summary>
+internal enum JpegDecoderChoice
+{
+    /// <summary>libturbojpeg when it loads (and SHARPVISION_JPEG is not "managed"), else managed.</summary>
+    Auto,
+    /// <summary>The managed decoder.</summary>
+    Managed,
+    /// <summary>libturbojpeg; throws <see cref="InvalidOperationException"/> when it is not available.</summary>
+    TurboJpeg,
+}
+
+/// <summary>
+/// Decodes PNG and JPEG files (chosen by magic bytes) into 8-bit <see cref="Image"/>s.
+/// Gray files → 1 channel; everything else → 3 channels RGB; alpha is dropped (not composited), as PIL's convert("RGB") does.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>Headers claiming more pixels than this are refused before any allocation or decoding.</summary>
+    public const long DefaultMaxPixels = 64_000_000;
+
+    /// <summary>Reads format, size and channel count from the header only.</summary>
+    /// <param name="data">The whole file (or at least its header).</param>
+    /// <param name="path">The file name, used in error messages.</param>
+    /// <exception cref="DataFormatException">Not a PNG/JPEG, or the header is corrupt or unsupported.</exception>
+    public static ImageInfo ReadInfo(ReadOnlySpan<byte> data, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Sniff(data, path) switch
+        {
+            "png" => PngDecoder.ReadInfo(data, path),
+            _ => JpegHeader.Read(data, path).ToInfo(),
+        };
+    }
+
+    /// <summary>Decodes a PNG or JPEG file. Shape: (H, W, C) interleaved, C = 1 for gray files, else 3 (RGB).</summary>
+    /// <param name="data">The whole file.</param>
+    /// <param name="path">The file name, used in error messages.</param>
+    /// <param name="maxPixels">Refuse headers with width·height above this, before decoding.</param>
+    /// <exception cref="DataFormatException">Any decoding failure: wrong magic, truncation, bad CRC, corrupt or unsupported stream, too many pixels.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string path, long maxPixels = DefaultMaxPixels)
+        => Decode(data, path, maxPixels, JpegDecoderChoice.Auto);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string path, long maxPixels, JpegDecoderChoice jpeg)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        if (Sniff(data, path) == "png")
+            return PngDecoder.Decode(data, path, maxPixels);
+
+        JpegHeader header = JpegHeader.Read(data, path);
+        CheckPixelLimit(header.Width, header.Height, maxPixels, "JPEG", path);
+        bool useTurbo = jpeg switch
+        {
+            JpegDecoderChoice.Managed => false,
+            JpegDecoderChoice.TurboJpeg => TurboJpeg.IsAvailable
+                ? true
+                : throw new InvalidOperationException("libturbojpeg.so.0 could not be loaded."),
+            _ => TurboJpeg.IsAvailable && !ManagedForcedByEnvironment,
+        };
+        return useTurbo ? TurboJpeg.Decode(data, path, header) : JpegDecoder.Decode(data, path, header);
+    }
+
+    /// <summary>Reads and decodes a file. See <see cref="Decode(ReadOnlySpan{byte}, string, long)"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">The file is not a decodable PNG or JPEG.</exception>
+    public static Image Load(string path, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] data = File.ReadAllBytes(path);
+        return Decode(data, path, maxPixels);
+    }
+
+    /// <summary>"libturbojpeg" when libturbojpeg.so.0 loads and SHARPVISION_JPEG is not "managed"; else "managed".</summary>
+    public static string JpegBackend => TurboJpeg.IsAvailable && !ManagedForcedByEnvironment ? "libturbojpeg" : "managed";
+
+    private static bool ManagedForcedByEnvironment =>
+        string.Equals(Environment.GetEnvironmentVariable("SHARPVISION_JPEG"), "managed", StringComparison.OrdinalIgnoreCase);
+
+    internal static void CheckPixelLimit(int width, int height, long maxPixels, string format, string path)
+    {
+        long pixels = (long)width * height;
+        if (pixels > maxPixels)
+            throw new DataFormatException(path, $"{format} header claims {width}x{height} = {pixels} pixels, more than the limit of {maxPixels}");
+    }
+
+    private static string Sniff(ReadOnlySpan<byte> data, string path)
+    {
+        if (data.Length >= 8 && data[..8].SequenceEqual(PngDecoder.Signature))
+            return "png";
+        if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+            return "jpeg";
+        if (data.IsEmpty)
+            throw new DataFormatException(path, "not a PNG or JPEG file (the file is empty)");
+        var head = string.Join(" ", data[..Math.Min(4, data.Length)].ToArray().Select(b => $"0x{b:X2}"));
+        throw new DataFormatException(path, $"not a PNG or JPEG file (starts with {head})");
+    }
+}
