@@ -3,6 +3,8 @@ using SharpVision.Data.Download;
 
 using Xunit;
 
+using SharpVision.Tests.Support;
+
 namespace SharpVision.Tests.Download;
 
 public sealed class ArchiveExtractorTests : IDisposable
@@ -14,8 +16,8 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_CifarLayout_WritesEveryFileWithItsBytes()
     {
-        IReadOnlyDictionary<string, byte[]> files = DatasetFiles.CifarFiles(recordsPerBatch: 2);
-        string archive = WriteArchive(DatasetFiles.CifarTarGz(files));
+        IReadOnlyDictionary<string, byte[]> files = GeneratedDatasets.CifarFiles(recordsPerBatch: 2);
+        string archive = WriteArchive(GeneratedDatasets.CifarTarGz(files));
         string target = _temp.Combine("out");
 
         ArchiveExtractor.ExtractTarGz(archive, target);
@@ -29,10 +31,10 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_ParentTraversalEntry_ThrowsAndExtractsNothing()
     {
-        string archive = WriteArchive(DatasetFiles.TarGz(
+        string archive = WriteArchive(GeneratedDatasets.TarGz(
         [
-            DatasetFiles.FileEntry("good/first.txt", "harmless"),
-            DatasetFiles.FileEntry("../escape.txt", "escaped"),
+            GeneratedDatasets.FileEntry("good/first.txt", "harmless"),
+            GeneratedDatasets.FileEntry("../escape.txt", "escaped"),
         ]));
         string target = _temp.Combine("out");
 
@@ -47,7 +49,7 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_NestedTraversalEntry_Throws()
     {
-        string archive = WriteArchive(DatasetFiles.TarGz([DatasetFiles.FileEntry("good/../../escape.txt", "escaped")]));
+        string archive = WriteArchive(GeneratedDatasets.TarGz([GeneratedDatasets.FileEntry("good/../../escape.txt", "escaped")]));
         string target = _temp.Combine("out");
 
         var error = Assert.Throws<DataFormatException>(() => ArchiveExtractor.ExtractTarGz(archive, target));
@@ -60,10 +62,10 @@ public sealed class ArchiveExtractorTests : IDisposable
     public void ExtractTarGz_AbsolutePathEntry_ThrowsAndExtractsNothing()
     {
         string absolute = _temp.Combine("absolute.txt");
-        string archive = WriteArchive(DatasetFiles.TarGz(
+        string archive = WriteArchive(GeneratedDatasets.TarGz(
         [
-            DatasetFiles.FileEntry("good/first.txt", "harmless"),
-            DatasetFiles.FileEntry(absolute, "escaped"),
+            GeneratedDatasets.FileEntry("good/first.txt", "harmless"),
+            GeneratedDatasets.FileEntry(absolute, "escaped"),
         ]));
         string target = _temp.Combine("out");
 
@@ -78,10 +80,10 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_SymbolicLinkEntry_ThrowsAndExtractsNothing()
     {
-        string archive = WriteArchive(DatasetFiles.TarGz(
+        string archive = WriteArchive(GeneratedDatasets.TarGz(
         [
-            DatasetFiles.FileEntry("good/first.txt", "harmless"),
-            DatasetFiles.LinkEntry(TarEntryType.SymbolicLink, "good/link", "/etc/passwd"),
+            GeneratedDatasets.FileEntry("good/first.txt", "harmless"),
+            GeneratedDatasets.LinkEntry(TarEntryType.SymbolicLink, "good/link", "/etc/passwd"),
         ]));
         string target = _temp.Combine("out");
 
@@ -95,10 +97,10 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_HardLinkEntry_ThrowsAndExtractsNothing()
     {
-        string archive = WriteArchive(DatasetFiles.TarGz(
+        string archive = WriteArchive(GeneratedDatasets.TarGz(
         [
-            DatasetFiles.FileEntry("good/first.txt", "harmless"),
-            DatasetFiles.LinkEntry(TarEntryType.HardLink, "good/hard", "good/first.txt"),
+            GeneratedDatasets.FileEntry("good/first.txt", "harmless"),
+            GeneratedDatasets.LinkEntry(TarEntryType.HardLink, "good/hard", "good/first.txt"),
         ]));
         string target = _temp.Combine("out");
 
@@ -124,8 +126,8 @@ public sealed class ArchiveExtractorTests : IDisposable
     [Fact]
     public void ExtractTarGz_ExistingFiles_AreOverwrittenAndOthersKept()
     {
-        IReadOnlyDictionary<string, byte[]> files = DatasetFiles.CifarFiles(recordsPerBatch: 1);
-        string archive = WriteArchive(DatasetFiles.CifarTarGz(files));
+        IReadOnlyDictionary<string, byte[]> files = GeneratedDatasets.CifarFiles(recordsPerBatch: 1);
+        string archive = WriteArchive(GeneratedDatasets.CifarTarGz(files));
         string target = _temp.Combine("out");
         Directory.CreateDirectory(Path.Combine(target, "cifar-10-batches-bin"));
         File.WriteAllText(Path.Combine(target, "cifar-10-batches-bin", "test_batch.bin"), "stale");

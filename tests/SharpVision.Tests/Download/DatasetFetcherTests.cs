@@ -3,6 +3,8 @@ using SharpVision.Data.Download;
 
 using Xunit;
 
+using SharpVision.Tests.Support;
+
 namespace SharpVision.Tests.Download;
 
 public sealed class DatasetFetcherTests : IDisposable
@@ -25,7 +27,7 @@ public sealed class DatasetFetcherTests : IDisposable
     public async Task FetchAsync_IdxSet_WritesVerifiedFilesAndReportsProgress()
     {
         // 100 train images ≈ 78 KB: more than one 64 KiB progress step.
-        IReadOnlyDictionary<string, byte[]> files = DatasetFiles.IdxGzSet(trainCount: 100, testCount: 20);
+        IReadOnlyDictionary<string, byte[]> files = GeneratedDatasets.IdxGzSet(trainCount: 100, testCount: 20);
         DatasetSource source = ServeIdx("fashion-mnist", files);
         var progress = new RecordingProgress();
 
@@ -49,7 +51,7 @@ public sealed class DatasetFetcherTests : IDisposable
     [Fact]
     public async Task FetchAsync_CifarArchive_KeepsArchiveAndExtractsBatches()
     {
-        IReadOnlyDictionary<string, byte[]> contents = DatasetFiles.CifarFiles(recordsPerBatch: 3);
+        IReadOnlyDictionary<string, byte[]> contents = GeneratedDatasets.CifarFiles(recordsPerBatch: 3);
         DatasetSource source = ServeCifar(contents, out byte[] archive);
 
         await new DatasetFetcher(_httpClient).FetchAsync(source, Target);
@@ -57,8 +59,8 @@ public sealed class DatasetFetcherTests : IDisposable
         Assert.Equal(archive, File.ReadAllBytes(Path.Combine(Target, "cifar-10-binary.tar.gz")));
         foreach ((string name, byte[] bytes) in contents)
             Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(Target, name)));
-        Assert.All(DatasetFiles.CifarBatchNames, batch =>
-            Assert.Equal(3 * DatasetFiles.CifarRecordBytes, new FileInfo(Path.Combine(Target, "cifar-10-batches-bin", batch)).Length));
+        Assert.All(GeneratedDatasets.CifarBatchNames, batch =>
+            Assert.Equal(3 * GeneratedDatasets.CifarRecordBytes, new FileInfo(Path.Combine(Target, "cifar-10-batches-bin", batch)).Length));
         Assert.Empty(Directory.GetFiles(Target, "*.partial", SearchOption.AllDirectories));
         Assert.Equal(["data"], Directory.GetFileSystemEntries(_temp.Path).Select(Path.GetFileName));
     }
@@ -66,8 +68,8 @@ public sealed class DatasetFetcherTests : IDisposable
     [Fact]
     public async Task FetchAsync_SecondFetch_DownloadsNothing()
     {
-        DatasetSource idx = ServeIdx("mnist", DatasetFiles.IdxGzSet(trainCount: 20, testCount: 10));
-        DatasetSource cifar = ServeCifar(DatasetFiles.CifarFiles(recordsPerBatch: 2), out _);
+        DatasetSource idx = ServeIdx("mnist", GeneratedDatasets.IdxGzSet(trainCount: 20, testCount: 10));
+        DatasetSource cifar = ServeCifar(GeneratedDatasets.CifarFiles(recordsPerBatch: 2), out _);
         var fetcher = new DatasetFetcher(_httpClient);
         await fetcher.FetchAsync(idx, Target);
         await fetcher.FetchAsync(cifar, Target);
@@ -84,7 +86,7 @@ public sealed class DatasetFetcherTests : IDisposable
     [Fact]
     public async Task FetchAsync_ArchivePresentButExtractedFileMissing_ReExtractsWithoutDownloading()
     {
-        IReadOnlyDictionary<string, byte[]> contents = DatasetFiles.CifarFiles(recordsPerBatch: 2);
+        IReadOnlyDictionary<string, byte[]> contents = GeneratedDatasets.CifarFiles(recordsPerBatch: 2);
         DatasetSource cifar = ServeCifar(contents, out _);
         var fetcher = new DatasetFetcher(_httpClient);
         await fetcher.FetchAsync(cifar, Target);
@@ -100,7 +102,7 @@ public sealed class DatasetFetcherTests : IDisposable
     [Fact]
     public async Task FetchAsync_PresentFileWithWrongChecksum_IsReplaced()
     {
-        IReadOnlyDictionary<string, byte[]> files = DatasetFiles.IdxGzSet(trainCount: 20, testCount: 10);
+        IReadOnlyDictionary<string, byte[]> files = GeneratedDatasets.IdxGzSet(trainCount: 20, testCount: 10);
         DatasetSource source = ServeIdx("mnist", files);
         Directory.CreateDirectory(Target);
         string labels = Path.Combine(Target, "t10k-labels-idx1-ubyte.gz");
@@ -115,8 +117,8 @@ public sealed class DatasetFetcherTests : IDisposable
     [Fact]
     public async Task FetchAsync_ChecksumMismatch_ThrowsDataFormatExceptionAndLeavesNoFile()
     {
-        byte[] served = DatasetFiles.Gzip(DatasetFiles.IdxLabels(10, new Random(3)));
-        string expected = DatasetFiles.Md5Hex([1, 2, 3]);
+        byte[] served = GeneratedDatasets.Gzip(GeneratedDatasets.IdxLabels(10, new Random(3)));
+        string expected = GeneratedDatasets.Md5Hex([1, 2, 3]);
         Uri url = _server.Serve("bad/t10k-labels-idx1-ubyte.gz", served);
         var source = new DatasetSource("mnist", [new RemoteFile("t10k-labels-idx1-ubyte.gz", url, ChecksumKind.Md5, expected)]);
 
@@ -124,7 +126,7 @@ public sealed class DatasetFetcherTests : IDisposable
 
         Assert.Contains(url.ToString(), error.Message);
         Assert.Contains(expected, error.Message);
-        Assert.Contains(DatasetFiles.Md5Hex(served), error.Message);
+        Assert.Contains(GeneratedDatasets.Md5Hex(served), error.Message);
         Assert.Equal(Path.Combine(Target, "t10k-labels-idx1-ubyte.gz"), error.Path);
         Assert.Empty(Directory.GetFiles(Target));
     }
@@ -133,13 +135,13 @@ public sealed class DatasetFetcherTests : IDisposable
     public async Task FetchAsync_Sha256Mismatch_NamesSha256Digests()
     {
         byte[] served = [9, 8, 7];
-        string expected = DatasetFiles.Sha256Hex([1, 2, 3]);
+        string expected = GeneratedDatasets.Sha256Hex([1, 2, 3]);
         Uri url = _server.Serve("file.bin", served);
         var source = new DatasetSource("x", [new RemoteFile("file.bin", url, ChecksumKind.Sha256, expected.ToUpperInvariant())]);
 
         var error = await Assert.ThrowsAsync<DataFormatException>(() => new DatasetFetcher(_httpClient).FetchAsync(source, Target));
 
-        Assert.Contains($"Sha256 {DatasetFiles.Sha256Hex(served)}, expected {expected}", error.Reason);
+        Assert.Contains($"Sha256 {GeneratedDatasets.Sha256Hex(served)}, expected {expected}", error.Reason);
         Assert.Empty(Directory.GetFiles(Target));
     }
 
@@ -164,7 +166,7 @@ public sealed class DatasetFetcherTests : IDisposable
         new Random(4).NextBytes(body);
         using var cancellation = new CancellationTokenSource();
         Uri url = _server.ServeStalled("slow.bin", body, bytesBeforeStall: 100_000, onStalled: cancellation.Cancel);
-        var source = new DatasetSource("x", [new RemoteFile("slow.bin", url, ChecksumKind.Sha256, DatasetFiles.Sha256Hex(body))]);
+        var source = new DatasetSource("x", [new RemoteFile("slow.bin", url, ChecksumKind.Sha256, GeneratedDatasets.Sha256Hex(body))]);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => new DatasetFetcher(_httpClient).FetchAsync(source, Target, progress: null, cancellation.Token));
@@ -176,7 +178,7 @@ public sealed class DatasetFetcherTests : IDisposable
     public async Task FetchAsync_FileNameWithFolder_ThrowsArgumentExceptionBeforeDownloading()
     {
         Uri url = _server.Serve("x.bin", [1]);
-        var source = new DatasetSource("x", [new RemoteFile("../x.bin", url, ChecksumKind.Md5, DatasetFiles.Md5Hex([1]))]);
+        var source = new DatasetSource("x", [new RemoteFile("../x.bin", url, ChecksumKind.Md5, GeneratedDatasets.Md5Hex([1]))]);
 
         await Assert.ThrowsAsync<ArgumentException>(() => new DatasetFetcher(_httpClient).FetchAsync(source, Target));
 
@@ -190,15 +192,15 @@ public sealed class DatasetFetcherTests : IDisposable
         {
             Uri url = _server.Serve($"{name}/{file.Key}", file.Value);
             return file.Key.Contains("labels", StringComparison.Ordinal)
-                ? new RemoteFile(file.Key, url, ChecksumKind.Sha256, DatasetFiles.Sha256Hex(file.Value))
-                : new RemoteFile(file.Key, url, ChecksumKind.Md5, DatasetFiles.Md5Hex(file.Value));
+                ? new RemoteFile(file.Key, url, ChecksumKind.Sha256, GeneratedDatasets.Sha256Hex(file.Value))
+                : new RemoteFile(file.Key, url, ChecksumKind.Md5, GeneratedDatasets.Md5Hex(file.Value));
         })]);
 
     private DatasetSource ServeCifar(IReadOnlyDictionary<string, byte[]> contents, out byte[] archive)
     {
-        archive = DatasetFiles.CifarTarGz(contents);
+        archive = GeneratedDatasets.CifarTarGz(contents);
         Uri url = _server.Serve("cifar-10-binary.tar.gz", archive);
         return new DatasetSource("cifar-10",
-            [new RemoteFile("cifar-10-binary.tar.gz", url, ChecksumKind.Md5, DatasetFiles.Md5Hex(archive), IsArchive: true)]);
+            [new RemoteFile("cifar-10-binary.tar.gz", url, ChecksumKind.Md5, GeneratedDatasets.Md5Hex(archive), IsArchive: true)]);
     }
 }

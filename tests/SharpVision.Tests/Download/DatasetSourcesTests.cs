@@ -3,6 +3,8 @@ using SharpVision.Data.Download;
 
 using Xunit;
 
+using SharpVision.Tests.Support;
+
 namespace SharpVision.Tests.Download;
 
 public sealed class DatasetSourcesTests

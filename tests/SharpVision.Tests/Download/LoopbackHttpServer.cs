@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using SharpVision.Tests.Support;
+
 namespace SharpVision.Tests.Download;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using SharpVision.Data.Download;
 
+using SharpVision.Tests.Support;
+
 namespace SharpVision.Tests.Download;
 
 /// <summary>Records reports synchronously, in order (Progress&lt;T&gt; would post them to the thread pool, unordered).</summary>

@@ -1,4 +1,4 @@
-namespace SharpVision.Tests.Download;
+namespace SharpVision.Tests.Support;
 
 /// <summary>A fresh folder under the system temp directory, deleted with everything in it on dispose.</summary>
 internal sealed class TempFolder : IDisposable

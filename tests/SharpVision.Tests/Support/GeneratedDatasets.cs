@@ -4,10 +4,10 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SharpVision.Tests.Download;
+namespace SharpVision.Tests.Support;
 
 /// <summary>Small files in the exact formats the real datasets ship in, generated with a fixed seed.</summary>
-internal static class DatasetFiles
+internal static class GeneratedDatasets
 {
     public const int ImageSide = 28;
     public const int CifarRecordBytes = 1 + 3 * 32 * 32;
