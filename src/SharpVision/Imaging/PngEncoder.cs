@@ -60,24 +60,7 @@ public static class PngEncoder
     public static void Save(Image image, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes = Encode(image);
-        string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? ".";
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        SharpVision.IO.AtomicFile.WriteAllBytes(path, Encode(image));
     }
 
     private static long Filter(int filter, ReadOnlySpan<byte> row, ReadOnlySpan<byte> prior, int bpp, byte[] destination)
