@@ -17,14 +17,16 @@ public readonly struct Shape : IEquatable<Shape>
             if (size > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(dims), $"Shape ({string.Join(", ", dims.ToArray())}) has more than 2³¹−1 elements.");
         }
         _dims = dims.ToArray();
-        Size = (int)size;
+        _size = (int)size;
     }
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => _dims?.Length ?? 0;
 
-    /// <summary>Number of elements (1 for a scalar of rank 0).</summary>
-    public int Size { get; }
+    private readonly int _size;
+
+    /// <summary>Number of elements (1 for a scalar of rank 0, including <c>default(Shape)</c>).</summary>
+    public int Size => _dims is null ? 1 : _size;
 
     /// <summary>Dimension <paramref name="axis"/>; negative axes count from the end.</summary>
     public int this[int axis] => _dims[axis < 0 ? axis + Rank : axis];
