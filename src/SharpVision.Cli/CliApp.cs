@@ -26,7 +26,17 @@ public static class CliApp
         root.Subcommands.Add(CvCommand.Create(console));
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
+        root.Subcommands.Add(TemplatesCommand.Create(console));
 
+        try
+        {
+            args = NetworkTraining.ExpandResume(args);
+        }
+        catch (Exception e) when (Describe(e) is { } failure)
+        {
+            stderr.WriteLine($"error: {failure.Message}");
+            return failure.ExitCode;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -66,6 +76,7 @@ public static class CliApp
     {
         UsageException => (e.Message, UsageError),
         DataFormatException or DatasetNotFoundException => (e.Message, RuntimeFailure),
+        SharpVision.Training.TrainingDivergedException => ($"training diverged: {e.Message}", RuntimeFailure),
         FileNotFoundException f => (f.Message.Contains(f.FileName ?? "\0") ? f.Message : $"{f.FileName}: file not found", RuntimeFailure),
         DirectoryNotFoundException or UnauthorizedAccessException or IOException => (e.Message, RuntimeFailure),
         HttpRequestException h => (h.StatusCode is HttpStatusCode code ? $"{h.Message} ({(int)code})" : h.Message, RuntimeFailure),

@@ -45,6 +45,31 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
             });
     }
 
+    /// <summary>
+    /// Runs synchronous step-wise work with a bar on stderr when interactive (the work reports (done, total, label));
+    /// without a terminal it runs silently and the work logs its own milestones.
+    /// </summary>
+    public T Steps<T>(string description, Func<Action<long, long, string>, T> work)
+    {
+        if (!Interactive) return work((_, _, _) => { });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        T result = default!;
+        console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(description));
+                result = work((done, total, label) =>
+                {
+                    task.MaxValue = Math.Max(1, total);
+                    task.Value = done;
+                    task.Description = Markup.Escape(label);
+                });
+            });
+        return result;
+    }
+
     private sealed class SynchronousProgress(Action<(long Done, long? Total)> report) : IProgress<(long Done, long? Total)>
     {
         public void Report((long Done, long? Total) value) => report(value);

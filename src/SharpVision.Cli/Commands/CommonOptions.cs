@@ -100,7 +100,7 @@ internal sealed class DataOptions
 }
 
 /// <summary>Flags every training command shares (some models ignore some of them, and say so).</summary>
-internal sealed class TrainingOptions
+internal sealed class TrainingFlags
 {
     public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training data (gradient-trained models)" };
     public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Minibatch size (gradient-trained models)" };

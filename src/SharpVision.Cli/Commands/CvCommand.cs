@@ -15,7 +15,7 @@ internal static class CvCommand
     public static Command Create(CliConsole console)
     {
         var data = new DataOptions();
-        var training = new TrainingOptions();
+        var training = new TrainingFlags();
         var knn = new KnnOptions(lists: true);
         var folds = new Option<int>("--folds") { Description = "Number of stratified folds", DefaultValueFactory = _ => 5 };
         var test = new Option<bool>("--test") { Description = "After choosing the best setting, evaluate it once on the test split" };

@@ -33,6 +33,12 @@ internal static class EvaluateCommand
             var stored = ModelStore.Load(parse.GetValue(modelPath)!);
             var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
             var set = which == "test" ? splits.Test : splits.Train;
+            if (stored.ClassNames.Count < set.ClassNames.Count && stored.ClassNames.All(set.ClassNames.Contains))
+            {
+                // A model trained on --classes: evaluate on those classes only.
+                set = set.SelectClasses(stored.ClassNames.Select(n => set.ClassNames.ToList().IndexOf(n)).ToArray());
+                console.Log($"evaluating on the model's {stored.ClassNames.Count} classes only: {string.Join(", ", stored.ClassNames)}");
+            }
             var p = stored.Preparation;
             if (set.Channels != p.Channels || set.Height != p.Height || set.Width != p.Width)
                 throw new UsageException($"the model expects {p.Channels}×{p.Height}×{p.Width} images, {location.Name} has {set.Channels}×{set.Height}×{set.Width}.");
@@ -41,7 +47,8 @@ internal static class EvaluateCommand
             if (set.ClassNames.Count != stored.ClassNames.Count)
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
             var predict = Stopwatch.StartNew();
-            var predictions = stored.Knn.Predict(set, threadCount);
+            SharpVision.Tensors.Engine.Threads = threadCount;
+            var predictions = stored.Model.Predict(set.Pixels, threadCount);
             predict.Stop();
             var report = ClassificationMetrics.Compute(set.Labels, predictions, stored.ClassNames);
             total.Stop();
@@ -54,13 +61,14 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+                    ["backend"] = stored.Knn is null ? $"gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}" : $"knn-{NeighborSearch.ByteBackend}",
                     ["threads"] = threadCount,
                 });
             }
             else
             {
-                console.Out.WriteLine($"model: {parse.GetValue(modelPath)} (k-NN k={stored.Knn.Options.K}, {ModelStore.MetricName(stored.Knn.Options.Metric)}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
+                var described = stored.Knn is { } knn ? $"k-NN k={knn.Options.K}, {ModelStore.MetricName(knn.Options.Metric)}" : $"{stored.Kind}, {stored.Network!.Network.ParameterCount():N0} parameters";
+                console.Out.WriteLine($"model: {parse.GetValue(modelPath)} ({described}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
                 console.Out.Write(Reporting.MetricsText(which, report));
             }
             return CliApp.Success;

@@ -7,7 +7,7 @@ namespace SharpVision.Cli.Commands;
 /// <summary>The k-NN flags. For `cv` they take comma-separated lists.</summary>
 internal sealed class KnnOptions
 {
-    public Option<string> Model { get; } = new("--model") { Description = "Model type: knn", DefaultValueFactory = _ => "knn" };
+    public Option<string> Model { get; } = new("--model") { Description = "Model: knn, svm, softmax, logistic or mlp (cv: knn)", DefaultValueFactory = _ => "knn" };
     public Option<string> K { get; }
     public Option<string> Metric { get; }
     public Option<string> Weights { get; }
@@ -32,7 +32,7 @@ internal sealed class KnnOptions
     {
         var model = parse.GetValue(Model);
         if (!string.Equals(model, "knn", StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"--model '{model}' is not available yet (available: knn).");
+            throw new UsageException($"cv compares k-NN settings; --model {model} is not supported there yet (use train).");
     }
 
     public int[] Ks(ParseResult parse) => Split<int>(parse.GetValue(K)!, "--k", s => int.TryParse(s, out int k) && k >= 1 ? k : (int?)null);

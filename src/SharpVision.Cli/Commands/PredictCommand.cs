@@ -31,7 +31,7 @@ internal static class PredictCommand
             int size = prepared.Length / paths.Length;
             for (int i = 0; i < paths.Length; i++)
                 stored.Preparation.Prepare(ImageDecoder.Load(paths[i])).CopyTo(prepared.AsSpan(i * size, size));
-            var predictions = stored.Knn.Predict(prepared);
+            var predictions = stored.Model.Predict(prepared);
             var names = stored.ClassNames;
             if (parse.GetValue(json))
             {

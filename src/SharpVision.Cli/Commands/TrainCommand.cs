@@ -15,16 +15,37 @@ internal static class TrainCommand
     public static Command Create(CliConsole console)
     {
         var data = new DataOptions();
-        var training = new TrainingOptions();
+        var training = new TrainingFlags();
         var knn = new KnnOptions(lists: false);
-        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.json, model.safetensors).\n\nExamples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --dataset ./my-photos --image-size 32x32 --k 3 --weights distance --json");
+        var network = new NetworkOptions();
+        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
+            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp.\n\n" +
+            "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
+            "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
+            "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
         knn.AddTo(command);
+        network.AddTo(command);
         training.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
+            var model = parse.GetValue(knn.Model)!.ToLowerInvariant();
+            if (model == "knn")
+            {
+                foreach (var (name, given) in network.Given(parse))
+                    if (given) console.Log($"warning: {name} has no effect on --model knn");
+                return await RunKnnAsync(console, parse, data, training, knn, token);
+            }
+            if (model is "svm" or "softmax" or "logistic" or "mlp")
+                return await NetworkTraining.RunAsync(console, parse, data, training, network, model, token);
+            throw new UsageException($"--model must be knn, svm, softmax, logistic or mlp, got '{model}'.");
+        });
+        return command;
+    }
+
+    private static async Task<int> RunKnnAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, KnnOptions knn, CancellationToken token)
+    {
             var total = Stopwatch.StartNew();
-            knn.CheckModel(parse);
             var (ks, metrics, weightings) = (knn.Ks(parse), knn.Metrics(parse), knn.Weightings(parse));
             if (ks.Length != 1 || metrics.Length != 1 || weightings.Length != 1)
                 throw new UsageException("train takes one --k, --metric and --weights; use `sharpvision cv` to compare several.");
@@ -103,8 +124,6 @@ internal static class TrainCommand
                 console.Out.WriteLine($"run folder: {runDir}");
             }
             return CliApp.Success;
-        });
-        return command;
     }
 }
 

@@ -40,7 +40,7 @@ public sealed class KNearestNeighbors(KNearestNeighborsOptions options)
 }
 
 /// <summary>A fitted k-NN model: the training images plus the options.</summary>
-public sealed class KNearestNeighborsModel
+public sealed class KNearestNeighborsModel : IImageClassifier
 {
     internal KNearestNeighborsModel(KNearestNeighborsOptions options, ImageDataset train)
     {
@@ -54,6 +54,8 @@ public sealed class KNearestNeighborsModel
     public ImageDataset Train { get; }
 
     public IReadOnlyList<string> ClassNames => Train.ClassNames;
+
+    public ImagePreparation Preparation => new(Train.Channels, Train.Height, Train.Width);
 
     /// <summary>Searches neighbours for queries laid out like the training images (q×C×H×W bytes).</summary>
     /// <exception cref="ArgumentException">When the query size does not match the training images.</exception>

@@ -94,6 +94,27 @@ public sealed class ImageDataset
         return new ImageDataset(name ?? Name, Channels, Height, Width, pixels, labels, ClassNames, coarse, CoarseClassNames);
     }
 
+    /// <summary>
+    /// Only the images of the classes at <paramref name="classes"/> (indices into <see cref="ClassNames"/>), relabelled
+    /// 0..n−1 in the given order: <c>SelectClasses([0, 6])</c> makes a T-shirt (0) vs shirt (1) problem.
+    /// </summary>
+    /// <exception cref="ArgumentException">A class index out of range or repeated.</exception>
+    public ImageDataset SelectClasses(IReadOnlyList<int> classes)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (classes.Distinct().Count() != classes.Count) throw new ArgumentException("Classes are repeated.", nameof(classes));
+        var map = Enumerable.Repeat(-1, ClassNames.Count).ToArray();
+        for (int i = 0; i < classes.Count; i++)
+        {
+            if ((uint)classes[i] >= (uint)ClassNames.Count) throw new ArgumentException($"Class {classes[i]} is outside 0..{ClassNames.Count - 1}.", nameof(classes));
+            map[classes[i]] = i;
+        }
+        var keep = Enumerable.Range(0, Count).Where(i => map[Labels[i]] >= 0).ToArray();
+        var subset = Subset(keep);
+        var labels = subset.Labels.Select(l => map[l]).ToArray();
+        return new ImageDataset(Name, Channels, Height, Width, subset.Pixels, labels, classes.Select(c => ClassNames[c]).ToArray());
+    }
+
     /// <summary>The first <paramref name="count"/> images, or a stratified seeded subset when <paramref name="seed"/> is given.</summary>
     public ImageDataset Take(int count, int? seed = null)
     {

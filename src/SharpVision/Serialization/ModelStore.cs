@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Data;
+using SharpVision.Nn;
 
 namespace SharpVision.Serialization;
 
@@ -9,9 +10,16 @@ namespace SharpVision.Serialization;
 /// <param name="Kind">Model type from the closed list ("knn").</param>
 /// <param name="Preparation">How raw images become its input.</param>
 /// <param name="ClassNames">Class names in label order.</param>
-/// <param name="Knn">The k-NN model (when <paramref name="Kind"/> is "knn").</param>
+/// <param name="Model">The model.</param>
 /// <param name="Metadata">All metadata stored in the file.</param>
-public sealed record StoredModel(string Kind, ImagePreparation Preparation, IReadOnlyList<string> ClassNames, KNearestNeighborsModel Knn, IReadOnlyDictionary<string, string> Metadata);
+public sealed record StoredModel(string Kind, ImagePreparation Preparation, IReadOnlyList<string> ClassNames, IImageClassifier Model, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>The k-NN model, when <see cref="Kind"/> is "knn".</summary>
+    public KNearestNeighborsModel? Knn => Model as KNearestNeighborsModel;
+
+    /// <summary>The network model (svm, softmax, logistic, mlp).</summary>
+    public NetworkClassifier? Network => Model as NetworkClassifier;
+}
 
 /// <summary>
 /// Saves and loads SharpVision models as safetensors files. The model type comes from a closed list in
@@ -59,9 +67,10 @@ public static class ModelStore
         if (Get("format") != "sharpvision") throw new DataFormatException(path, "not a SharpVision model file (__metadata__.format is not 'sharpvision')");
         if (Get("format_version") != FormatVersion) throw new DataFormatException(path, $"model format version {Get("format_version")} is not supported (this build reads {FormatVersion})");
         var kind = Get("model");
-        if (kind != "knn") throw new DataFormatException(path, $"unknown model type '{kind}' (known: knn)");
+        if (!KnownModels.Contains(kind)) throw new DataFormatException(path, $"unknown model type '{kind}' (known: {string.Join(", ", KnownModels)})");
         try
         {
+            if (kind != "knn") return LoadNetwork(path, file, kind);
             var classNames = JsonSerializer.Deserialize<string[]>(Get("class_names")) ?? throw new JsonException("null");
             var prep = JsonNode.Parse(Get("preparation"))!.AsObject();
             var preparation = new ImagePreparation((int)prep["channels"]!, (int)prep["height"]!, (int)prep["width"]!);
@@ -93,6 +102,108 @@ public static class ModelStore
             throw new DataFormatException(path, $"inconsistent model: {e.Message}", e);
         }
     }
+
+    /// <summary>The model types a file may hold (a closed list).</summary>
+    public static IReadOnlyList<string> KnownModels { get; } = ["knn", "svm", "softmax", "logistic", "mlp"];
+
+    /// <summary>Saves a network model (linear classifier, logistic regression, MLP) atomically.</summary>
+    public static void Save(string path, NetworkClassifier model, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var n = model.Normalizer;
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["format"] = "sharpvision",
+            ["format_version"] = FormatVersion,
+            ["model"] = model.Kind,
+            ["architecture"] = Architecture.ToJson(model.Network).ToJsonString(),
+            ["loss"] = LossName(model.Loss),
+            ["normalization"] = new JsonObject { ["mode"] = Normalizer.Name(n.Mode), ["channels"] = n.Channels, ["sample_size"] = n.SampleSize }.ToJsonString(),
+            ["class_names"] = JsonSerializer.Serialize(model.ClassNames),
+            ["preparation"] = new JsonObject { ["channels"] = model.Preparation.Channels, ["height"] = model.Preparation.Height, ["width"] = model.Preparation.Width }.ToJsonString(),
+        };
+        if (extraMetadata is not null)
+            foreach (var (key, value) in extraMetadata) metadata.TryAdd(key, value);
+        var entries = new List<TensorEntry>
+        {
+            TensorEntry.FromSingle("normalizer.mean", n.Mean, n.Mean.Length),
+            TensorEntry.FromSingle("normalizer.scale", n.Scale, n.Scale.Length),
+        };
+        foreach (var (name, p) in model.Network.NamedParameters())
+            entries.Add(TensorEntry.FromSingle("param." + name, p.Data, p.Shape.ToArray().Select(d => (long)d).ToArray()));
+        SafeTensorsFile.Write(path, metadata, entries);
+    }
+
+    /// <summary>Saves any SharpVision model.</summary>
+    public static void Save(string path, IImageClassifier model, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        switch (model)
+        {
+            case KNearestNeighborsModel knn: Save(path, knn, extraMetadata); break;
+            case NetworkClassifier network: Save(path, network, extraMetadata); break;
+            default: throw new ArgumentException($"Cannot save a {model?.GetType().Name ?? "null"}.", nameof(model));
+        }
+    }
+
+    private static StoredModel LoadNetwork(string path, SafeTensorsFile file, string kind)
+    {
+        var meta = file.Metadata;
+        string Get(string key) => meta.TryGetValue(key, out var v) ? v : throw new DataFormatException(path, $"{kind} model: __metadata__ has no '{key}'");
+        var classNames = JsonSerializer.Deserialize<string[]>(Get("class_names")) ?? throw new JsonException("class_names is null");
+        var prep = JsonNode.Parse(Get("preparation"))!.AsObject();
+        var preparation = new ImagePreparation((int)prep["channels"]!, (int)prep["height"]!, (int)prep["width"]!);
+        if (preparation.Channels is not (1 or 3) || preparation.Height < 1 || preparation.Width < 1 || (long)preparation.Height * preparation.Width > 1 << 24)
+            throw new DataFormatException(path, $"invalid preparation {Get("preparation")}");
+        var loss = ParseLoss(Get("loss")) ?? throw new DataFormatException(path, $"unknown loss '{Get("loss")}' (known: hinge, softmax, logistic)");
+        var architecture = JsonNode.Parse(Get("architecture")) as JsonArray ?? throw new DataFormatException(path, "architecture is not a JSON array");
+        Sequential network;
+        try
+        {
+            network = Architecture.FromJson(architecture);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new DataFormatException(path, $"invalid architecture: {e.Message}", e);
+        }
+        foreach (var (name, p) in network.NamedParameters())
+        {
+            var entry = file.Find("param." + name) ?? throw new DataFormatException(path, $"the architecture needs tensor 'param.{name}', which the file lacks");
+            long[] expected = p.Shape.ToArray().Select(d => (long)d).ToArray();
+            if (entry.DType != TensorDType.F32 || !entry.Shape.SequenceEqual(expected))
+                throw new DataFormatException(path, $"'param.{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{string.Join(", ", expected)}]");
+            var values = entry.ToSingle();
+            if (values.Any(v => !float.IsFinite(v))) throw new DataFormatException(path, $"'param.{name}' holds NaN or infinite values");
+            values.CopyTo(p.Data, 0);
+        }
+        var extra = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith("param.", StringComparison.Ordinal) && !network.NamedParameters().Any(p => "param." + p.Name == n)).FirstOrDefault();
+        if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not a parameter of the architecture");
+        var norm = JsonNode.Parse(Get("normalization"))!.AsObject();
+        var mode = Normalizer.Parse((string?)norm["mode"]) ?? throw new DataFormatException(path, $"unknown normalization {Get("normalization")}");
+        var mean = file.Find("normalizer.mean") ?? throw new DataFormatException(path, "no 'normalizer.mean' tensor");
+        var scale = file.Find("normalizer.scale") ?? throw new DataFormatException(path, "no 'normalizer.scale' tensor");
+        var normalizer = new Normalizer(mode, preparation.Channels, preparation.Channels * preparation.Height * preparation.Width, mean.ToSingle(), scale.ToSingle());
+        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames);
+        int inputs = network.Layers.OfType<Linear>().First().Inputs, outputs = network.Layers.OfType<Linear>().Last().Outputs;
+        if (inputs != normalizer.SampleSize || outputs != model.Outputs)
+            throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the images have {normalizer.SampleSize} values and the model needs {model.Outputs} outputs");
+        return new StoredModel(kind, preparation, classNames, model, meta);
+    }
+
+    /// <summary>"hinge", "softmax", "logistic".</summary>
+    public static string LossName(ClassifierLoss loss) => loss switch
+    {
+        ClassifierLoss.Hinge => "hinge",
+        ClassifierLoss.Softmax => "softmax",
+        _ => "logistic",
+    };
+
+    private static ClassifierLoss? ParseLoss(string text) => text switch
+    {
+        "hinge" => ClassifierLoss.Hinge,
+        "softmax" => ClassifierLoss.Softmax,
+        "logistic" => ClassifierLoss.Logistic,
+        _ => null,
+    };
 
     /// <summary>"l1" or "l2".</summary>
     public static string MetricName(DistanceMetric metric) => metric == DistanceMetric.Manhattan ? "l1" : "l2";

@@ -38,6 +38,21 @@ public sealed record TensorEntry(string Name, TensorDType DType, long[] Shape, b
         return new TensorEntry(name, TensorDType.I32, shape, data);
     }
 
+    /// <summary>A float32 tensor from values (little-endian, as every supported platform stores them).</summary>
+    public static TensorEntry FromSingle(string name, ReadOnlySpan<float> values, params long[] shape)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Model files are little-endian.");
+        return new TensorEntry(name, TensorDType.F32, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray());
+    }
+
+    /// <summary>The values of a float32 tensor.</summary>
+    public float[] ToSingle()
+    {
+        if (DType != TensorDType.F32) throw new InvalidOperationException($"Tensor '{Name}' is {DType}, not F32.");
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Model files are little-endian.");
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Data).ToArray();
+    }
+
     /// <summary>The values of an int32 tensor.</summary>
     public int[] ToInt32()
     {

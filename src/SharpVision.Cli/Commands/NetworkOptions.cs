@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using SharpVision.Data;
+using SharpVision.Nn;
+using SharpVision.Training;
+
+namespace SharpVision.Cli.Commands;
+
+/// <summary>Flags of the gradient-trained models (svm, softmax, logistic, mlp).</summary>
+internal sealed class NetworkOptions
+{
+    public Option<string?> Hidden { get; } = new("--hidden") { Description = "mlp: hidden layer sizes, comma-separated (default 256)" };
+    public Option<string> Activation { get; } = new("--activation") { Description = "mlp: relu, tanh, sigmoid or leaky-relu", DefaultValueFactory = _ => "relu" };
+    public Option<double> Dropout { get; } = new("--dropout") { Description = "mlp: dropout probability after each hidden layer", DefaultValueFactory = _ => 0 };
+    public Option<string?> Classes { get; } = new("--classes") { Description = "Train on these classes only, by index or name (e.g. 0,6 or T-shirt/top,Shirt); logistic needs exactly two" };
+    public Option<string?> Preprocess { get; } = new("--preprocess") { Description = "Input normalization fitted on the training split: pixel (standardize each pixel), channel, mean-image, none (default: pixel for linear models, channel for mlp)" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = $"{string.Join(", ", TrainingOptions.Optimizers)} (default depends on the model)" };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = "Momentum for momentum/nesterov (and rmsprop)" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Optimizer weight decay (decoupled for adamw)" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(", ", TrainingOptions.Schedules)}" };
+    public Option<double?> Warmup { get; } = new("--warmup") { Description = "Linear learning-rate warm-up, in epochs (may be fractional)" };
+    public Option<int?> StepEpochs { get; } = new("--step-epochs") { Description = "step schedule: epochs between decays" };
+    public Option<double?> Gamma { get; } = new("--gamma") { Description = "step/exponential schedules: decay factor" };
+    public Option<double?> Reg { get; } = new("--reg") { Description = "Regularization strength λ of λ·(α·‖W‖₁ + (1−α)/2·‖W‖²) on weights" };
+    public Option<double?> L1Ratio { get; } = new("--l1-ratio") { Description = "α: 0 = L2, 1 = L1, between = elastic net" };
+    public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
+    public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
+    public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none)" };
+    public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
+    public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
+    public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Resume })
+            command.Options.Add(option);
+    }
+
+    /// <summary>Options that only make sense for gradient-trained models, for warnings on knn.</summary>
+    public IEnumerable<(string Name, bool Given)> Given(ParseResult parse) =>
+        new (string, object?)[]
+        {
+            ("--hidden", parse.GetValue(Hidden)), ("--classes", parse.GetValue(Classes)), ("--preprocess", parse.GetValue(Preprocess)), ("--optimizer", parse.GetValue(Optimizer)),
+            ("--schedule", parse.GetValue(Schedule)), ("--reg", parse.GetValue(Reg)), ("--patience", parse.GetValue(Patience)), ("--resume", parse.GetValue(Resume)),
+        }.Select(p => (p.Item1, p.Item2 is not null));
+
+    /// <summary>The recipe for <paramref name="model"/>: its defaults overridden by the flags given.</summary>
+    public TrainingOptions Recipe(ParseResult parse, TrainingFlags shared, string model, int seed)
+    {
+        var r = Defaults(model) with { Seed = seed };
+        if (parse.GetValue(shared.Epochs) is int e) r = r with { Epochs = e };
+        if (parse.GetValue(shared.BatchSize) is int b) r = r with { BatchSize = b };
+        if (parse.GetValue(shared.LearningRate) is double lr) r = r with { LearningRate = lr };
+        if (parse.GetValue(Optimizer) is string o) r = r with { Optimizer = o.ToLowerInvariant() };
+        if (parse.GetValue(Momentum) is double m) r = r with { Momentum = m };
+        if (parse.GetValue(WeightDecay) is double wd) r = r with { WeightDecay = wd };
+        if (parse.GetValue(Schedule) is string s) r = r with { Schedule = s.ToLowerInvariant() };
+        if (parse.GetValue(Warmup) is double w) r = r with { WarmupEpochs = w };
+        if (parse.GetValue(StepEpochs) is int se) r = r with { StepEpochs = se };
+        if (parse.GetValue(Gamma) is double g) r = r with { Gamma = g };
+        if (parse.GetValue(Reg) is double reg) r = r with { Regularization = reg };
+        if (parse.GetValue(L1Ratio) is double l1) r = r with { L1Ratio = l1 };
+        if (parse.GetValue(LabelSmoothing) is double ls) r = r with { LabelSmoothing = ls };
+        if (parse.GetValue(Patience) is int p) r = r with { Patience = p };
+        if (parse.GetValue(StopOn) is string stop) r = r with { EarlyStoppingMetric = stop.ToLowerInvariant() };
+        if (parse.GetValue(CheckpointEvery) is int ce) r = r with { CheckpointEvery = ce };
+        if (parse.GetValue(SearchScale) is double ss) r = r with { RandomSearchScale = ss };
+        try
+        {
+            r.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+        if (r.Optimizer == "random-search" && model is not ("svm" or "softmax" or "logistic"))
+            throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");
+        return r;
+    }
+
+    /// <summary>
+    /// Per-model defaults, chosen by measurement on Fashion-MNIST (see bench/linear.sh and bench/mlp.sh):
+    /// linear models reach their accuracy in a few epochs of momentum SGD; the MLP trains with Adam and a cosine schedule.
+    /// </summary>
+    public static TrainingOptions Defaults(string model) => model switch
+    {
+        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.002, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
+        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
+        "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
+        _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
+    };
+
+    public int[] HiddenSizes(ParseResult parse)
+    {
+        var text = parse.GetValue(Hidden) ?? "256";
+        var sizes = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            sizes.Add(int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int h) && h >= 1 && h <= 1 << 16 ? h : throw new UsageException($"--hidden: '{part}' is not a layer size (1..65536)."));
+        if (sizes.Count == 0) throw new UsageException("--hidden needs at least one size.");
+        return sizes.ToArray();
+    }
+
+    public ActivationKind ActivationKind(ParseResult parse) => parse.GetValue(Activation)!.ToLowerInvariant() switch
+    {
+        "relu" => Nn.ActivationKind.Relu,
+        "tanh" => Nn.ActivationKind.Tanh,
+        "sigmoid" => Nn.ActivationKind.Sigmoid,
+        "leaky-relu" or "leaky_relu" => Nn.ActivationKind.LeakyRelu,
+        var a => throw new UsageException($"--activation must be relu, tanh, sigmoid or leaky-relu, got '{a}'."),
+    };
+
+    public float DropoutProbability(ParseResult parse)
+    {
+        double p = parse.GetValue(Dropout);
+        if (!(p >= 0 && p < 1)) throw new UsageException($"--dropout must be in [0, 1), got {p.ToString(CultureInfo.InvariantCulture)}.");
+        return (float)p;
+    }
+
+    public NormalizationMode Normalization(ParseResult parse, string model)
+    {
+        var text = parse.GetValue(Preprocess) ?? (model == "mlp" ? "channel" : "pixel");
+        return Normalizer.Parse(text) ?? throw new UsageException($"--preprocess must be pixel, channel, mean-image or none, got '{text}'.");
+    }
+
+    public double Validation(ParseResult parse, TrainingOptions recipe)
+    {
+        double v = parse.GetValue(ValidationFraction) ?? 0.1;
+        if (!(v >= 0 && v < 1)) throw new UsageException($"--validation-fraction must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}.");
+        if (v == 0 && recipe.Patience > 0) throw new UsageException("--patience needs a validation split (--validation-fraction > 0).");
+        return v;
+    }
+
+    /// <summary>Resolves --classes (indices or names) against the dataset's class names.</summary>
+    public int[]? ClassSelection(ParseResult parse, IReadOnlyList<string> names)
+    {
+        if (parse.GetValue(Classes) is not string text) return null;
+        var chosen = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            int index = int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < names.Count ? i
+                : names.Select((n, j) => (n, j)).FirstOrDefault(p => string.Equals(p.n, part, StringComparison.OrdinalIgnoreCase), ("", -1)).Item2;
+            if (index < 0) throw new UsageException($"--classes: '{part}' is neither a class index (0..{names.Count - 1}) nor a class name ({string.Join(", ", names)}).");
+            if (chosen.Contains(index)) throw new UsageException($"--classes: '{part}' is given twice.");
+            chosen.Add(index);
+        }
+        if (chosen.Count < 2) throw new UsageException("--classes needs at least two classes.");
+        return chosen.ToArray();
+    }
+}

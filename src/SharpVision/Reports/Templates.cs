@@ -1,0 +1,75 @@
+using SharpVision.Imaging;
+using SharpVision.Nn;
+
+namespace SharpVision.Reports;
+
+/// <summary>
+/// The lectures' "learned templates": each class's row of a linear classifier's W, seen as an image.
+/// </summary>
+public static class Templates
+{
+    /// <summary>
+    /// Per class, the effective template in pixel space: W's row times the normalizer's scale (for standardized inputs
+    /// s = W·((x − μ)/σ) + b = (W/σ)·x + const, so W/σ is what the class "looks for" in raw pixels). Shape (K, C·H·W).
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not a linear classifier over all classes.</exception>
+    public static float[][] Compute(NetworkClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var linears = model.Network.Layers.OfType<Linear>().ToList();
+        if (linears.Count != 1 || model.Loss == ClassifierLoss.Logistic && model.ClassNames.Count != 2)
+            throw new ArgumentException($"Templates are the rows of a linear classifier's weights; a {model.Kind} model has {linears.Count} linear layers.");
+        var layer = linears[0];
+        int d = layer.Inputs, plane = d / model.Preparation.Channels;
+        var n = model.Normalizer;
+        var rows = new float[layer.Outputs][];
+        for (int k = 0; k < layer.Outputs; k++)
+        {
+            rows[k] = layer.Weight.Data.AsSpan(k * d, d).ToArray();
+            for (int j = 0; j < d; j++)
+            {
+                float scale = n.Mode switch
+                {
+                    Data.NormalizationMode.PerChannel => n.Scale[j / plane],
+                    Data.NormalizationMode.PerPixel or Data.NormalizationMode.MeanImage => n.Scale[j],
+                    _ => 1f,
+                };
+                rows[k][j] *= scale;
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Renders the templates side by side (wrapping after <paramref name="columns"/>), each scaled up by
+    /// <paramref name="zoom"/> (nearest neighbour) with a 2-pixel white gutter. Values map linearly from the global
+    /// [min, max] over all templates to [0, 255], as in CS231n's visualization.
+    /// </summary>
+    public static Image Render(NetworkClassifier model, int zoom = 4, int columns = 10)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(zoom, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        var rows = Compute(model);
+        int c = model.Preparation.Channels, h = model.Preparation.Height, w = model.Preparation.Width;
+        float min = rows.Min(r => r.Min()), max = rows.Max(r => r.Max());
+        float range = max > min ? max - min : 1;
+        int cols = Math.Min(columns, rows.Length), lines = (rows.Length + cols - 1) / cols;
+        const int gutter = 2;
+        int tileW = w * zoom, tileH = h * zoom;
+        int width = cols * tileW + (cols + 1) * gutter, height = lines * tileH + (lines + 1) * gutter;
+        var pixels = new byte[width * height * c];
+        Array.Fill(pixels, (byte)255);
+        for (int k = 0; k < rows.Length; k++)
+        {
+            int x0 = gutter + (k % cols) * (tileW + gutter), y0 = gutter + (k / cols) * (tileH + gutter);
+            for (int y = 0; y < tileH; y++)
+                for (int x = 0; x < tileW; x++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float v = rows[k][ch * h * w + (y / zoom) * w + x / zoom];
+                        pixels[((y0 + y) * width + x0 + x) * c + ch] = (byte)Math.Clamp(MathF.Round(255 * (v - min) / range), 0, 255);
+                    }
+        }
+        return new Image(width, height, c, pixels);
+    }
+}
