@@ -24,8 +24,8 @@ public sealed class Adagrad : Optimizer
     public Adagrad(IReadOnlyList<Tensor> parameters, AdagradOptions options)
         : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate)
     {
-        RequirePositive(options.Epsilon, nameof(AdagradOptions.Epsilon));
-        RequireNonNegative(options.WeightDecay, nameof(AdagradOptions.WeightDecay));
+        Hyperparameter.RequirePositive(options.Epsilon, nameof(AdagradOptions.Epsilon));
+        Hyperparameter.RequireNonNegative(options.WeightDecay, nameof(AdagradOptions.WeightDecay));
         Options = options;
         _sum = AddBuffers("adagrad.sum", allocate: true);
     }

@@ -32,10 +32,10 @@ public sealed class Adam : Optimizer
     public Adam(IReadOnlyList<Tensor> parameters, AdamOptions options)
         : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate)
     {
-        RequireUnitInterval(options.Beta1, nameof(AdamOptions.Beta1));
-        RequireUnitInterval(options.Beta2, nameof(AdamOptions.Beta2));
-        RequirePositive(options.Epsilon, nameof(AdamOptions.Epsilon));
-        RequireNonNegative(options.WeightDecay, nameof(AdamOptions.WeightDecay));
+        Hyperparameter.RequireUnitInterval(options.Beta1, nameof(AdamOptions.Beta1));
+        Hyperparameter.RequireUnitInterval(options.Beta2, nameof(AdamOptions.Beta2));
+        Hyperparameter.RequirePositive(options.Epsilon, nameof(AdamOptions.Epsilon));
+        Hyperparameter.RequireNonNegative(options.WeightDecay, nameof(AdamOptions.WeightDecay));
         Options = options;
         _beta1 = options.Beta1;
         _m = AddBuffers("adam.m", allocate: true);
@@ -53,7 +53,7 @@ public sealed class Adam : Optimizer
         get => _beta1;
         set
         {
-            RequireUnitInterval(value, nameof(value));
+            Hyperparameter.RequireUnitInterval(value, nameof(value));
             _beta1 = value;
         }
     }

@@ -31,10 +31,10 @@ public sealed class AdamW : Optimizer
     public AdamW(IReadOnlyList<Tensor> parameters, AdamWOptions options)
         : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate)
     {
-        RequireUnitInterval(options.Beta1, nameof(AdamWOptions.Beta1));
-        RequireUnitInterval(options.Beta2, nameof(AdamWOptions.Beta2));
-        RequirePositive(options.Epsilon, nameof(AdamWOptions.Epsilon));
-        RequireNonNegative(options.WeightDecay, nameof(AdamWOptions.WeightDecay));
+        Hyperparameter.RequireUnitInterval(options.Beta1, nameof(AdamWOptions.Beta1));
+        Hyperparameter.RequireUnitInterval(options.Beta2, nameof(AdamWOptions.Beta2));
+        Hyperparameter.RequirePositive(options.Epsilon, nameof(AdamWOptions.Epsilon));
+        Hyperparameter.RequireNonNegative(options.WeightDecay, nameof(AdamWOptions.WeightDecay));
         Options = options;
         _beta1 = options.Beta1;
         _m = AddBuffers("adam.m", allocate: true);
@@ -52,7 +52,7 @@ public sealed class AdamW : Optimizer
         get => _beta1;
         set
         {
-            RequireUnitInterval(value, nameof(value));
+            Hyperparameter.RequireUnitInterval(value, nameof(value));
             _beta1 = value;
         }
     }

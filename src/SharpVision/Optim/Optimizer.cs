@@ -41,7 +41,7 @@ public abstract class Optimizer
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Count == 0) throw new ArgumentException("An optimizer needs at least one parameter.", nameof(parameters));
-        RequirePositive(learningRate, "LearningRate");
+        Hyperparameter.RequirePositive(learningRate, "LearningRate");
         _parameters = new Tensor[parameters.Count];
         _keys = new string[parameters.Count];
         _indexOfKey = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -211,24 +211,6 @@ public abstract class Optimizer
         ref float[]? buffer = ref slot == 0 ? ref _scratch0 : ref _scratch1;
         buffer ??= new float[_largestParameter];
         return buffer.AsSpan(0, length);
-    }
-
-    /// <summary>Throws unless <paramref name="value"/> is finite and &gt; 0.</summary>
-    private protected static void RequirePositive(double value, string name)
-    {
-        if (!(value > 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number > 0.");
-    }
-
-    /// <summary>Throws unless <paramref name="value"/> is finite and ≥ 0.</summary>
-    private protected static void RequireNonNegative(double value, string name)
-    {
-        if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number ≥ 0.");
-    }
-
-    /// <summary>Throws unless 0 ≤ <paramref name="value"/> &lt; 1 (momentum, betas, decay rates).</summary>
-    private protected static void RequireUnitInterval(double value, string name)
-    {
-        if (!(value >= 0 && value < 1)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1).");
     }
 
     private void AddSlot(StateSlot slot)

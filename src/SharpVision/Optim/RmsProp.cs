@@ -27,10 +27,10 @@ public sealed class RmsProp : Optimizer
     public RmsProp(IReadOnlyList<Tensor> parameters, RmsPropOptions options)
         : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate)
     {
-        RequireUnitInterval(options.Alpha, nameof(RmsPropOptions.Alpha));
-        RequirePositive(options.Epsilon, nameof(RmsPropOptions.Epsilon));
-        RequireNonNegative(options.WeightDecay, nameof(RmsPropOptions.WeightDecay));
-        RequireUnitInterval(options.Momentum, nameof(RmsPropOptions.Momentum));
+        Hyperparameter.RequireUnitInterval(options.Alpha, nameof(RmsPropOptions.Alpha));
+        Hyperparameter.RequirePositive(options.Epsilon, nameof(RmsPropOptions.Epsilon));
+        Hyperparameter.RequireNonNegative(options.WeightDecay, nameof(RmsPropOptions.WeightDecay));
+        Hyperparameter.RequireUnitInterval(options.Momentum, nameof(RmsPropOptions.Momentum));
         Options = options;
         _squareAverage = AddBuffers("rmsprop.square_avg", allocate: true);
         // torch creates the momentum buffer (zeros) only when momentum > 0.

@@ -30,8 +30,8 @@ public sealed class Sgd : Optimizer
     public Sgd(IReadOnlyList<Tensor> parameters, SgdOptions options)
         : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate)
     {
-        RequireUnitInterval(options.Momentum, nameof(SgdOptions.Momentum));
-        RequireNonNegative(options.WeightDecay, nameof(SgdOptions.WeightDecay));
+        Hyperparameter.RequireUnitInterval(options.Momentum, nameof(SgdOptions.Momentum));
+        Hyperparameter.RequireNonNegative(options.WeightDecay, nameof(SgdOptions.WeightDecay));
         if (options.Nesterov && options.Momentum == 0)
             throw new ArgumentException("Nesterov momentum requires Momentum > 0.", nameof(SgdOptions.Nesterov));
         Options = options;
@@ -49,7 +49,7 @@ public sealed class Sgd : Optimizer
         get => _momentum;
         set
         {
-            RequireUnitInterval(value, nameof(value));
+            Hyperparameter.RequireUnitInterval(value, nameof(value));
             if (Options.Nesterov && value == 0) throw new ArgumentOutOfRangeException(nameof(value), value, "Nesterov momentum requires Momentum > 0.");
             _momentum = value;
         }
