@@ -85,8 +85,8 @@ internal sealed class NetworkOptions
     /// </summary>
     public static TrainingOptions Defaults(string model) => model switch
     {
-        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.002, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
-        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
+        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
+        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.05, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
         "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
         _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
     };
@@ -131,6 +131,13 @@ internal sealed class NetworkOptions
         return v;
     }
 
+    private static int IndexOfName(IReadOnlyList<string> names, string name)
+    {
+        for (int j = 0; j < names.Count; j++)
+            if (string.Equals(names[j], name, StringComparison.OrdinalIgnoreCase)) return j;
+        return -1;
+    }
+
     /// <summary>Resolves --classes (indices or names) against the dataset's class names.</summary>
     public int[]? ClassSelection(ParseResult parse, IReadOnlyList<string> names)
     {
@@ -139,7 +146,7 @@ internal sealed class NetworkOptions
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             int index = int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < names.Count ? i
-                : names.Select((n, j) => (n, j)).FirstOrDefault(p => string.Equals(p.n, part, StringComparison.OrdinalIgnoreCase), ("", -1)).Item2;
+                : IndexOfName(names, part);
             if (index < 0) throw new UsageException($"--classes: '{part}' is neither a class index (0..{names.Count - 1}) nor a class name ({string.Join(", ", names)}).");
             if (chosen.Contains(index)) throw new UsageException($"--classes: '{part}' is given twice.");
             chosen.Add(index);

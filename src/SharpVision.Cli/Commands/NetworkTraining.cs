@@ -104,10 +104,7 @@ internal static class NetworkTraining
         {
             result = console.Steps($"training {kind}", report => new Trainer(recipe)
             {
-                OnEpoch = m => console.Log(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {m.Epoch}/{recipe.Epochs}: train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2}" +
-                    (m.ValidationAccuracy is double va ? $", val loss {m.ValidationLoss:F4} acc {va:P2}" : "") +
-                    $", lr {m.LearningRate:G3}, {m.Seconds:F2} s ({train.Count / Math.Max(m.Seconds, 1e-9):N0} images/s)")),
+                OnEpoch = m => console.Log(EpochLine(m, recipe.Epochs, train.Count)),
                 OnStep = s => report((long)s.Epoch * s.StepsPerEpoch + s.Step + 1, (long)s.Epochs * s.StepsPerEpoch,
                     string.Create(CultureInfo.InvariantCulture, $"epoch {s.Epoch + 1}/{s.Epochs} loss {s.Loss:F4}")),
                 CheckpointMetadata = new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) },
@@ -178,6 +175,12 @@ internal static class NetworkTraining
             console.Out.WriteLine($"run folder: {runDir}");
         }
         return CliApp.Success;
+    }
+
+    private static string EpochLine(EpochMetrics m, int epochs, int images)
+    {
+        var validation = m.ValidationAccuracy is double va ? FormattableString.Invariant($", val loss {m.ValidationLoss:F4} acc {va:P2}") : "";
+        return FormattableString.Invariant($"epoch {m.Epoch}/{epochs}: train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2}{validation}, lr {m.LearningRate:G3}, {m.Seconds:F2} s ({images / Math.Max(m.Seconds, 1e-9):N0} images/s)");
     }
 
     // The command line as --resume replays it: absolute --data, without --resume/--out/--threads/--json (given anew).

@@ -75,7 +75,12 @@ public sealed class Trainer
     /// Trains <paramref name="model"/> in place. With <paramref name="runDirectory"/>, writes checkpoint.safetensors
     /// (each epoch, every <see cref="TrainingOptions.CheckpointEvery"/> steps, and on cancellation) and metrics.jsonl.
     /// </summary>
+    /// <param name="model">The model, its parameters initialized (they are overwritten on resume).</param>
+    /// <param name="train">Normalized training examples.</param>
+    /// <param name="validation">Normalized validation examples, evaluated after each epoch (optional).</param>
+    /// <param name="runDirectory">Folder for checkpoints and metrics.jsonl (null: none written).</param>
     /// <param name="resume">A checkpoint to continue from (its options must equal this trainer's).</param>
+    /// <param name="cancellationToken">Checked after every step.</param>
     /// <exception cref="OperationCanceledException">Cancelled; a checkpoint of the last completed step was written first.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     public TrainingResult Fit(NetworkClassifier model, ExampleSet train, ExampleSet? validation, string? runDirectory, Checkpoint? resume = null, CancellationToken cancellationToken = default)

@@ -67,7 +67,7 @@ public class CliTests
         Assert.Equal(png, (string)prediction["path"]!);
         Assert.Equal(3, prediction["top"]!.AsArray().Count);
         var model = ModelStore.Load(Path.Combine(run, "model.safetensors"));
-        Assert.Equal(splits.Test.ClassNames[model.Knn.Predict(gray).Label(0)], (string)prediction["top"]![0]!["label"]!);
+        Assert.Equal(splits.Test.ClassNames[model.Knn!.Predict(gray).Label(0)], (string)prediction["top"]![0]!["label"]!);
     }
 
     [Fact]

@@ -126,7 +126,7 @@ public class SafeTensorsTests
         ModelStore.Save(path, model);
         var loaded = ModelStore.Load(path);
         Assert.Equal(new ImagePreparation(3, 2, 2), loaded.Preparation);
-        Assert.Equal(model.Options, loaded.Knn.Options);
+        Assert.Equal(model.Options, loaded.Knn!.Options);
         var queries = new byte[7 * 12];
         random.NextBytes(queries);
         Assert.Equal(model.Predict(queries).Ranking, loaded.Knn.Predict(queries).Ranking);
