@@ -91,7 +91,7 @@ public sealed class SafeTensorsFile
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         using var header = new MemoryStream();
-        using (var json = new Utf8JsonWriter(header))
+        using (var json = new Utf8JsonWriter(header, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteStartObject("__metadata__");

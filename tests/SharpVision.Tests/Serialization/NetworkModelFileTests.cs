@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using System.Text;
+using SharpVision.Nn;
+using SharpVision.Serialization;
+using SharpVision.Tests.Training;
+using SharpVision.Training;
+
+namespace SharpVision.Tests.Serialization;
+
+/// <summary>Model files of network models (here an MLP): round trip, and every kind of damage refused by ModelStore.Load.</summary>
+public class NetworkModelFileTests
+{
+    private static (string Path, NetworkClassifier Model) SaveTrained(TempFolder temp)
+    {
+        var data = TrainingFixtures.Blobs(200, 4, 1);
+        var (model, train) = TrainingFixtures.Setup("mlp", data, 1);
+        new Trainer(new TrainingOptions(Epochs: 2, BatchSize: 32)).Fit(model, train, null, null);
+        var path = temp.Combine("model.safetensors");
+        ModelStore.Save(path, model);
+        return (path, model);
+    }
+
+    // Rewrites the JSON header through `edit`, keeping the data bytes.
+    private static void EditHeader(string path, Func<string, string> edit)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = Encoding.UTF8.GetBytes(edit(Encoding.UTF8.GetString(bytes, 8, length)));
+        var result = new byte[8 + header.Length + bytes.Length - 8 - length];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)header.Length);
+        header.CopyTo(result, 8);
+        bytes.AsSpan(8 + length).CopyTo(result.AsSpan(8 + header.Length));
+        File.WriteAllBytes(path, result);
+    }
+
+    private static string Refusal(string path)
+    {
+        var message = Assert.Throws<DataFormatException>(() => ModelStore.Load(path)).Message;
+        Assert.Contains(path, message); // the error names the file
+        return message;
+    }
+
+    [Fact]
+    public void SaveLoad_RoundTrip_PredictsIdentically()
+    {
+        using var temp = new TempFolder();
+        var (path, model) = SaveTrained(temp);
+        var loaded = ModelStore.Load(path);
+        Assert.Equal("mlp", loaded.Kind);
+        var images = TrainingFixtures.Blobs(50, 4, 7).Pixels;
+        Assert.Equal(model.Predict(images).Probabilities, loaded.Model.Predict(images).Probabilities);
+        Assert.Equal(Architecture.ToJson(model.Network).ToJsonString(), Architecture.ToJson(loaded.Network!.Network).ToJsonString());
+    }
+
+    [Fact]
+    public void TruncatedByOneByte_IsRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        File.WriteAllBytes(path, File.ReadAllBytes(path)[..^1]);
+        Assert.Contains("data section", Refusal(path));
+    }
+
+    [Fact]
+    public void OneExtraByte_IsRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        File.AppendAllText(path, "\0");
+        Assert.Contains("after the last tensor", Refusal(path));
+    }
+
+    [Fact]
+    public void OverlappingOffsets_AreRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        // The normalizer's scale claims the mean's bytes (sizes still match their shapes).
+        EditHeader(path, h => System.Text.RegularExpressions.Regex.Replace(h, "(\"normalizer.scale\":\\{[^}]*\"data_offsets\":)\\[\\d+,\\d+\\]", "${1}[0,64]"));
+        Assert.Contains("overlaps", Refusal(path));
+    }
+
+    [Fact]
+    public void HeaderLengthBeyondTheFile_IsRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        var bytes = File.ReadAllBytes(path);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)bytes.Length);
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("header length", Refusal(path));
+    }
+
+    [Fact]
+    public void DuplicateTensorName_IsRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        EditHeader(path, h => h.Replace("\"param.3.bias\"", "\"param.1.bias\""));
+        Assert.Contains("duplicate entry 'param.1.bias'", Refusal(path));
+    }
+
+    [Fact]
+    public void PickleRenamed_IsRefusedAsPickle()
+    {
+        using var temp = new TempFolder();
+        var path = temp.Combine("model.safetensors");
+        File.WriteAllBytes(path, [0x80, 0x02, (byte)'}', (byte)'q', 0, (byte)'.']);
+        Assert.Contains("pickle", Refusal(path));
+    }
+
+    [Fact]
+    public void UnknownLayerType_IsRefusedNamingIt()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        EditHeader(path, h => h.Replace("{\\\"type\\\":\\\"relu\\\"}", "{\\\"type\\\":\\\"lambda\\\"}"));
+        Assert.Contains("unknown type 'lambda'", Refusal(path));
+    }
+
+    [Fact]
+    public void ArchitectureThatDoesNotFitTheTensors_IsRefused()
+    {
+        using var temp = new TempFolder();
+        var (path, _) = SaveTrained(temp);
+        EditHeader(path, h => h.Replace("\\\"out\\\":12", "\\\"out\\\":13"));
+        Assert.Contains("param.1.weight", Refusal(path));
+    }
+
+    [Fact]
+    public void NonFiniteWeights_AreRefused()
+    {
+        using var temp = new TempFolder();
+        var data = TrainingFixtures.Blobs(50, 4, 1);
+        var (model, _) = TrainingFixtures.Setup("softmax", data, 1);
+        model.Network.Parameters()[0].Data[5] = float.NaN;
+        var path = temp.Combine("nan.safetensors");
+        ModelStore.Save(path, model);
+        Assert.Contains("NaN", Refusal(path));
+    }
+}
