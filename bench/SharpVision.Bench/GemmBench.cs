@@ -6,55 +6,76 @@ namespace SharpVision.Bench;
 
 /// <summary>
 /// GFLOP/s of every GEMM provider on square n = 256..2048 and on the training shapes, one JSON line per row.
-/// Each figure is the best of <c>repeats</c> timed repetitions after a warm-up; a repetition loops the call until
-/// it has run about 50 ms so small shapes are not timer noise.
+/// Each figure is the best of <c>repeats</c> timed repetitions after a warm-up, in each of <c>rounds</c> interleaved
+/// sweeps; a repetition loops the call until it has run about 50 ms so small shapes are not timer noise.
 /// </summary>
 internal static class GemmBench
 {
-    public static int Run(int repeats, int threads, IReadOnlyList<int>? sizes, string? only)
+    public static int Run(int repeats, int rounds, int threads, IReadOnlyList<int>? sizes, string? only)
     {
         var providers = new List<IGemmProvider> { Gemm.Managed };
         if (Gemm.OpenBlas is { } openBlas) providers.Add(openBlas);
         else Console.Error.WriteLine("libopenblas.so.0 not loadable: managed only");
         if (only is not null) providers.RemoveAll(p => !p.Name.StartsWith(only, StringComparison.Ordinal));
-        Console.Error.WriteLine($"gemm: providers {string.Join(", ", providers.Select(p => p.Name))}; default {Gemm.ChooseDefault().Name}; {threads} threads; best of {repeats}");
+        Console.Error.WriteLine($"gemm: providers {string.Join(", ", providers.Select(p => p.Name))}; default {Gemm.ChooseDefault().Name}; {threads} threads; best of {repeats} × {rounds} rounds");
 
         var rng = new Random(42);
+        var shapes = new List<(string Name, bool TransposeA, bool TransposeB, int M, int N, int K)>();
         foreach (int n in sizes ?? [256, 512, 1024, 2048])
-            Shape($"square n={n}", false, false, n, n, n);
+            shapes.Add(($"square n={n}", false, false, n, n, n));
         // The MLP's first layer on a 128-image batch: forward X·W (NN), the same with W stored transposed (NT),
-        // and the weight-gradient form Xᵀ·dY read from an unransposed X (TN).
-        Shape("train 128x784x256 NN", false, false, 128, 256, 784);
-        Shape("train 128x784x256 NT", false, true, 128, 256, 784);
-        Shape("train 128x784x256 TN", true, false, 128, 256, 784);
-        return 0;
+        // and the weight-gradient form Xᵀ·dY read from an untransposed X (TN).
+        shapes.Add(("train 128x784x256 NN", false, false, 128, 256, 784));
+        shapes.Add(("train 128x784x256 NT", false, true, 128, 256, 784));
+        shapes.Add(("train 128x784x256 TN", true, false, 128, 256, 784));
+        var operands = shapes.Select(s => (A: Random(s.M * s.K), B: Random(s.K * s.N), C: new float[s.M * s.N])).ToList();
 
-        void Shape(string name, bool transposeA, bool transposeB, int m, int n, int k)
-        {
-            float[] a = Random(m * k), b = Random(k * n), c = new float[m * n];
-            int lda = transposeA ? m : k, ldb = transposeB ? k : n;
-            foreach (var provider in providers)
-            {
-                void Call() => provider.Multiply(transposeA, transposeB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, threads);
-                Call(); // warm-up: JIT, page faults, OpenBLAS thread start
-                var once = Stopwatch.StartNew();
-                Call();
-                int calls = Math.Max(1, (int)(0.05 / Math.Max(1e-7, once.Elapsed.TotalSeconds)));
-                double best = double.MaxValue;
-                for (int r = 0; r < repeats; r++)
+        // Providers alternate shape by shape, and the whole sweep runs `rounds` times keeping each row's best: this
+        // machine is shared, and noise that comes and goes should hit both providers alike. After an OpenBLAS row
+        // the sweep pauses, because OpenBLAS's idle workers keep spinning for tens of milliseconds after a call and
+        // would steal a core from the next row.
+        var best = new double[shapes.Count, providers.Count];
+        var calls = new int[shapes.Count, providers.Count];
+        for (int round = 0; round < rounds; round++)
+            for (int s = 0; s < shapes.Count; s++)
+                for (int p = 0; p < providers.Count; p++)
                 {
-                    var sw = Stopwatch.StartNew();
-                    for (int i = 0; i < calls; i++) Call();
-                    best = Math.Min(best, sw.Elapsed.TotalSeconds / calls);
+                    var (seconds, perRepeat) = Measure(providers[p], shapes[s], operands[s]);
+                    best[s, p] = round == 0 ? seconds : Math.Min(best[s, p], seconds);
+                    calls[s, p] = perRepeat;
+                    if (providers[p] is not ManagedGemm) Thread.Sleep(300);
                 }
-                double gflops = 2.0 * m * n * k / best / 1e9;
+        for (int s = 0; s < shapes.Count; s++)
+            for (int p = 0; p < providers.Count; p++)
+            {
+                var (name, transposeA, transposeB, m, n, k) = shapes[s];
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     bench = "gemm", shape = name, m, n, k, transpose_a = transposeA, transpose_b = transposeB,
-                    provider = provider.Name, gflops = Math.Round(gflops, 1), best_ms = Math.Round(best * 1000, 4),
-                    calls_per_repeat = calls, repeats, threads,
+                    provider = providers[p].Name, gflops = Math.Round(2.0 * m * n * k / best[s, p] / 1e9, 1),
+                    best_ms = Math.Round(best[s, p] * 1000, 4), calls_per_repeat = calls[s, p], repeats, rounds, threads,
                 }));
             }
+        return 0;
+
+        (double Seconds, int Calls) Measure(IGemmProvider provider, (string Name, bool TransposeA, bool TransposeB, int M, int N, int K) shape,
+            (float[] A, float[] B, float[] C) x)
+        {
+            var (_, transposeA, transposeB, m, n, k) = shape;
+            int lda = transposeA ? m : k, ldb = transposeB ? k : n;
+            void Call() => provider.Multiply(transposeA, transposeB, m, n, k, 1f, x.A, lda, x.B, ldb, 0f, x.C, n, threads);
+            Call(); // warm-up: JIT, page faults, OpenBLAS thread start
+            var once = Stopwatch.StartNew();
+            Call();
+            int calls = Math.Max(1, (int)(0.05 / Math.Max(1e-7, once.Elapsed.TotalSeconds)));
+            double best = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < calls; i++) Call();
+                best = Math.Min(best, sw.Elapsed.TotalSeconds / calls);
+            }
+            return (best, calls);
         }
 
         float[] Random(int count)

@@ -5,7 +5,7 @@ using SharpVision.Data;
 
 // SharpVision's own timings for bench/knn.sh and bench/gemm.sh; the peers run beside them in the same script.
 // Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
-//        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -18,7 +18,7 @@ int threads = int.Parse(Arg("--threads", "2"));
 string? data = argList.Contains("--data") ? Arg("--data", "") : null;
 
 if (what == "gemm")
-    return SharpVision.Bench.GemmBench.Run(repeats, threads,
+    return SharpVision.Bench.GemmBench.Run(repeats, int.Parse(Arg("--rounds", "3")), threads,
         argList.Contains("--sizes") ? Arg("--sizes", "").Split(',').Select(int.Parse).ToList() : null,
         argList.Contains("--provider") ? Arg("--provider", "") : null);
 if (what != "knn")

@@ -246,6 +246,7 @@ internal sealed unsafe class ManagedGemm : IGemmProvider
     /// </summary>
     private static void PackA(in Problem problem, int ic, int mc, int pc, int kc, int mr, float* destination)
     {
+        float** rowPointers = stackalloc float*[mr];
         for (int s = 0; s < mc; s += mr)
         {
             int rows = Math.Min(mr, mc - s);
@@ -262,19 +263,15 @@ internal sealed unsafe class ManagedGemm : IGemmProvider
             }
             else
             {
-                // Stored (m, k): read each row contiguously, write it with stride MR.
-                for (int r = 0; r < rows; r++)
+                // Stored (m, k): the sliver's MR values for one p sit in MR different rows. Walk p outermost so the
+                // writes are sequential and each of the MR rows is read as its own sequential stream.
+                for (int r = 0; r < mr; r++)
+                    rowPointers[r] = problem.A + (nint)(ic + s + Math.Min(r, rows - 1)) * problem.Lda + pc;
+                for (int p = 0; p < kc; p++, sliver += mr)
                 {
-                    float* source = problem.A + (nint)(ic + s + r) * problem.Lda + pc;
-                    float* target = sliver + r;
-                    for (int p = 0; p < kc; p++, target += mr)
-                        *target = source[p];
-                }
-                for (int r = rows; r < mr; r++)
-                {
-                    float* target = sliver + r;
-                    for (int p = 0; p < kc; p++, target += mr)
-                        *target = 0;
+                    int r = 0;
+                    for (; r < rows; r++) sliver[r] = rowPointers[r][p];
+                    for (; r < mr; r++) sliver[r] = 0;
                 }
             }
         }
