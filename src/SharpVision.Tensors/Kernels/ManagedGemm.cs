@@ -283,6 +283,7 @@ internal sealed unsafe class ManagedGemm : IGemmProvider
     /// </summary>
     private static void PackB(in Problem problem, int pc, int kc, int jc, int nc, int nr, float* destination)
     {
+        float** columnPointers = stackalloc float*[nr];
         for (int t = 0; t < nc; t += nr)
         {
             int columns = Math.Min(nr, nc - t);
@@ -299,19 +300,15 @@ internal sealed unsafe class ManagedGemm : IGemmProvider
             }
             else
             {
-                // Stored (n, k): read each column of op(B) (a row in memory) contiguously, write it with stride NR.
-                for (int j = 0; j < columns; j++)
+                // Stored (n, k): the sliver's NR values for one p sit in NR different rows. As in PackA, walk p
+                // outermost: sequential writes, NR sequential read streams.
+                for (int j = 0; j < nr; j++)
+                    columnPointers[j] = problem.B + (nint)(jc + t + Math.Min(j, columns - 1)) * problem.Ldb + pc;
+                for (int p = 0; p < kc; p++, sliver += nr)
                 {
-                    float* source = problem.B + (nint)(jc + t + j) * problem.Ldb + pc;
-                    float* target = sliver + j;
-                    for (int p = 0; p < kc; p++, target += nr)
-                        *target = source[p];
-                }
-                for (int j = columns; j < nr; j++)
-                {
-                    float* target = sliver + j;
-                    for (int p = 0; p < kc; p++, target += nr)
-                        *target = 0;
+                    int j = 0;
+                    for (; j < columns; j++) sliver[j] = columnPointers[j][p];
+                    for (; j < nr; j++) sliver[j] = 0;
                 }
             }
         }
