@@ -25,9 +25,13 @@ internal static class GemmBench
             shapes.Add(($"square n={n}", false, false, n, n, n));
         // The MLP's first layer on a 128-image batch: forward X·W (NN), the same with W stored transposed (NT),
         // and the weight-gradient form Xᵀ·dY read from an untransposed X (TN).
-        shapes.Add(("train 128x784x256 NN", false, false, 128, 256, 784));
-        shapes.Add(("train 128x784x256 NT", false, true, 128, 256, 784));
-        shapes.Add(("train 128x784x256 TN", true, false, 128, 256, 784));
+        // "train MxKxN" is (M×K)·(K×N); the second is the MLP's 256 → 10 output layer.
+        foreach (var (m, k, n) in new[] { (128, 784, 256), (128, 256, 10) })
+        {
+            shapes.Add(($"train {m}x{k}x{n} NN", false, false, m, n, k));
+            shapes.Add(($"train {m}x{k}x{n} NT", false, true, m, n, k));
+            shapes.Add(($"train {m}x{k}x{n} TN", true, false, m, n, k));
+        }
         var operands = shapes.Select(s => (A: Random(s.M * s.K), B: Random(s.K * s.N), C: new float[s.M * s.N])).ToList();
 
         // Providers alternate shape by shape, and the whole sweep runs `rounds` times keeping each row's best: this

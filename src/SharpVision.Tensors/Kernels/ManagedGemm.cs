@@ -13,7 +13,8 @@ namespace SharpVision.Tensors.Kernels;
 
 /// <summary>
 /// The managed GEMM provider: C = α·op(A)·op(B) + β·C with packed panels, cache blocking and a register-blocked
-/// FMA micro-kernel (AVX-512 14×32, AVX2 6×16, or a portable 4×4), parallel over blocks of C.
+/// FMA micro-kernel (AVX-512 14×32, AVX2 6×16, or a portable 4×4), parallel over blocks of C. On AVX-512, products
+/// with n ≤ 16 take a narrow path that reads A in place (ManagedGemm.Narrow.cs).
 /// </summary>
 /// <remarks>
 /// Shapes as in <see cref="IGemmProvider"/>: op(A) (m, k) · op(B) (k, n) → C (m, n).
@@ -21,7 +22,7 @@ namespace SharpVision.Tensors.Kernels;
 /// k in the same order (KC blocks in sequence, p ascending inside a block) with the same arithmetic, so 1 and N
 /// threads give the same bits.
 /// </remarks>
-internal sealed unsafe class ManagedGemm : IGemmProvider
+internal sealed unsafe partial class ManagedGemm : IGemmProvider
 {
     /// <summary>The micro-kernel family a provider instance runs.</summary>
     public enum InstructionSet
@@ -96,6 +97,7 @@ internal sealed unsafe class ManagedGemm : IGemmProvider
             var problem = new Problem(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             switch (_instructionSet)
             {
+                case InstructionSet.Avx512 when n <= NarrowColumns: RunNarrow(problem, threads); break;
                 case InstructionSet.Avx512: Run<Avx512Kernel14x32>(problem, threads); break;
                 case InstructionSet.Avx2: Run<Avx2Kernel6x16>(problem, threads); break;
                 default: Run<ScalarKernel4x4>(problem, threads); break;

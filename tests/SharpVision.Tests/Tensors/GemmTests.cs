@@ -82,8 +82,9 @@ public class GemmTests(ITestOutputHelper output)
         foreach (var set in Enum.GetValues<ManagedGemm.InstructionSet>().Where(ManagedGemm.IsSupported))
         {
             var provider = new ManagedGemm(set);
-            // Big enough to go parallel: rows split (513 rows), columns split (m = 7, n = 1100), and a β ≠ 0 update.
-            foreach (var (m, n, k, beta) in new[] { (513, 63, 513, 0f), (7, 1100, 300, 0.5f), (200, 200, 784, 1f) })
+            // Big enough to go parallel: rows split (513 rows), columns split (m = 7, n = 1100), β ≠ 0 updates, and
+            // n = 10 (the AVX-512 narrow path, split over rows).
+            foreach (var (m, n, k, beta) in new[] { (513, 63, 513, 0f), (7, 1100, 300, 0.5f), (200, 200, 784, 1f), (1000, 10, 300, 0.5f) })
                 foreach (var (ta, tb) in Transposes)
                 {
                     var problem = new Problem(rng, ta, tb, m, n, k, alpha: 0.75f, beta);
