@@ -138,9 +138,13 @@ public sealed class SafeTensorsFile
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: model file not found.", path);
         using var file = File.OpenRead(path);
         long fileLength = file.Length;
-        Span<byte> prefix = stackalloc byte[8];
-        int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
-        RefuseForeignFormats(path, prefix[..got]);
+        Span<byte> prefix = stackalloc byte[9];
+        int got = file.ReadAtLeast(prefix, 9, throwOnEndOfStream: false);
+        // A safetensors length field can begin with the same bytes as a pickle (a 640-byte header starts 80 02), so
+        // foreign formats are only considered when the file does not look like safetensors: plausible length, then '{'.
+        bool looksLikeSafeTensors = got == 9 && BinaryPrimitives.ReadUInt64LittleEndian(prefix) <= (ulong)(fileLength - 8) && prefix[8] == (byte)'{';
+        if (!looksLikeSafeTensors) RefuseForeignFormats(path, prefix[..got]);
+        file.Position = 8;
         if (got < 8) throw new DataFormatException(path, $"not a safetensors file: {fileLength} bytes, too short for the 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > (ulong)(fileLength - 8))

@@ -97,6 +97,17 @@ public class SafeTensorsTests
     }
 
     [Fact]
+    public void Read_HeaderLengthWhoseBytesLookLikeAPickle_IsStillRead()
+    {
+        // A 640-byte header: the length field starts 0x80 0x02, like a protocol-2 pickle. Found by a training test.
+        using var temp = new TempFolder();
+        var header = """{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}""";
+        var path = WriteRaw(temp, header.PadRight(640), 1);
+        Assert.Equal(0x80, File.ReadAllBytes(path)[0]);
+        Assert.Equal("a", SafeTensorsFile.Read(path).Tensors.Single().Name);
+    }
+
+    [Fact]
     public void Read_TorchZipRenamed_IsRefused()
     {
         using var temp = new TempFolder();
