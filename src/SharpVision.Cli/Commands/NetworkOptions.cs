@@ -26,7 +26,7 @@ internal sealed class NetworkOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
     public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
-    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (default 0.1; 0 = none)" };
     public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };

@@ -51,7 +51,8 @@ public static class Templates
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         var rows = Compute(model);
         int c = model.Preparation.Channels, h = model.Preparation.Height, w = model.Preparation.Width;
-        float min = rows.Min(r => r.Min()), max = rows.Max(r => r.Max());
+        var sorted = rows.SelectMany(r => r).Order().ToArray();
+        float min = sorted[(int)(0.005 * (sorted.Length - 1))], max = sorted[(int)(0.995 * (sorted.Length - 1))];
         float range = max > min ? max - min : 1;
         int cols = Math.Min(columns, rows.Length), lines = (rows.Length + cols - 1) / cols;
         const int gutter = 2;
