@@ -5,21 +5,13 @@ using SharpVision.Data;
 using SharpVision.Imaging;
 using SharpVision.Serialization;
 
+using static SharpVision.Tests.Support.CliRunner;
+
 namespace SharpVision.Tests.Cli;
 
 /// <summary>End to end: the real command tree, in process, on the shipped sample in temp folders.</summary>
 public class CliTests
 {
-    private static readonly string SampleDir = Path.Combine(AppContext.BaseDirectory, "sample", "fashion-mnist");
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public void Train_Json_WritesRunFolderAndStableKeys_ThenEvaluateAgrees()
     {

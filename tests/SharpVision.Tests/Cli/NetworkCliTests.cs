@@ -6,21 +6,13 @@ using SharpVision.Imaging;
 using SharpVision.Serialization;
 using SharpVision.Training;
 
+using static SharpVision.Tests.Support.CliRunner;
+
 namespace SharpVision.Tests.Cli;
 
 /// <summary>The gradient-trained models through the real command line, on the shipped sample.</summary>
 public class NetworkCliTests
 {
-    private static readonly string SampleDir = Path.Combine(AppContext.BaseDirectory, "sample", "fashion-mnist");
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Theory]
     [InlineData("svm")]
     [InlineData("softmax")]
