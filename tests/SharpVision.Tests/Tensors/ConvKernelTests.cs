@@ -1,0 +1,145 @@
+using SharpVision.Tensors;
+using SharpVision.Tensors.Kernels;
+using SharpVision.Tensors.Kernels.Reference;
+
+namespace SharpVision.Tests.Tensors;
+
+/// <summary>The fast convolution and pooling kernels against their scalar twins in Kernels/Reference, and thread-count independence.</summary>
+public class ConvKernelTests
+{
+    // (N, C, H, W, K, kh, kw, stride, pad): batch 1 and 3, C = 1/3/7, H, W = 1/5/28 (non-square too), kernels 1/3/5,
+    // stride 1/2, padding 0/1/2, 1×1 pointwise and 1×1 strided projections, kernels as large as the padded input.
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Geometries => new()
+    {
+        { 1, 1, 1, 1, 1, 1, 1, 1, 0 },
+        { 3, 1, 5, 5, 4, 3, 3, 1, 1 },
+        { 1, 3, 5, 7, 2, 3, 3, 2, 1 },
+        { 3, 7, 5, 5, 5, 1, 1, 1, 0 },
+        { 3, 7, 5, 6, 5, 1, 1, 2, 0 },
+        { 1, 3, 28, 28, 6, 5, 5, 1, 2 },
+        { 3, 1, 28, 28, 8, 3, 3, 1, 1 },
+        { 3, 3, 28, 28, 4, 3, 3, 2, 1 },
+        { 1, 7, 1, 1, 3, 3, 3, 1, 1 },
+        { 3, 3, 1, 5, 2, 1, 5, 1, 0 },
+        { 1, 3, 5, 5, 3, 5, 5, 2, 2 },
+        { 3, 7, 5, 5, 9, 3, 3, 1, 0 },
+        { 9, 3, 6, 5, 4, 3, 3, 2, 0 },
+        { 1, 1, 28, 28, 1, 1, 1, 1, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Conv2dKernels_AwkwardGeometry_MatchReferenceAndIgnoreThreadCount(int n, int c, int h, int w, int k, int kh, int kw, int stride, int pad)
+    {
+        var g = new Conv2dGeometry(n, c, h, w, k, kh, kw, stride, pad);
+        var rng = new Rng(n * 1000 + c * 100 + h + kh);
+        var x = RandomValues(rng, n * g.InputImageSize);
+        var weight = RandomValues(rng, k * g.PatchSize);
+        var bias = RandomValues(rng, k);
+        var dy = RandomValues(rng, n * g.OutputImageSize);
+
+        var expectedY = new float[dy.Length];
+        Conv2dReference.Forward(g, x, weight, bias, expectedY);
+        var expectedDx = RandomValues(new Rng(5), x.Length); // accumulate onto existing values
+        var startDx = (float[])expectedDx.Clone();
+        Conv2dReference.BackwardData(g, dy, weight, expectedDx);
+        var expectedDw = new float[weight.Length];
+        var expectedDb = new float[k];
+        Conv2dReference.BackwardWeight(g, dy, x, expectedDw, expectedDb);
+
+        float[]? firstY = null, firstDx = null, firstDw = null, firstDb = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var y = new float[dy.Length];
+            Conv2dKernels.Forward(g, x, weight, bias, y, threads);
+            var dx = (float[])startDx.Clone();
+            Conv2dKernels.BackwardData(g, dy, weight, dx, threads);
+            var dw = new float[weight.Length];
+            var db = new float[k];
+            Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads);
+
+            AssertClose(expectedY, y, "y");
+            AssertClose(expectedDx, dx, "dx");
+            AssertClose(expectedDw, dw, "dW");
+            AssertClose(expectedDb, db, "db");
+            if (firstY is null)
+            {
+                (firstY, firstDx, firstDw, firstDb) = (y, dx, dw, db);
+                continue;
+            }
+            Assert.Equal(firstY, y);
+            Assert.Equal(firstDx, dx);
+            Assert.Equal(firstDw, dw);
+            Assert.Equal(firstDb, db);
+        }
+    }
+
+    [Fact]
+    public void Conv2dKernels_NoBias_MatchesReference()
+    {
+        var g = new Conv2dGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1);
+        var rng = new Rng(9);
+        var x = RandomValues(rng, 2 * g.InputImageSize);
+        var weight = RandomValues(rng, 4 * g.PatchSize);
+        var expected = new float[2 * g.OutputImageSize];
+        Conv2dReference.Forward(g, x, weight, [], expected);
+        var y = new float[expected.Length];
+        Conv2dKernels.Forward(g, x, weight, [], y, 2);
+        AssertClose(expected, y, "y");
+    }
+
+    [Fact]
+    public void Conv2dKernels_TrainingSizedBatch_IsBitwiseIdenticalForOneAndTwoThreads()
+    {
+        // Large enough for every parallel path: 32 images, more than one weight-gradient block per worker.
+        var g = new Conv2dGeometry(32, 16, 14, 14, 32, 3, 3, 2, 1);
+        var rng = new Rng(77);
+        var x = RandomValues(rng, g.Batch * g.InputImageSize);
+        var weight = RandomValues(rng, g.Filters * g.PatchSize);
+        var dy = RandomValues(rng, g.Batch * g.OutputImageSize);
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
+        {
+            var y = new float[dy.Length];
+            var dx = new float[x.Length];
+            var dw = new float[weight.Length];
+            var db = new float[g.Filters];
+            Conv2dKernels.Forward(g, x, weight, [], y, threads);
+            Conv2dKernels.BackwardData(g, dy, weight, dx, threads);
+            Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads);
+            return (y, dx, dw, db);
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Y, two.Y);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(one.Db, two.Db);
+    }
+
+    [Fact]
+    public void Conv2dKernels_KernelLargerThanPaddedInput_ThrowsWithSizes()
+    {
+        var g = new Conv2dGeometry(1, 1, 2, 2, 1, 5, 5, 1, 1);
+        var ex = Assert.Throws<ArgumentException>(() => Conv2dKernels.Forward(g, new float[4], new float[25], [], new float[1], 1));
+        Assert.Contains("5×5", ex.Message);
+    }
+
+    internal static float[] RandomValues(Rng rng, int count)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = rng.NextFloat() * 2 - 1;
+        return values;
+    }
+
+    // float32 sums of up to a few thousand products against a double oracle: relative 1e-5 plus a small absolute floor.
+    internal static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, double relative = 1e-5, double absolute = 1e-5)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double tolerance = relative * Math.Abs(expected[i]) + absolute;
+            if (!(Math.Abs(expected[i] - actual[i]) <= tolerance))
+                Assert.Fail($"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R}.");
+        }
+    }
+}
