@@ -6,6 +6,7 @@ using SharpVision.Data;
 // SharpVision's own timings for bench/knn.sh and bench/gemm.sh; the peers run beside them in the same script.
 // Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -13,7 +14,7 @@ string Arg(string name, string fallback)
     return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 }
 string what = args.Length > 0 && !args[0].StartsWith("--") ? args[0] : "knn";
-int repeats = int.Parse(Arg("--repeats", what == "gemm" ? "5" : "3"));
+int repeats = int.Parse(Arg("--repeats", what switch { "gemm" => "5", "conv" => "15", _ => "3" }));
 int threads = int.Parse(Arg("--threads", "2"));
 string? data = argList.Contains("--data") ? Arg("--data", "") : null;
 
@@ -21,9 +22,11 @@ if (what == "gemm")
     return SharpVision.Bench.GemmBench.Run(repeats, int.Parse(Arg("--rounds", "3")), threads,
         argList.Contains("--sizes") ? Arg("--sizes", "").Split(',').Select(int.Parse).ToList() : null,
         argList.Contains("--provider") ? Arg("--provider", "") : null);
+if (what == "conv")
+    return SharpVision.Bench.ConvBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv)");
     return 2;
 }
 

@@ -124,6 +124,50 @@ public class ConvKernelTests
         Assert.Contains("5×5", ex.Message);
     }
 
+    // (planes, H, W, kernel, stride): the cnn2 2×2 pools, overlapping 3/2 windows, floor mode dropping a remainder,
+    // one-pixel planes, a window as large as the input, and enough planes for the parallel path.
+    public static TheoryData<int, int, int, int, int> PoolGeometries => new()
+    {
+        { 1, 1, 1, 1, 1 }, { 3, 5, 5, 2, 2 }, { 7, 28, 28, 2, 2 }, { 3, 7, 6, 3, 2 }, { 2, 5, 7, 5, 1 }, { 1, 5, 1, 1, 2 }, { 384, 14, 14, 2, 2 }, { 96, 28, 28, 3, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolGeometries))]
+    public void PoolingKernels_AwkwardGeometry_MatchReferenceAndIgnoreThreadCount(int planes, int h, int w, int kernel, int stride)
+    {
+        var rng = new Rng(planes + h * 31 + kernel);
+        var x = RandomValues(rng, planes * h * w);
+        for (int i = 0; i < x.Length; i += 7) x[i] = x[(i + 1) % x.Length]; // some ties
+        int ho = PoolingKernels.OutputSize(h, kernel, stride), wo = PoolingKernels.OutputSize(w, kernel, stride);
+        var dy = RandomValues(rng, planes * ho * wo);
+        var expectedMax = new float[dy.Length];
+        var expectedArgmax = new int[dy.Length];
+        PoolingReference.MaxForward(x, planes, h, w, kernel, stride, expectedMax, expectedArgmax);
+        var expectedMaxDx = new float[x.Length];
+        PoolingReference.MaxBackward(dy, expectedArgmax, planes, h * w, expectedMaxDx);
+        var expectedAvg = new float[dy.Length];
+        PoolingReference.AverageForward(x, planes, h, w, kernel, stride, expectedAvg);
+        var expectedAvgDx = new float[x.Length];
+        PoolingReference.AverageBackward(dy, planes, h, w, kernel, stride, expectedAvgDx);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var max = new float[dy.Length];
+            var argmax = new int[dy.Length];
+            PoolingKernels.MaxForward(x, planes, h, w, kernel, stride, max, argmax, threads);
+            Assert.Equal(expectedMax, max);
+            Assert.Equal(expectedArgmax, argmax);
+            var maxDx = new float[x.Length];
+            PoolingKernels.MaxBackward(dy, argmax, planes, h * w, maxDx, threads);
+            Assert.Equal(expectedMaxDx, maxDx);
+            var avg = new float[dy.Length];
+            PoolingKernels.AverageForward(x, planes, h, w, kernel, stride, avg, threads);
+            AssertClose(expectedAvg, avg, "avg");
+            var avgDx = new float[x.Length];
+            PoolingKernels.AverageBackward(dy, planes, h, w, kernel, stride, avgDx, threads);
+            AssertClose(expectedAvgDx, avgDx, "avg dx");
+        }
+    }
+
     internal static float[] RandomValues(Rng rng, int count)
     {
         var values = new float[count];

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SharpVision.Tensors;
+using SharpVision.Tensors.Kernels;
+
+namespace SharpVision.Bench;
+
+/// <summary>
+/// Forward + backward time per batch of 128 for the layers of cnn2 and resnet8 (shared/bench/peers/torch_peers.py),
+/// one JSON line per op with the median over <c>repeats</c> after a warm-up; bench/conv_peer.py times the same in PyTorch.
+/// Each repetition is one autograd forward and one backward with a fixed upstream gradient, as in a training step
+/// (including allocation of the output and gradient buffers).
+/// </summary>
+internal static class ConvBench
+{
+    private const int Batch = 128;
+
+    /// <summary>One benchmark row: a name, the input shape, whether x needs a gradient, and the op.</summary>
+    private sealed record Case(string Name, int[] Input, bool InputGrad, Func<Tensor, Tensor> Build);
+
+    public static int Run(int repeats, int threads, string? only)
+    {
+        Engine.Threads = threads;
+        Console.Error.WriteLine($"conv: batch {Batch}; {threads} threads; gemm {Gemm.Provider.Name}; median of {repeats} after a warm-up");
+        var rng = new Rng(1);
+        var cases = new List<Case>();
+        void Conv(string name, int c, int hw, int k, int kernel, int stride, int padding, bool bias, bool inputGrad)
+        {
+            var w = Parameter(rng, k, c, kernel, kernel);
+            var b = bias ? Parameter(rng, k) : null;
+            cases.Add(new Case(name, [Batch, c, hw, hw], inputGrad, x => Ops.Conv2d(x, w, b, stride, padding)));
+        }
+        Conv("cnn2 conv1 1->32 3x3 p1 28x28", 1, 28, 32, 3, 1, 1, bias: true, inputGrad: false);
+        Conv("cnn2 conv2 32->64 3x3 p1 14x14", 32, 14, 64, 3, 1, 1, bias: true, inputGrad: true);
+        Conv("resnet8 stem 1->16 3x3 p1 28x28", 1, 28, 16, 3, 1, 1, bias: false, inputGrad: false);
+        Conv("resnet8 16->16 3x3 p1 28x28", 16, 28, 16, 3, 1, 1, bias: false, inputGrad: true);
+        Conv("resnet8 16->32 3x3 s2 p1 28x28", 16, 28, 32, 3, 2, 1, bias: false, inputGrad: true);
+        Conv("resnet8 32->32 3x3 p1 14x14", 32, 14, 32, 3, 1, 1, bias: false, inputGrad: true);
+        Conv("resnet8 32->64 3x3 s2 p1 14x14", 32, 14, 64, 3, 2, 1, bias: false, inputGrad: true);
+        Conv("resnet8 64->64 3x3 p1 7x7", 64, 7, 64, 3, 1, 1, bias: false, inputGrad: true);
+        Conv("resnet8 proj 16->32 1x1 s2 28x28", 16, 28, 32, 1, 2, 0, bias: false, inputGrad: true);
+        Conv("resnet8 proj 32->64 1x1 s2 14x14", 32, 14, 64, 1, 2, 0, bias: false, inputGrad: true);
+        Conv("pointwise 32->64 1x1 14x14", 32, 14, 64, 1, 1, 0, bias: false, inputGrad: true);
+
+        foreach (var c in cases)
+        {
+            if (only is not null && !c.Name.Contains(only, StringComparison.Ordinal)) continue;
+            var x = Tensor.Zeros(c.Input);
+            for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextNormal();
+            x.RequiresGrad = c.InputGrad;
+            float[]? dy = null;
+            double Step()
+            {
+                if (c.InputGrad) x.Grad = null;
+                var sw = Stopwatch.StartNew();
+                var y = c.Build(x);
+                if (dy is null)
+                {
+                    dy = new float[y.Size];
+                    for (int i = 0; i < dy.Length; i++) dy[i] = rng.NextNormal();
+                }
+                y.Backward(dy);
+                return sw.Elapsed.TotalSeconds;
+            }
+            Step();
+            Step();
+            var times = Enumerable.Range(0, repeats).Select(_ => Step()).Order().ToList();
+            double median = times[times.Count / 2];
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                bench = "conv", op = c.Name, batch = Batch, median_ms = Math.Round(median * 1000, 3), min_ms = Math.Round(times[0] * 1000, 3),
+                images_per_s = Math.Round(Batch / median), repeats, threads, gemm = Gemm.Provider.Name,
+            }));
+        }
+        return 0;
+    }
+
+    private static Tensor Parameter(Rng rng, params int[] dims)
+    {
+        var t = Tensor.Zeros(dims);
+        for (int i = 0; i < t.Size; i++) t.Data[i] = rng.NextNormal() * 0.1f;
+        t.RequiresGrad = true;
+        return t;
+    }
+}

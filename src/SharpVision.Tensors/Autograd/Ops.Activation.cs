@@ -1,0 +1,84 @@
+using SharpVision.Tensors.Kernels;
+
+namespace SharpVision.Tensors;
+
+// Activations and channel dropout for convolutional networks. Shapes: Gelu keeps x's shape; Dropout2d takes and
+// returns (N, C, H, W).
+public static partial class Ops
+{
+    /// <summary>
+    /// GELU, exact form (PyTorch's default, approximate='none'): y = x·Φ(x) = ½·x·(1 + erf(x/√2)).
+    /// </summary>
+    /// <remarks>
+    /// Shape: any → the same. Computed in double with <see cref="ErrorFunction"/> (Φ(x) = ½·erfc(−x/√2), accurate for
+    /// very negative x too), parallel over elements. Backward: ∂y/∂x = Φ(x) + x·φ(x), φ the standard normal density.
+    /// </remarks>
+    public static Tensor Gelu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = new float[x.Size];
+        var data = x.Data;
+        WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
+        {
+            for (int i = first; i < end; i++)
+            {
+                double v = data[i];
+                y[i] = (float)(v * NormalCdf(v));
+            }
+        });
+        var result = new Tensor(x.Shape, y);
+        return result.Record("gelu", [x], () =>
+        {
+            var g = result.Grad!;
+            var gx = x.EnsureGrad();
+            WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
+            {
+                for (int i = first; i < end; i++)
+                {
+                    double v = data[i];
+                    double density = Math.Exp(-0.5 * v * v) * InverseSqrtTwoPi;
+                    gx[i] += (float)(g[i] * (NormalCdf(v) + v * density)); // y = x·Φ(x): ∂/∂x = Φ(x) + x·φ(x)
+                }
+            });
+        });
+    }
+
+    /// <summary>
+    /// Channel dropout (PyTorch's Dropout2d in training): each (sample, channel) plane is zeroed with probability
+    /// <paramref name="p"/> and survivors are scaled by 1/(1 − p). Draws one number per plane, sample-major.
+    /// </summary>
+    /// <remarks>Shape: (N, C, H, W) → the same. p = 0 returns a copy; evaluation simply does not call it.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">p outside [0, 1).</exception>
+    /// <exception cref="ArgumentException">x is not 4-D.</exception>
+    public static Tensor Dropout2d(Tensor x, float p, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
+        if (x.Shape.Rank != 4) throw new ArgumentException($"Dropout2d: input must be (N, C, H, W), got {x.Shape}.", nameof(x));
+        int planes = x.Shape[0] * x.Shape[1], planeSize = x.Shape[2] * x.Shape[3];
+        float keep = 1 / (1 - p);
+        var mask = new float[planes];
+        for (int i = 0; i < planes; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
+        var y = new float[x.Size];
+        for (int i = 0; i < planes; i++)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan(i * planeSize, planeSize), mask[i], y.AsSpan(i * planeSize, planeSize));
+        var result = new Tensor(x.Shape, y);
+        return result.Record("dropout2d", [x], () =>
+        {
+            var g = result.Grad!;
+            var gx = x.EnsureGrad();
+            for (int i = 0; i < planes; i++)
+            {
+                if (mask[i] == 0) continue;
+                var target = gx.AsSpan(i * planeSize, planeSize);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g.AsSpan(i * planeSize, planeSize), mask[i], target, target); // ∂/∂x = g·mask
+            }
+        });
+    }
+
+    private const double InverseSqrtTwoPi = 0.3989422804014326779399460599343818684759;
+
+    // Φ(x) = ½·erfc(−x/√2): no cancellation for very negative x, where 1 + erf would lose every digit.
+    private static double NormalCdf(double x) => 0.5 * ErrorFunction.Erfc(-x * 0.7071067811865475244008443621048490392848);
+}

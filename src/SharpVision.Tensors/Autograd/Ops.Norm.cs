@@ -1,0 +1,124 @@
+using System.Numerics.Tensors;
+using SharpVision.Tensors.Kernels;
+
+namespace SharpVision.Tensors;
+
+// Batch normalization. Shapes: x (N, C) (BatchNorm1d) or (N, C, H, W) (BatchNorm2d), seen as N blocks of C planes of
+// S = H·W values (S = 1 for (N, C)); gamma, beta, running mean and variance (C). Statistics are per channel over
+// M = N·S values. Channels are independent, so they are split over threads without changing any result.
+public static partial class Ops
+{
+    /// <summary>
+    /// PyTorch's BatchNorm1d/2d: y = γ·(x − μ)/√(σ² + ε) + β per channel. In training μ, σ² are the batch mean and
+    /// biased variance, and the running statistics are updated in place with the unbiased variance:
+    /// running = (1 − momentum)·running + momentum·batch. In evaluation the running statistics are used as they are.
+    /// </summary>
+    /// <remarks>
+    /// Shape: x (N, C) or (N, C, H, W) → the same; gamma, beta (C) tensors; runningMean, runningVar (C) arrays.
+    /// Sums are accumulated in double (per-plane float sums, then double across planes and images), and the
+    /// variance is computed from centered values (two passes), so large means do not cancel. Saves x̂ and 1/√(σ² + ε).
+    /// </remarks>
+    /// <exception cref="ArgumentException">Shapes disagree, or training with a single value per channel (no variance).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">momentum outside [0, 1] or eps ≤ 0.</exception>
+    public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, float[] runningMean, float[] runningVar, bool training,
+        float momentum = 0.1f, float eps = 1e-5f)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(gamma);
+        ArgumentNullException.ThrowIfNull(beta);
+        ArgumentNullException.ThrowIfNull(runningMean);
+        ArgumentNullException.ThrowIfNull(runningVar);
+        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1].");
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be positive.");
+        if (x.Shape.Rank != 2 && x.Shape.Rank != 4) throw new ArgumentException($"BatchNorm: input must be (N, C) or (N, C, H, W), got {x.Shape}.", nameof(x));
+        int n = x.Shape[0], c = x.Shape[1], s = x.Shape.Rank == 4 ? x.Shape[2] * x.Shape[3] : 1;
+        if (gamma.Size != c || beta.Size != c || runningMean.Length != c || runningVar.Length != c)
+            throw new ArgumentException($"BatchNorm: input {x.Shape} has {c} channels; gamma {gamma.Shape}, beta {beta.Shape}, running mean ({runningMean.Length}) and variance ({runningVar.Length}) must all have {c}.");
+        long m = (long)n * s;
+        if (training && m <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, got input {x.Shape}.", nameof(x));
+
+        var xhat = new float[x.Size];
+        var y = new float[x.Size];
+        var invStd = new float[c];
+        var data = x.Data;
+        WorkSplit.ForRanges(c, m, Engine.Threads, (first, end) =>
+        {
+            for (int ch = first; ch < end; ch++)
+            {
+                double mean, variance;
+                if (training)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(data.AsSpan((i * c + ch) * s, s));
+                    mean = sum / m;
+                    double squares = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var centered = xhat.AsSpan((i * c + ch) * s, s);
+                        TensorPrimitives.Subtract(data.AsSpan((i * c + ch) * s, s), (float)mean, centered);
+                        squares += TensorPrimitives.SumOfSquares(centered);
+                    }
+                    variance = squares / m; // biased: what the batch is normalized with
+                    runningMean[ch] = (float)((1 - momentum) * runningMean[ch] + momentum * mean);
+                    runningVar[ch] = (float)((1 - momentum) * runningVar[ch] + momentum * variance * m / (m - 1)); // unbiased
+                }
+                else
+                {
+                    mean = runningMean[ch];
+                    variance = runningVar[ch];
+                    for (int i = 0; i < n; i++) TensorPrimitives.Subtract(data.AsSpan((i * c + ch) * s, s), (float)mean, xhat.AsSpan((i * c + ch) * s, s));
+                }
+                float inv = (float)(1 / Math.Sqrt(variance + eps));
+                invStd[ch] = inv;
+                float gain = gamma.Data[ch], shift = beta.Data[ch];
+                for (int i = 0; i < n; i++)
+                {
+                    var plane = xhat.AsSpan((i * c + ch) * s, s);
+                    TensorPrimitives.Multiply(plane, inv, plane);                                 // x̂ = (x − μ)/√(σ² + ε)
+                    var output = y.AsSpan((i * c + ch) * s, s);
+                    TensorPrimitives.Multiply(plane, gain, output);                                  // y = γ·x̂ + β
+                    TensorPrimitives.Add(output, shift, output);
+                }
+            }
+        });
+
+        var result = new Tensor(x.Shape, y);
+        return result.Record(training ? "batch_norm_train" : "batch_norm_eval", [x, gamma, beta], () =>
+        {
+            var g = result.Grad!;
+            float[]? gx = x.RequiresGrad ? x.EnsureGrad() : null;
+            float[]? gGamma = gamma.RequiresGrad ? gamma.EnsureGrad() : null;
+            float[]? gBeta = beta.RequiresGrad ? beta.EnsureGrad() : null;
+            WorkSplit.ForRanges(c, m, Engine.Threads, (first, end) =>
+            {
+                for (int ch = first; ch < end; ch++)
+                {
+                    double sumG = 0, sumGXhat = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var gi = g.AsSpan((i * c + ch) * s, s);
+                        sumG += TensorPrimitives.Sum(gi);
+                        sumGXhat += TensorPrimitives.Dot(gi, xhat.AsSpan((i * c + ch) * s, s));
+                    }
+                    if (gGamma is not null) gGamma[ch] += (float)sumGXhat; // y = γ·x̂ + β: ∂/∂γ = Σ g·x̂
+                    if (gBeta is not null) gBeta[ch] += (float)sumG;       // ∂/∂β = Σ g
+                    if (gx is null) continue;
+                    float scale = gamma.Data[ch] * invStd[ch];
+                    // Training: μ and σ² depend on x, so ∂/∂x = γ/√(σ² + ε)·(g − mean(g) − x̂·mean(g·x̂)).
+                    // Evaluation: running statistics are constants, so ∂/∂x = γ/√(σ² + ε)·g.
+                    float shift = training ? (float)(-scale * sumG / m) : 0f;
+                    float slope = training ? (float)(-scale * sumGXhat / m) : 0f;
+                    for (int i = 0; i < n; i++)
+                    {
+                        int at = (i * c + ch) * s;
+                        var target = gx.AsSpan(at, s);
+                        TensorPrimitives.MultiplyAdd(g.AsSpan(at, s), scale, target, target);
+                        if (!training) continue;
+                        TensorPrimitives.MultiplyAdd(xhat.AsSpan(at, s), slope, target, target);
+                        TensorPrimitives.Add(target, shift, target);
+                    }
+                }
+            });
+        });
+    }
+}

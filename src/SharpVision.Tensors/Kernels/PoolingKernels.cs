@@ -1,0 +1,165 @@
+// Shape legend: x (N, C, H, W) seen as N·C planes of H×W; y (N, C, Ho, Wo) with Ho = ⌊(H − kernel) / stride⌋ + 1
+// (no padding, floor mode), likewise Wo. Window (oy, ox) covers rows oy·stride .. oy·stride + kernel − 1 and the same columns.
+// Every kernel works plane by plane, so splitting planes over threads cannot change any result.
+namespace SharpVision.Tensors.Kernels;
+
+/// <summary>Max and average pooling over square windows, and global average pooling, parallel over planes.</summary>
+public static class PoolingKernels
+{
+    /// <summary>Output side ⌊(size − kernel) / stride⌋ + 1.</summary>
+    public static int OutputSize(int size, int kernel, int stride) => (size - kernel) / stride + 1;
+
+    /// <summary>
+    /// y = max over each window; <paramref name="argmax"/> receives the flat index (iy·W + ix) inside its plane of the
+    /// element chosen: the first maximum in row-major window order (PyTorch's rule), or the first NaN, which propagates.
+    /// </summary>
+    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, Span<int> argmax, int threads)
+    {
+        int ho = OutputSize(height, kernel, stride), wo = OutputSize(width, kernel, stride);
+        Check(x.Length, planes, height, width, y.Length, ho, wo, kernel, stride);
+        if (argmax.Length != y.Length) throw new ArgumentException($"MaxPool2d: argmax holds {argmax.Length} values for {y.Length} outputs.", nameof(argmax));
+        unsafe
+        {
+            fixed (float* px = x, py = y)
+            fixed (int* pi = argmax)
+            {
+                nint ix = (nint)px, iy = (nint)py, ii = (nint)pi;
+                WorkSplit.ForRanges(planes, height * width, threads, (first, end) =>
+                {
+                    for (int p = first; p < end; p++)
+                        MaxPlane(new ReadOnlySpan<float>((float*)ix + (long)p * height * width, height * width), width, kernel, stride, ho, wo,
+                            new Span<float>((float*)iy + (long)p * ho * wo, ho * wo), new Span<int>((int*)ii + (long)p * ho * wo, ho * wo));
+                });
+            }
+        }
+    }
+
+    /// <summary>dx[plane, argmax] += dy: each output's gradient goes to the element its window chose.</summary>
+    public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, int planes, int planeSize, Span<float> dx, int threads)
+    {
+        if (dy.Length != argmax.Length || dy.Length % Math.Max(1, planes) != 0 || dx.Length != (long)planes * planeSize)
+            throw new ArgumentException("MaxPool2d backward: gradient, argmax and input sizes disagree.");
+        int outputs = planes == 0 ? 0 : dy.Length / planes;
+        unsafe
+        {
+            fixed (float* pdy = dy, pdx = dx)
+            fixed (int* pi = argmax)
+            {
+                nint idy = (nint)pdy, idx = (nint)pdx, ii = (nint)pi;
+                WorkSplit.ForRanges(planes, planeSize, threads, (first, end) =>
+                {
+                    for (int p = first; p < end; p++)
+                    {
+                        float* g = (float*)idy + (long)p * outputs, target = (float*)idx + (long)p * planeSize;
+                        int* chosen = (int*)ii + (long)p * outputs;
+                        for (int o = 0; o < outputs; o++) target[chosen[o]] += g[o]; // ∂/∂x[argmax] of y = x[argmax]
+                    }
+                });
+            }
+        }
+    }
+
+    /// <summary>y = (1/kernel²)·Σ over each window.</summary>
+    public static void AverageForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, int threads)
+    {
+        int ho = OutputSize(height, kernel, stride), wo = OutputSize(width, kernel, stride);
+        Check(x.Length, planes, height, width, y.Length, ho, wo, kernel, stride);
+        float scale = 1f / (kernel * kernel);
+        unsafe
+        {
+            fixed (float* px = x, py = y)
+            {
+                nint ix = (nint)px, iy = (nint)py;
+                WorkSplit.ForRanges(planes, height * width, threads, (first, end) =>
+                {
+                    for (int p = first; p < end; p++)
+                    {
+                        float* plane = (float*)ix + (long)p * height * width, output = (float*)iy + (long)p * ho * wo;
+                        for (int oy = 0; oy < ho; oy++)
+                            for (int ox = 0; ox < wo; ox++)
+                            {
+                                float sum = 0;
+                                for (int i = 0; i < kernel; i++)
+                                {
+                                    float* row = plane + (oy * stride + i) * width + ox * stride;
+                                    for (int j = 0; j < kernel; j++) sum += row[j];
+                                }
+                                output[oy * wo + ox] = sum * scale;
+                            }
+                    }
+                });
+            }
+        }
+    }
+
+    /// <summary>dx += dy / kernel² over each window (overlapping windows add up).</summary>
+    public static void AverageBackward(ReadOnlySpan<float> dy, int planes, int height, int width, int kernel, int stride, Span<float> dx, int threads)
+    {
+        int ho = OutputSize(height, kernel, stride), wo = OutputSize(width, kernel, stride);
+        Check(dx.Length, planes, height, width, dy.Length, ho, wo, kernel, stride);
+        float scale = 1f / (kernel * kernel);
+        unsafe
+        {
+            fixed (float* pdy = dy, pdx = dx)
+            {
+                nint idy = (nint)pdy, idx = (nint)pdx;
+                WorkSplit.ForRanges(planes, height * width, threads, (first, end) =>
+                {
+                    for (int p = first; p < end; p++)
+                    {
+                        float* target = (float*)idx + (long)p * height * width, g = (float*)idy + (long)p * ho * wo;
+                        for (int oy = 0; oy < ho; oy++)
+                            for (int ox = 0; ox < wo; ox++)
+                            {
+                                float share = g[oy * wo + ox] * scale; // ∂/∂x of y = (1/k²)·Σ window
+                                for (int i = 0; i < kernel; i++)
+                                {
+                                    float* row = target + (oy * stride + i) * width + ox * stride;
+                                    for (int j = 0; j < kernel; j++) row[j] += share;
+                                }
+                            }
+                    }
+                });
+            }
+        }
+    }
+
+    private static void MaxPlane(ReadOnlySpan<float> plane, int width, int kernel, int stride, int ho, int wo, Span<float> y, Span<int> argmax)
+    {
+        for (int oy = 0; oy < ho; oy++)
+        {
+            for (int ox = 0; ox < wo; ox++)
+            {
+                int start = oy * stride * width + ox * stride;
+                float best = float.NegativeInfinity;
+                int bestAt = start;
+                for (int i = 0; i < kernel; i++)
+                {
+                    int at = start + i * width;
+                    for (int j = 0; j < kernel; j++, at++)
+                    {
+                        float v = plane[at];
+                        // strictly greater: the first maximum wins ties; NaN wins and propagates (as PyTorch)
+                        if (v > best || float.IsNaN(v))
+                        {
+                            best = v;
+                            bestAt = at;
+                            if (float.IsNaN(v)) goto done;
+                        }
+                    }
+                }
+            done:
+                y[oy * wo + ox] = best;
+                argmax[oy * wo + ox] = bestAt;
+            }
+        }
+    }
+
+    private static void Check(int inputLength, int planes, int height, int width, int outputLength, int ho, int wo, int kernel, int stride)
+    {
+        if (kernel < 1 || stride < 1) throw new ArgumentException($"Pooling: kernel ({kernel}) and stride ({stride}) must be at least 1.");
+        if (kernel > height || kernel > width) throw new ArgumentException($"Pooling: kernel {kernel} is larger than the input {height}×{width}.");
+        if (inputLength != (long)planes * height * width) throw new ArgumentException($"Pooling: input holds {inputLength} values, {planes} planes of {height}×{width} need {(long)planes * height * width}.");
+        if (outputLength != (long)planes * ho * wo) throw new ArgumentException($"Pooling: output holds {outputLength} values, {planes} planes of {ho}×{wo} need {(long)planes * ho * wo}.");
+    }
+}
