@@ -41,6 +41,19 @@ internal static class ConvBench
         Conv("resnet8 proj 16->32 1x1 s2 28x28", 16, 28, 32, 1, 2, 0, bias: false, inputGrad: true);
         Conv("resnet8 proj 32->64 1x1 s2 14x14", 32, 14, 64, 1, 2, 0, bias: false, inputGrad: true);
         Conv("pointwise 32->64 1x1 14x14", 32, 14, 64, 1, 1, 0, bias: false, inputGrad: true);
+        cases.Add(new Case("cnn2 maxpool 2x2 32x28x28", [Batch, 32, 28, 28], true, x => Ops.MaxPool2d(x, 2, 2)));
+        cases.Add(new Case("cnn2 maxpool 2x2 64x14x14", [Batch, 64, 14, 14], true, x => Ops.MaxPool2d(x, 2, 2)));
+        void BatchNorm(string name, int c, int hw)
+        {
+            var gamma = Parameter(rng, c);
+            var beta = Parameter(rng, c);
+            float[] mean = new float[c], variance = Enumerable.Repeat(1f, c).ToArray();
+            cases.Add(new Case(name, [Batch, c, hw, hw], true, x => Ops.BatchNorm(x, gamma, beta, mean, variance, training: true)));
+        }
+        BatchNorm("cnn2 batchnorm2d 32x28x28", 32, 28);
+        BatchNorm("cnn2 batchnorm2d 64x14x14", 64, 14);
+        BatchNorm("resnet8 batchnorm2d 16x28x28", 16, 28);
+        cases.Add(new Case("resnet8 global avgpool 64x7x7", [Batch, 64, 7, 7], true, Ops.GlobalAvgPool2d));
 
         foreach (var c in cases)
         {

@@ -16,7 +16,7 @@ public static partial class Ops
     public static Tensor Gelu(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = new float[x.Size];
+        var y = GC.AllocateUninitializedArray<float>(x.Size); // fully written
         var data = x.Data;
         WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
         {
@@ -60,7 +60,7 @@ public static partial class Ops
         float keep = 1 / (1 - p);
         var mask = new float[planes];
         for (int i = 0; i < planes; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        var y = new float[x.Size];
+        var y = GC.AllocateUninitializedArray<float>(x.Size); // fully written
         for (int i = 0; i < planes; i++)
             System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan(i * planeSize, planeSize), mask[i], y.AsSpan(i * planeSize, planeSize));
         var result = new Tensor(x.Shape, y);

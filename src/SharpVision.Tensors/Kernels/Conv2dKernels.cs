@@ -5,9 +5,10 @@
 //   y_n (K, P)   = W (K, D) · cols_n + b                  forward
 //   dcols_n      = Wᵀ (D, K) · dy_n (K, P); dx_n = col2im(dcols_n)   backward, data
 //   dW (K, D)   += dy_n · cols_nᵀ (P, D); db += Σ_P dy_n      backward, weight and bias
-// A 1×1 kernel with stride 1 and no padding needs no im2col: cols_n is x_n itself, (C, H·W).
+// Groups of G images put their cols side by side, (D, G·P), so one GEMM covers the group (see Conv2dKernels remarks).
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace SharpVision.Tensors.Kernels;
 
@@ -49,27 +50,49 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 }
 
 /// <summary>
-/// Convolution kernels: im2col + GEMM per image, parallel over images. Deterministic for any thread count:
-/// outputs and input gradients are computed per image, and the weight gradient is summed per fixed block of images
-/// (the blocks depend on N only) and then over blocks in order.
+/// Convolution kernels: im2col + GEMM over groups of images, parallel over fixed blocks of images.
 /// </summary>
+/// <remarks>
+/// The batch is cut into at most 8 blocks (by N alone), each block into groups of G images with G·P ≈ 1024 columns,
+/// so small images still give the GEMM a wide operand. Orientations were chosen by measurement (bench/conv_peer.py
+/// shapes, one thread): forward computes Yᵀ (G·P, K) = colsᵀ·Wᵀ and transposes it into NCHW (1.3–2× faster than
+/// W·cols for these thin products), the input gradient dcols (D, G·P) = Wᵀ·dY over the group, and the weight gradient
+/// dWᵀ (D, K) += cols_n·dy_nᵀ per image. Patches of at most 16 values (C = 1, 3×3) skip the GEMM in the forward pass.
+/// Deterministic for any thread count: blocks, groups and the order of every sum depend on the geometry only; threads
+/// just take whole blocks (each running single-threaded GEMMs), and the weight gradient's per-block partials are
+/// added in block order.
+/// </remarks>
 public static unsafe class Conv2dKernels
 {
-    // The weight gradient is summed per block of images, then over blocks in block order. The block count depends
-    // on the batch size only (never on threads), so the summation order and hence the bits do not change with threads.
-    private const int WeightGradientBlocks = 8;
+    // Fixed number of image blocks: the unit of parallel work and of the weight gradient's partial sums.
+    private const int ImageBlocks = 8;
+    // Target columns (G·P) of one group's im2col matrix.
+    private const int GroupColumns = 1024;
+    // Patches up to this size take the direct forward path (a GEMM with k ≤ 16 is mostly packing and C traffic).
+    private const int SmallPatch = 16;
 
     /// <summary>y = conv(x, W) + b. <paramref name="bias"/> may be empty (no bias).</summary>
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads)
     {
         CheckLengths(g, x.Length, weight.Length, y.Length);
         if (bias.Length != 0 && bias.Length != g.Filters) throw new ArgumentException($"Conv2d: bias has {bias.Length} values for {g.Filters} filters.", nameof(bias));
+        if (g.Batch == 0) return;
+        var plan = new Plan(g);
+        var geometry = g; // lambdas cannot capture an in parameter
+        bool direct = g.PatchSize <= SmallPatch;
+        int scratch = direct ? g.PatchSize * g.OutputPixels : (g.PatchSize + g.Filters) * plan.MaxGroupColumns;
         fixed (float* px = x, pw = weight, pb = bias, py = y)
         {
-            var p = new Pointers(px, pw, pb, py, bias.Length != 0);
-            var geometry = g;
-            ForEachImageBlock(g.Batch, g.Batch, threads, geometry.IsPointwise ? 0 : geometry.PatchSize * geometry.OutputPixels,
-                (_, first, end, cols, gemmThreads) => ForwardImages(geometry, p, first, end, cols, gemmThreads));
+            var p = new Pointers(px, pw, bias.Length != 0 ? pb : null, py);
+            RunBlocks(plan, threads, scratch, (block, buffer, gemmThreads) =>
+            {
+                fixed (float* work = buffer)
+                {
+                    for (int first = plan.BlockStart(block); first < plan.BlockStart(block + 1); first += plan.GroupSize(block, first))
+                        if (direct) ForwardDirect(geometry, p, first, first + plan.GroupSize(block, first), work);
+                        else ForwardGroup(geometry, p, first, first + plan.GroupSize(block, first), work, gemmThreads);
+                }
+            });
         }
     }
 
@@ -77,12 +100,20 @@ public static unsafe class Conv2dKernels
     public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weight, Span<float> inputGradient, int threads)
     {
         CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
+        if (g.Batch == 0) return;
+        var plan = new Plan(g);
+        var geometry = g; // lambdas cannot capture an in parameter
         fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
         {
-            var p = new Pointers(pdx, pw, null, pdy, false);
-            var geometry = g;
-            ForEachImageBlock(g.Batch, g.Batch, threads, geometry.IsPointwise ? 0 : geometry.PatchSize * geometry.OutputPixels,
-                (_, first, end, cols, gemmThreads) => BackwardDataImages(geometry, p, first, end, cols, gemmThreads));
+            var p = new Pointers(pdx, pw, null, pdy);
+            RunBlocks(plan, threads, (g.PatchSize + g.Filters) * plan.MaxGroupColumns, (block, buffer, gemmThreads) =>
+            {
+                fixed (float* work = buffer)
+                {
+                    for (int first = plan.BlockStart(block); first < plan.BlockStart(block + 1); first += plan.GroupSize(block, first))
+                        BackwardDataGroup(geometry, p, first, first + plan.GroupSize(block, first), work, gemmThreads);
+                }
+            });
         }
     }
 
@@ -92,34 +123,38 @@ public static unsafe class Conv2dKernels
         CheckLengths(g, x.Length, weightGradient.Length, outputGradient.Length);
         if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
         if (g.Batch == 0) return;
-        int blocks = Math.Min(g.Batch, WeightGradientBlocks);
-        int weightSize = g.Filters * g.PatchSize;
+        var plan = new Plan(g);
+        var geometry = g; // lambdas cannot capture an in parameter
+        int k = g.Filters, d = g.PatchSize, weightSize = k * d;
         bool withBias = biasGradient.Length != 0;
-        // Per block: a partial dW (K·D floats) and a partial db (K doubles), reduced below in block order.
-        float[] partialWeights = ArrayPool<float>.Shared.Rent(blocks * weightSize);
-        double[] partialBias = new double[withBias ? blocks * g.Filters : 0];
+        // Per block: a partial dWᵀ (D, K) and a partial db (K, in double), reduced below in block order.
+        float[] partialWeights = ArrayPool<float>.Shared.Rent(plan.Blocks * weightSize);
+        double[] partialBias = new double[withBias ? plan.Blocks * k : 0];
         try
         {
             fixed (float* px = x, pdy = outputGradient, ppw = partialWeights)
             {
-                var p = new Pointers(px, ppw, null, pdy, withBias);
-                var geometry = g;
-                ForEachImageBlock(g.Batch, blocks, threads, geometry.IsPointwise ? 0 : geometry.PatchSize * geometry.OutputPixels,
-                    (block, first, end, cols, gemmThreads) =>
-                    {
-                        BackwardWeightImages(geometry, p, first, end, cols, gemmThreads, block,
-                            withBias ? partialBias.AsSpan(block * geometry.Filters, geometry.Filters) : default);
-                    });
+                var p = new Pointers(px, ppw, null, pdy);
+                RunBlocks(plan, threads, d * g.OutputPixels, (block, buffer, gemmThreads) =>
+                {
+                    fixed (float* cols = buffer)
+                        BackwardWeightBlock(geometry, p, plan.BlockStart(block), plan.BlockStart(block + 1), cols, gemmThreads,
+                            p.Weight + (long)block * weightSize, withBias ? partialBias.AsSpan(block * k, k) : default);
+                });
             }
-            for (int b = 0; b < blocks; b++)
-                TensorPrimitives.Add(weightGradient, partialWeights.AsSpan(b * weightSize, weightSize), weightGradient);
+            for (int b = 0; b < plan.Blocks; b++)
+            {
+                var part = partialWeights.AsSpan(b * weightSize, weightSize);
+                for (int f = 0; f < k; f++)
+                    for (int e = 0; e < d; e++) weightGradient[f * d + e] += part[e * k + f]; // dW = (dWᵀ)ᵀ
+            }
             if (withBias)
             {
-                for (int k = 0; k < g.Filters; k++)
+                for (int f = 0; f < k; f++)
                 {
                     double sum = 0;
-                    for (int b = 0; b < blocks; b++) sum += partialBias[b * g.Filters + k];
-                    biasGradient[k] += (float)sum;
+                    for (int b = 0; b < plan.Blocks; b++) sum += partialBias[b * k + f];
+                    biasGradient[f] += (float)sum;
                 }
             }
         }
@@ -134,75 +169,80 @@ public static unsafe class Conv2dKernels
     /// </summary>
     public static void Im2Col(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> columns)
     {
+        if (image.Length < g.InputImageSize || columns.Length < g.PatchSize * g.OutputPixels) throw new ArgumentException("Im2Col: buffer too small for the geometry.");
+        fixed (float* pi = image, pc = columns) Im2Col(g, pi, pc, g.OutputPixels);
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col(in Conv2dGeometry, ReadOnlySpan{float}, Span{float})"/>: image[c, iy, ix] += every cols entry read from it.</summary>
+    public static void Col2ImAdd(in Conv2dGeometry g, ReadOnlySpan<float> columns, Span<float> image)
+    {
+        if (image.Length < g.InputImageSize || columns.Length < g.PatchSize * g.OutputPixels) throw new ArgumentException("Col2ImAdd: buffer too small for the geometry.");
+        fixed (float* pc = columns, pi = image) Col2ImAdd(g, pc, g.OutputPixels, pi);
+    }
+
+    // im2col into rows of stride ld (≥ P), so several images can sit side by side in one matrix.
+    private static void Im2Col(in Conv2dGeometry g, float* image, float* cols, int ld)
+    {
         int h = g.Height, w = g.Width, ho = g.OutputHeight, wo = g.OutputWidth, s = g.Stride, pad = g.Padding;
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
         {
-            var plane = image.Slice(c * h * w, h * w);
+            float* plane = image + (nint)c * h * w;
             for (int i = 0; i < g.KernelHeight; i++)
             {
                 for (int j = 0; j < g.KernelWidth; j++, row++)
                 {
-                    var dst = columns.Slice(row * ho * wo, ho * wo);
+                    float* dst = cols + (nint)row * ld;
                     // Output columns ox whose input column ox·s + j − pad lies inside [0, W): [oxStart, oxEnd).
                     int oxStart = FirstInside(j - pad, s), oxEnd = EndInside(j - pad, s, w, wo);
-                    for (int oy = 0; oy < ho; oy++)
+                    for (int oy = 0; oy < ho; oy++, dst += wo)
                     {
-                        var outRow = dst.Slice(oy * wo, wo);
                         int iy = oy * s + i - pad;
                         if ((uint)iy >= (uint)h || oxStart >= oxEnd)
                         {
-                            outRow.Clear();
+                            new Span<float>(dst, wo).Clear();
                             continue;
                         }
-                        outRow[..oxStart].Clear();
-                        outRow[oxEnd..].Clear();
-                        var inRow = plane.Slice(iy * w, w);
-                        int ix = oxStart * s + j - pad;
+                        for (int ox = 0; ox < oxStart; ox++) dst[ox] = 0;
+                        for (int ox = oxEnd; ox < wo; ox++) dst[ox] = 0;
+                        float* src = plane + (nint)iy * w + oxStart * s + j - pad;
                         if (s == 1)
-                        {
-                            inRow.Slice(ix, oxEnd - oxStart).CopyTo(outRow[oxStart..oxEnd]);
-                        }
+                            Buffer.MemoryCopy(src, dst + oxStart, (oxEnd - oxStart) * sizeof(float), (oxEnd - oxStart) * sizeof(float));
                         else
-                        {
-                            for (int ox = oxStart; ox < oxEnd; ox++, ix += s) outRow[ox] = inRow[ix];
-                        }
+                            for (int ox = oxStart; ox < oxEnd; ox++, src += s) dst[ox] = *src;
                     }
                 }
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: image[c, iy, ix] += every cols entry that was read from it.</summary>
-    public static void Col2ImAdd(in Conv2dGeometry g, ReadOnlySpan<float> columns, Span<float> image)
+    private static void Col2ImAdd(in Conv2dGeometry g, float* cols, int ld, float* image)
     {
         int h = g.Height, w = g.Width, ho = g.OutputHeight, wo = g.OutputWidth, s = g.Stride, pad = g.Padding;
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
         {
-            var plane = image.Slice(c * h * w, h * w);
+            float* plane = image + (nint)c * h * w;
             for (int i = 0; i < g.KernelHeight; i++)
             {
                 for (int j = 0; j < g.KernelWidth; j++, row++)
                 {
-                    var src = columns.Slice(row * ho * wo, ho * wo);
+                    float* src = cols + (nint)row * ld;
                     int oxStart = FirstInside(j - pad, s), oxEnd = EndInside(j - pad, s, w, wo);
                     if (oxStart >= oxEnd) continue;
-                    for (int oy = 0; oy < ho; oy++)
+                    for (int oy = 0; oy < ho; oy++, src += wo)
                     {
                         int iy = oy * s + i - pad;
                         if ((uint)iy >= (uint)h) continue;
-                        var inRow = plane.Slice(iy * w, w);
-                        var colRow = src.Slice(oy * wo, wo);
-                        int ix = oxStart * s + j - pad;
+                        float* target = plane + (nint)iy * w + oxStart * s + j - pad;
                         if (s == 1)
                         {
-                            var target = inRow.Slice(ix, oxEnd - oxStart);
-                            TensorPrimitives.Add(target, colRow[oxStart..oxEnd], target);
+                            var span = new Span<float>(target, oxEnd - oxStart);
+                            TensorPrimitives.Add(span, new ReadOnlySpan<float>(src + oxStart, oxEnd - oxStart), span);
                         }
                         else
                         {
-                            for (int ox = oxStart; ox < oxEnd; ox++, ix += s) inRow[ix] += colRow[ox];
+                            for (int ox = oxStart; ox < oxEnd; ox++, target += s) *target += src[ox];
                         }
                     }
                 }
@@ -220,113 +260,163 @@ public static unsafe class Conv2dKernels
         return Math.Min(wo, (w - offset - 1) / s + 1);
     }
 
-    private readonly struct Pointers(float* input, float* weight, float* bias, float* output, bool hasBias)
+    private readonly struct Pointers(float* input, float* weight, float* bias, float* output)
     {
         public readonly float* Input = input, Weight = weight, Bias = bias, Output = output;
-        public readonly bool HasBias = hasBias;
     }
 
-    private static void ForwardImages(in Conv2dGeometry g, Pointers p, int first, int end, float[]? colsArray, int gemmThreads)
+    /// <summary>Blocks of images (fixed by N) and groups of images inside a block (fixed by the geometry).</summary>
+    private readonly struct Plan
     {
-        int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels;
-        var weight = new ReadOnlySpan<float>(p.Weight, k * d);
-        for (int n = first; n < end; n++)
+        private readonly int _batch, _targetGroup;
+        public readonly int Blocks, MaxGroupColumns;
+
+        public Plan(in Conv2dGeometry g)
         {
-            var image = new ReadOnlySpan<float>(p.Input + (long)n * g.InputImageSize, g.InputImageSize);
-            var y = new Span<float>(p.Output + (long)n * g.OutputImageSize, g.OutputImageSize);
-            ReadOnlySpan<float> cols = image;
-            if (colsArray is not null)
-            {
-                Im2Col(g, image, colsArray);
-                cols = colsArray.AsSpan(0, d * pixels);
-            }
-            if (p.HasBias)
-                for (int f = 0; f < k; f++) y.Slice(f * pixels, pixels).Fill(p.Bias[f]);
-            // y_n (K, P) = W (K, D) · cols_n (D, P) + b
-            Gemm.Provider.Multiply(false, false, k, pixels, d, 1, weight, d, cols, pixels, p.HasBias ? 1 : 0, y, pixels, gemmThreads);
+            _batch = g.Batch;
+            Blocks = Math.Min(g.Batch, ImageBlocks);
+            int largestBlock = (g.Batch + Blocks - 1) / Blocks;
+            _targetGroup = Math.Clamp((GroupColumns + g.OutputPixels - 1) / g.OutputPixels, 1, largestBlock);
+            MaxGroupColumns = _targetGroup * g.OutputPixels;
+        }
+
+        // Block b covers images [N·b/blocks, N·(b+1)/blocks).
+        public int BlockStart(int b) => (int)((long)_batch * b / Blocks);
+
+        // Groups split a block evenly: ⌈size/target⌉ groups whose sizes differ by at most one.
+        public int GroupSize(int block, int first)
+        {
+            int start = BlockStart(block), size = BlockStart(block + 1) - start;
+            int groups = (size + _targetGroup - 1) / _targetGroup;
+            int index = 0;
+            for (int at = start; at < first; index++) at += size / groups + (index < size % groups ? 1 : 0);
+            return size / groups + (index < size % groups ? 1 : 0);
         }
     }
 
-    private static void BackwardDataImages(in Conv2dGeometry g, Pointers p, int first, int end, float[]? colsArray, int gemmThreads)
+    // y_n (K, P) = W (K, D) · cols_n (D, P) + b directly, for patches of at most SmallPatch values.
+    private static void ForwardDirect(in Conv2dGeometry g, Pointers p, int first, int end, float* cols)
     {
         int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels;
-        var weight = new ReadOnlySpan<float>(p.Weight, k * d);
         for (int n = first; n < end; n++)
         {
-            var dy = new ReadOnlySpan<float>(p.Output + (long)n * g.OutputImageSize, g.OutputImageSize);
-            var dx = new Span<float>(p.Input + (long)n * g.InputImageSize, g.InputImageSize);
-            if (colsArray is null)
+            Im2Col(g, p.Input + (long)n * g.InputImageSize, cols, pixels);
+            float* y = p.Output + (long)n * g.OutputImageSize;
+            for (int f = 0; f < k; f++)
             {
-                // pointwise: dx_n (C, P) += Wᵀ (C, K) · dy_n (K, P)
-                Gemm.Provider.Multiply(true, false, d, pixels, k, 1, weight, d, dy, pixels, 1, dx, pixels, gemmThreads);
-                continue;
+                float* wf = p.Weight + f * d, yf = y + (nint)f * pixels;
+                float b = p.Bias is null ? 0 : p.Bias[f];
+                int at = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; at + 16 <= pixels; at += 16)
+                    {
+                        var sum = Vector512.Create(b);
+                        for (int e = 0; e < d; e++) sum = Vector512.FusedMultiplyAdd(Vector512.Create(wf[e]), Vector512.Load(cols + (nint)e * pixels + at), sum);
+                        sum.Store(yf + at);
+                    }
+                }
+                for (; at < pixels; at++)
+                {
+                    float sum = b;
+                    for (int e = 0; e < d; e++) sum = MathF.FusedMultiplyAdd(wf[e], cols[(nint)e * pixels + at], sum);
+                    yf[at] = sum;
+                }
             }
-            // dcols_n (D, P) = Wᵀ (D, K) · dy_n (K, P), then scattered back onto the pixels they were read from
-            Gemm.Provider.Multiply(true, false, d, pixels, k, 1, weight, d, dy, pixels, 0, colsArray, pixels, gemmThreads);
-            Col2ImAdd(g, colsArray.AsSpan(0, d * pixels), dx);
         }
     }
 
-    private static void BackwardWeightImages(in Conv2dGeometry g, Pointers p, int first, int end, float[]? colsArray, int gemmThreads, int block, Span<double> biasPartial)
+    private static void ForwardGroup(in Conv2dGeometry g, Pointers p, int first, int end, float* work, int gemmThreads)
     {
-        int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels;
-        var dw = new Span<float>(p.Weight + (long)block * k * d, k * d);
+        int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels, columns = (end - first) * pixels;
+        float* cols = work, yt = work + (nint)d * columns;
+        for (int n = first; n < end; n++)
+            Im2Col(g, p.Input + (long)n * g.InputImageSize, cols + (nint)(n - first) * pixels, columns);
+        // Yᵀ (G·P, K) = colsᵀ (G·P, D) · Wᵀ (D, K)
+        Gemm.Provider.Multiply(true, true, columns, k, d, 1, new ReadOnlySpan<float>(cols, d * columns), columns,
+            new ReadOnlySpan<float>(p.Weight, k * d), d, 0, new Span<float>(yt, columns * k), k, gemmThreads);
+        // y_n[f, ·] = Yᵀ[n's rows, f] + b[f]: transposed in 16-pixel strips so the strided reads stay in L1
         for (int n = first; n < end; n++)
         {
-            var image = new ReadOnlySpan<float>(p.Input + (long)n * g.InputImageSize, g.InputImageSize);
-            var dy = new ReadOnlySpan<float>(p.Output + (long)n * g.OutputImageSize, g.OutputImageSize);
-            ReadOnlySpan<float> cols = image;
-            if (colsArray is not null)
+            float* y = p.Output + (long)n * g.OutputImageSize, source = yt + (nint)(n - first) * pixels * k;
+            for (int strip = 0; strip < pixels; strip += 16)
             {
-                Im2Col(g, image, colsArray); // recomputed: saving cols for every image would cost N·D·P floats
-                cols = colsArray.AsSpan(0, d * pixels);
+                int stripEnd = Math.Min(pixels, strip + 16);
+                for (int f = 0; f < k; f++)
+                {
+                    float b = p.Bias is null ? 0 : p.Bias[f];
+                    float* yf = y + (nint)f * pixels;
+                    for (int at = strip; at < stripEnd; at++) yf[at] = source[(nint)at * k + f] + b;
+                }
             }
-            // dW (K, D) += dy_n (K, P) · cols_nᵀ (P, D); the block's first image overwrites the partial
-            Gemm.Provider.Multiply(false, true, k, d, pixels, 1, dy, pixels, cols, pixels, n == first ? 0 : 1, dw, d, gemmThreads);
-            if (p.HasBias)
-                for (int f = 0; f < k; f++) biasPartial[f] += TensorPrimitives.Sum(dy.Slice(f * pixels, pixels)); // db += Σ_P dy_n
         }
     }
 
-    // Block b of `blocks` covers images [N·b/blocks, N·(b+1)/blocks).
-    private static int BlockStart(int batch, int blocks, int b) => (int)((long)batch * b / blocks);
+    private static void BackwardDataGroup(in Conv2dGeometry g, Pointers p, int first, int end, float* work, int gemmThreads)
+    {
+        int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels, columns = (end - first) * pixels;
+        float* cols = work, dyGroup = work + (nint)d * columns;
+        // dY_group (K, G·P): the group's output gradients side by side
+        for (int n = first; n < end; n++)
+        {
+            float* dy = p.Output + (long)n * g.OutputImageSize;
+            for (int f = 0; f < k; f++)
+                Buffer.MemoryCopy(dy + (nint)f * pixels, dyGroup + (nint)f * columns + (n - first) * pixels, pixels * sizeof(float), pixels * sizeof(float));
+        }
+        // dcols (D, G·P) = Wᵀ (D, K) · dY_group (K, G·P), then scattered back onto the pixels they were read from
+        Gemm.Provider.Multiply(true, false, d, columns, k, 1, new ReadOnlySpan<float>(p.Weight, k * d), d,
+            new ReadOnlySpan<float>(dyGroup, k * columns), columns, 0, new Span<float>(cols, d * columns), columns, gemmThreads);
+        for (int n = first; n < end; n++)
+            Col2ImAdd(g, cols + (nint)(n - first) * pixels, columns, p.Input + (long)n * g.InputImageSize);
+    }
+
+    private static void BackwardWeightBlock(in Conv2dGeometry g, Pointers p, int first, int end, float* cols, int gemmThreads, float* partial, Span<double> biasPartial)
+    {
+        int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels;
+        for (int n = first; n < end; n++)
+        {
+            float* dy = p.Output + (long)n * g.OutputImageSize;
+            Im2Col(g, p.Input + (long)n * g.InputImageSize, cols, pixels); // recomputed: keeping cols from forward would cost N·D·P floats
+            // dWᵀ (D, K) += cols_n (D, P) · dy_nᵀ (P, K); the block's first image overwrites the partial
+            Gemm.Provider.Multiply(false, true, d, k, pixels, 1, new ReadOnlySpan<float>(cols, d * pixels), pixels,
+                new ReadOnlySpan<float>(dy, k * pixels), pixels, n == first ? 0 : 1, new Span<float>(partial, d * k), k, gemmThreads);
+            if (biasPartial.IsEmpty) continue;
+            for (int f = 0; f < k; f++) biasPartial[f] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dy + (nint)f * pixels, pixels)); // db += Σ_P dy_n
+        }
+    }
 
     /// <summary>
-    /// Runs <paramref name="work"/>(block, first, end, cols scratch, GEMM threads) over <paramref name="blocks"/> fixed blocks of
-    /// images. With several threads and blocks the blocks run in parallel with single-threaded GEMMs; otherwise they run
-    /// in order on the caller with the GEMM using all threads. Either way each block is processed identically.
+    /// Runs work(block, scratch, GEMM threads) for every block. With several threads and blocks, workers claim whole
+    /// blocks and run single-threaded GEMMs; otherwise the blocks run in order on the caller with the GEMM using all
+    /// threads. Either way each block is computed identically.
     /// </summary>
-    private static void ForEachImageBlock(int batch, int blocks, int threads, int scratchSize, Action<int, int, int, float[]?, int> work)
+    private static void RunBlocks(Plan plan, int threads, int scratchSize, Action<int, float[], int> work)
     {
-        if (batch == 0) return;
-        blocks = Math.Clamp(blocks, 1, batch);
-        if (threads <= 1 || blocks == 1)
+        if (threads <= 1 || plan.Blocks == 1)
         {
-            float[]? cols = scratchSize > 0 ? ArrayPool<float>.Shared.Rent(scratchSize) : null;
+            float[] scratch = ArrayPool<float>.Shared.Rent(Math.Max(1, scratchSize));
             try
             {
-                for (int b = 0; b < blocks; b++) work(b, BlockStart(batch, blocks, b), BlockStart(batch, blocks, b + 1), cols, threads);
+                for (int b = 0; b < plan.Blocks; b++) work(b, scratch, threads);
             }
             finally
             {
-                if (cols is not null) ArrayPool<float>.Shared.Return(cols);
+                ArrayPool<float>.Shared.Return(scratch);
             }
             return;
         }
-        int workers = Math.Min(threads, blocks);
+        int workers = Math.Min(threads, plan.Blocks);
         int next = -1;
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
         {
-            float[]? cols = scratchSize > 0 ? ArrayPool<float>.Shared.Rent(scratchSize) : null;
+            float[] scratch = ArrayPool<float>.Shared.Rent(Math.Max(1, scratchSize));
             try
             {
-                // Blocks are claimed dynamically; which worker runs a block does not change its result.
-                for (int b = Interlocked.Increment(ref next); b < blocks; b = Interlocked.Increment(ref next))
-                    work(b, BlockStart(batch, blocks, b), BlockStart(batch, blocks, b + 1), cols, 1);
+                for (int b = Interlocked.Increment(ref next); b < plan.Blocks; b = Interlocked.Increment(ref next)) work(b, scratch, 1);
             }
             finally
             {
-                if (cols is not null) ArrayPool<float>.Shared.Return(cols);
+                ArrayPool<float>.Shared.Return(scratch);
             }
         });
     }
