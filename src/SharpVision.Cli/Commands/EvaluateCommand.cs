@@ -23,6 +23,8 @@ internal static class EvaluateCommand
         command.Options.Add(split);
         command.Options.Add(threads);
         command.Options.Add(json);
+        var tta = new Option<string>("--tta") { Description = "Test-time augmentation for network models: none or flip (average with the mirror image)", DefaultValueFactory = _ => "none" };
+        command.Options.Add(tta);
         command.SetAction(async (parse, token) =>
         {
             var total = Stopwatch.StartNew();
@@ -48,6 +50,14 @@ internal static class EvaluateCommand
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
             var predict = Stopwatch.StartNew();
             SharpVision.Tensors.Engine.Threads = threadCount;
+            bool flip = parse.GetValue(tta)?.ToLowerInvariant() switch
+            {
+                "none" => false,
+                "flip" => true,
+                var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),
+            };
+            if (flip && stored.Network is null) throw new UsageException("--tta flip applies to network models, not k-NN.");
+            if (stored.Network is { } networkModel) networkModel.FlipAveraging = flip;
             var predictions = stored.Model.Predict(set.Pixels, threadCount);
             predict.Stop();
             var report = ClassificationMetrics.Compute(set.Labels, predictions, stored.ClassNames);

@@ -7,7 +7,7 @@ namespace SharpVision.Cli.Commands;
 /// <summary>The k-NN flags. For `cv` they take comma-separated lists.</summary>
 internal sealed class KnnOptions
 {
-    public Option<string> Model { get; } = new("--model") { Description = "Model: knn, svm, softmax, logistic or mlp (cv: knn)", DefaultValueFactory = _ => "knn" };
+    public Option<string> Model { get; } = new("--model") { Description = "Model: knn, svm, softmax, logistic, mlp, cnn2, resnet8 or resnet20 (cv: knn)", DefaultValueFactory = _ => "knn" };
     public Option<string> K { get; }
     public Option<string> Metric { get; }
     public Option<string> Weights { get; }

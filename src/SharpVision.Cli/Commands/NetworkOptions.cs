@@ -29,11 +29,15 @@ internal sealed class NetworkOptions
     public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (default 0.1; 0 = none)" };
     public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
+    public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
+    public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = "Augmentation: random crop after padding each side by N pixels (0 = off)" };
+    public Option<int?> Cutout { get; } = new("--cutout") { Description = "Augmentation: cutout square side in pixels (0 = off)" };
+    public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation for the reported test metrics: none or flip (average with the mirror image)" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Resume })
+        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta, Resume })
             command.Options.Add(option);
     }
 
@@ -66,6 +70,9 @@ internal sealed class NetworkOptions
         if (parse.GetValue(StopOn) is string stop) r = r with { EarlyStoppingMetric = stop.ToLowerInvariant() };
         if (parse.GetValue(CheckpointEvery) is int ce) r = r with { CheckpointEvery = ce };
         if (parse.GetValue(SearchScale) is double ss) r = r with { RandomSearchScale = ss };
+        if (parse.GetValue(Flip) is bool flip) r = r with { Flip = flip };
+        if (parse.GetValue(CropPadding) is int crop) r = r with { CropPadding = crop };
+        if (parse.GetValue(Cutout) is int cutout) r = r with { Cutout = cutout };
         try
         {
             r.Validate();
@@ -88,7 +95,9 @@ internal sealed class NetworkOptions
         "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
         "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.05, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
         "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
-        _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
+        "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
+        // torch_peers.py's recipe: SGD + Nesterov 0.9, weight decay 5e-4, one-cycle to 0.1, batch 128, random flips.
+        _ => new TrainingOptions(Epochs: 12, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, Schedule: "onecycle", Flip: true),
     };
 
     public int[] HiddenSizes(ParseResult parse)
@@ -119,7 +128,7 @@ internal sealed class NetworkOptions
 
     public NormalizationMode Normalization(ParseResult parse, string model)
     {
-        var text = parse.GetValue(Preprocess) ?? (model == "mlp" ? "channel" : "pixel");
+        var text = parse.GetValue(Preprocess) ?? (model is "svm" or "softmax" or "logistic" ? "pixel" : "channel");
         return Normalizer.Parse(text) ?? throw new UsageException($"--preprocess must be pixel, channel, mean-image or none, got '{text}'.");
     }
 
@@ -137,6 +146,13 @@ internal sealed class NetworkOptions
             if (string.Equals(names[j], name, StringComparison.OrdinalIgnoreCase)) return j;
         return -1;
     }
+
+    public bool FlipAveraging(ParseResult parse) => parse.GetValue(Tta)?.ToLowerInvariant() switch
+    {
+        null or "none" => false,
+        "flip" => true,
+        var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),
+    };
 
     /// <summary>Resolves --classes (indices or names) against the dataset's class names.</summary>
     public int[]? ClassSelection(ParseResult parse, IReadOnlyList<string> names)

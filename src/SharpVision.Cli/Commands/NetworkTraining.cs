@@ -54,15 +54,27 @@ internal static class NetworkTraining
         }
         var mode = net.Normalization(parse, kind);
         var normalizer = Normalizer.Fit(train, mode);
-        var trainSet = new ExampleSet(normalizer.Apply(train, threads), train.Labels, train.SampleSize);
-        var validationSet = validation is null ? null : new ExampleSet(normalizer.Apply(validation, threads), validation.Labels, validation.SampleSize);
+        int[] sampleShape = [train.Channels, train.Height, train.Width];
+        var trainSet = new ExampleSet(normalizer.Apply(train, threads), train.Labels, train.SampleSize, sampleShape);
+        var validationSet = validation is null ? null : new ExampleSet(normalizer.Apply(validation, threads), validation.Labels, validation.SampleSize, sampleShape);
         load.Stop();
 
         var loss = kind switch { "svm" => ClassifierLoss.Hinge, "logistic" => ClassifierLoss.Logistic, _ => ClassifierLoss.Softmax };
         int inputs = train.SampleSize, outputs = loss == ClassifierLoss.Logistic ? 1 : train.ClassNames.Count;
-        var network = kind == "mlp"
-            ? Networks.Mlp(inputs, net.HiddenSizes(parse), outputs, net.ActivationKind(parse), net.DropoutProbability(parse))
-            : Networks.LinearClassifier(inputs, outputs);
+        Sequential network;
+        try
+        {
+            network = kind switch
+            {
+                "mlp" => Networks.Mlp(inputs, net.HiddenSizes(parse), outputs, net.ActivationKind(parse), net.DropoutProbability(parse)),
+                "svm" or "softmax" or "logistic" => Networks.LinearClassifier(inputs, outputs),
+                _ => Networks.ByName(kind, train.Channels, train.Height, train.Width, outputs),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
         network.ResetParameters(new Rng(seed));
         var preparation = new ImagePreparation(train.Channels, train.Height, train.Width);
         var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, train.ClassNames);
@@ -118,6 +130,7 @@ internal static class NetworkTraining
         fit.Stop();
         if (result.StoppedEarly) console.Log($"early stopping: no validation improvement for {recipe.Patience} epochs; keeping epoch {result.BestEpoch}'s weights");
 
+        model.FlipAveraging = net.FlipAveraging(parse);
         var predict = Stopwatch.StartNew();
         var predictions = model.Predict(splits.Test, threads);
         predict.Stop();

@@ -19,7 +19,7 @@ internal static class TrainCommand
         var knn = new KnnOptions(lists: false);
         var network = new NetworkOptions();
         var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
-            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp.\n\n" +
+            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
@@ -36,9 +36,9 @@ internal static class TrainCommand
                     if (given) console.Log($"warning: {name} has no effect on --model knn");
                 return await RunKnnAsync(console, parse, data, training, knn, token);
             }
-            if (model is "svm" or "softmax" or "logistic" or "mlp")
+            if (model is "svm" or "softmax" or "logistic" or "mlp" or "cnn2" or "resnet8" or "resnet20")
                 return await NetworkTraining.RunAsync(console, parse, data, training, network, model, token);
-            throw new UsageException($"--model must be knn, svm, softmax, logistic or mlp, got '{model}'.");
+            throw new UsageException($"--model must be knn, svm, softmax, logistic, mlp, cnn2, resnet8 or resnet20, got '{model}'.");
         });
         return command;
     }

@@ -13,7 +13,9 @@ public sealed record LayerSpec(string Type, Dictionary<string, double> Values);
 public static class Architecture
 {
     /// <summary>The layer types a model file may contain.</summary>
-    public static IReadOnlyList<string> KnownLayers { get; } = ["flatten", "linear", "relu", "tanh", "sigmoid", "leaky_relu", "dropout"];
+    public static IReadOnlyList<string> KnownLayers { get; } =
+        ["flatten", "linear", "relu", "tanh", "sigmoid", "leaky_relu", "gelu", "dropout", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
+         "batch_norm1d", "batch_norm2d", "dropout2d", "residual"];
 
     /// <summary>The layers of <paramref name="network"/> as a JSON array.</summary>
     public static JsonArray ToJson(Sequential network)
@@ -47,6 +49,13 @@ public static class Architecture
                 if (v != Math.Floor(v) || v < min || v > max) throw new FormatException($"layer {i} ({type}): '{key}' = {v.ToString(CultureInfo.InvariantCulture)} is not an integer in [{min}, {max}]");
                 return (int)v;
             }
+            double Real(string key, double min, double max)
+            {
+                var node = layer[key] ?? throw new FormatException($"layer {i} ({type}) has no '{key}'");
+                double v = node.GetValue<double>();
+                if (!(v >= min && v <= max)) throw new FormatException($"layer {i} ({type}): '{key}' = {v.ToString(CultureInfo.InvariantCulture)} is outside [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
+                return v;
+            }
             modules.Add(type switch
             {
                 "flatten" => new Flatten(),
@@ -55,7 +64,15 @@ public static class Architecture
                 "tanh" => new Activation(ActivationKind.Tanh),
                 "sigmoid" => new Activation(ActivationKind.Sigmoid),
                 "leaky_relu" => new Activation(ActivationKind.LeakyRelu),
-                "dropout" => layer["p"]?.GetValue<double>() is double p && p >= 0 && p < 1 ? new Dropout((float)p) : throw new FormatException($"layer {i} (dropout) needs 'p' in [0, 1)"),
+                "gelu" => new Activation(ActivationKind.Gelu),
+                "dropout" => new Dropout((float)Real("p", 0, 0.999999)),
+                "dropout2d" => new Dropout2d((float)Real("p", 0, 0.999999)),
+                "conv2d" => new Conv2d(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("kernel", 1, 64), Int("stride", 1, 64), Int("padding", 0, 64), Int("bias", 0, 1) == 1),
+                "max_pool2d" => Pool2d.Max(Int("kernel", 1, 64), Int("stride", 1, 64)),
+                "avg_pool2d" => Pool2d.Average(Int("kernel", 1, 64), Int("stride", 1, 64)),
+                "global_avg_pool2d" => Pool2d.GlobalAverage(),
+                "batch_norm1d" or "batch_norm2d" => new BatchNorm(Int("features", 1, 1 << 24), type == "batch_norm2d", (float)Real("momentum", 0, 1), (float)Real("eps", 1e-12, 1)),
+                "residual" => new ResidualBlock(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("stride", 1, 64)),
                 _ => throw new FormatException($"layer {i} has unknown type '{type}' (known: {string.Join(", ", KnownLayers)})"),
             });
         }

@@ -48,9 +48,10 @@ public enum ActivationKind
     Tanh,
     Sigmoid,
     LeakyRelu,
+    Gelu,
 }
 
-/// <summary>An elementwise nonlinearity: ReLU max(0, x), tanh, σ(x) = 1/(1 + e⁻ˣ), or LeakyReLU (slope 0.01).</summary>
+/// <summary>An elementwise nonlinearity: ReLU max(0, x), tanh, σ(x) = 1/(1 + e⁻ˣ), LeakyReLU (slope 0.01), or GELU x·Φ(x).</summary>
 /// <remarks>Shape: any → same.</remarks>
 public sealed class Activation(ActivationKind kind) : Module
 {
@@ -64,6 +65,7 @@ public sealed class Activation(ActivationKind kind) : Module
         ActivationKind.Relu => "relu",
         ActivationKind.Tanh => "tanh",
         ActivationKind.Sigmoid => "sigmoid",
+        ActivationKind.Gelu => "gelu",
         _ => "leaky_relu",
     };
 
@@ -72,6 +74,7 @@ public sealed class Activation(ActivationKind kind) : Module
         ActivationKind.Relu => Ops.Relu(input),
         ActivationKind.Tanh => Ops.Tanh(input),
         ActivationKind.Sigmoid => Ops.Sigmoid(input),
+        ActivationKind.Gelu => Ops.Gelu(input),
         _ => Ops.LeakyRelu(input),
     };
 }

@@ -44,6 +44,23 @@ public abstract class Module
         }
     }
 
+    /// <summary>This module's own non-trainable state (batch norm's running statistics), with local names.</summary>
+    protected virtual IEnumerable<(string Name, float[] Values)> OwnBuffers => [];
+
+    /// <summary>All buffers, depth first, with dotted names ("1.running_mean"); saved in model files and checkpoints.</summary>
+    public IReadOnlyList<(string Name, float[] Values)> NamedBuffers()
+    {
+        var list = new List<(string, float[])>();
+        Collect(this, "", list);
+        return list;
+
+        static void Collect(Module module, string prefix, List<(string, float[])> list)
+        {
+            foreach (var (name, values) in module.OwnBuffers) list.Add((prefix + name, values));
+            foreach (var (name, child) in module.Children) Collect(child, prefix + name + ".", list);
+        }
+    }
+
     /// <summary>All parameter tensors.</summary>
     public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
 

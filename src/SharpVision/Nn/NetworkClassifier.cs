@@ -58,6 +58,12 @@ public sealed class NetworkClassifier : IImageClassifier
 
     public IReadOnlyList<string> ClassNames { get; }
 
+    /// <summary>
+    /// Test-time augmentation: predictions average the probabilities of each image and its mirror image
+    /// (<c>--tta flip</c>). Off by default; it doubles prediction time.
+    /// </summary>
+    public bool FlipAveraging { get; set; }
+
     /// <summary>Outputs of the network: 1 for logistic, else the class count.</summary>
     public int Outputs => Loss == ClassifierLoss.Logistic ? 1 : ClassNames.Count;
 
@@ -82,7 +88,7 @@ public sealed class NetworkClassifier : IImageClassifier
     {
         Network.Eval();
         using var _ = GradMode.NoGrad();
-        return Network.Forward(new Tensor(new Shape(count, inputs.Length / Math.Max(1, count)), inputs.ToArray())).Data;
+        return Network.Forward(new Tensor(new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width), inputs.ToArray())).Data;
     }
 
     /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic).</summary>
@@ -103,6 +109,12 @@ public sealed class NetworkClassifier : IImageClassifier
                 Ops.SoftmaxRow(scores.AsSpan(i * c, c), probabilities.AsSpan(i * c, c));
             }
         }
+        return ToPredictionsFromProbabilities(probabilities, count);
+    }
+
+    private Predictions ToPredictionsFromProbabilities(float[] probabilities, int count)
+    {
+        int c = ClassNames.Count;
         var ranking = new int[count * c];
         for (int i = 0; i < count; i++)
         {
@@ -115,14 +127,14 @@ public sealed class NetworkClassifier : IImageClassifier
         return new Predictions(count, c, probabilities, ranking);
     }
 
-    /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 1,024.</summary>
+    /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 512 (with <see cref="FlipAveraging"/>, also their mirror images).</summary>
     public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
         int d = Normalizer.SampleSize;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
         int count = images.Length / d, outputs = Outputs;
         var scores = new float[count * outputs];
-        const int batch = 1024;
+        const int batch = 512;
         var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * d];
         for (int start = 0; start < count; start += batch)
         {
@@ -131,7 +143,28 @@ public sealed class NetworkClassifier : IImageClassifier
             Normalizer.Apply(images.Slice(start * d, n * d), input);
             Scores(input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
         }
-        return ToPredictions(scores, count);
+        var predictions = ToPredictions(scores, count);
+        if (!FlipAveraging) return predictions;
+        var mirrored = new byte[images.Length];
+        int width = Preparation.Width;
+        for (int row = 0; row < images.Length / width; row++)
+        {
+            images.Slice(row * width, width).CopyTo(mirrored.AsSpan(row * width, width));
+            mirrored.AsSpan(row * width, width).Reverse();
+        }
+        FlipAveraging = false;
+        Predictions flipped;
+        try
+        {
+            flipped = Predict(mirrored, threads);
+        }
+        finally
+        {
+            FlipAveraging = true;
+        }
+        var averaged = new float[predictions.Probabilities.Length];
+        for (int i = 0; i < averaged.Length; i++) averaged[i] = 0.5f * (predictions.Probabilities[i] + flipped.Probabilities[i]);
+        return ToPredictionsFromProbabilities(averaged, count);
     }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>.</summary>
@@ -168,4 +201,55 @@ public static class Networks
         layers.Add(new Linear(previous, outputs));
         return new Sequential(layers);
     }
+
+    /// <summary>The convolutional networks of <c>--model</c>: cnn2, resnet8, resnet20.</summary>
+    public static IReadOnlyList<string> Convolutional { get; } = ["cnn2", "resnet8", "resnet20"];
+
+    /// <summary>
+    /// torch_peers.py's cnn2: two conv(3×3, pad 1) + batch norm + ReLU + 2×2 max-pool stages (32, 64 channels), then
+    /// Linear(64·H/4·W/4, 128), ReLU, Dropout(0.3), Linear(128, classes). 421,834 parameters on 1×28×28, 10 classes.
+    /// </summary>
+    public static Sequential Cnn2(int channels, int height, int width, int classes) => new(
+        new Conv2d(channels, 32, 3, 1, 1), new BatchNorm(32, spatial: true), new Activation(ActivationKind.Relu), Pool2d.Max(2),
+        new Conv2d(32, 64, 3, 1, 1), new BatchNorm(64, spatial: true), new Activation(ActivationKind.Relu), Pool2d.Max(2),
+        new Flatten(), new Linear(64 * (height / 4) * (width / 4), 128), new Activation(ActivationKind.Relu), new Dropout(0.3f), new Linear(128, classes));
+
+    /// <summary>
+    /// torch_peers.py's resnet8: conv(3×3, 16, no bias) + batch norm + ReLU, residual blocks 16→16, 16→32 (stride 2),
+    /// 32→64 (stride 2), global average pooling, Linear(64, classes). 77,754 parameters on 1 channel, 10 classes.
+    /// </summary>
+    public static Sequential Resnet8(int channels, int classes) => new(
+        new Conv2d(channels, 16, 3, 1, 1, bias: false), new BatchNorm(16, spatial: true), new Activation(ActivationKind.Relu),
+        new ResidualBlock(16, 16, 1), new ResidualBlock(16, 32, 2), new ResidualBlock(32, 64, 2),
+        Pool2d.GlobalAverage(), new Flatten(), new Linear(64, classes));
+
+    /// <summary>
+    /// He et al.'s CIFAR ResNet-20 (2016, §4.2): conv(3×3, 16) + batch norm + ReLU, three stages of three basic blocks
+    /// (16, 32, 64 channels; the first block of stages 2 and 3 has stride 2), global average pooling, Linear(64, classes).
+    /// Shortcuts that change shape use a 1×1 convolution + batch norm (the paper's option B) rather than zero padding.
+    /// </summary>
+    public static Sequential Resnet20(int channels, int classes)
+    {
+        var layers = new List<Module> { new Conv2d(channels, 16, 3, 1, 1, bias: false), new BatchNorm(16, spatial: true), new Activation(ActivationKind.Relu) };
+        int previous = 16;
+        foreach (int width in new[] { 16, 32, 64 })
+            for (int block = 0; block < 3; block++)
+            {
+                layers.Add(new ResidualBlock(previous, width, block == 0 && width != 16 ? 2 : 1));
+                previous = width;
+            }
+        layers.AddRange([Pool2d.GlobalAverage(), new Flatten(), new Linear(64, classes)]);
+        return new Sequential(layers);
+    }
+
+    /// <summary>A network of the zoo by name for images of the given shape.</summary>
+    /// <exception cref="ArgumentException">Unknown name, or images too small for it.</exception>
+    public static Sequential ByName(string name, int channels, int height, int width, int classes) => name switch
+    {
+        "cnn2" when height >= 4 && width >= 4 => Cnn2(channels, height, width, classes),
+        "resnet8" => Resnet8(channels, classes),
+        "resnet20" => Resnet20(channels, classes),
+        "cnn2" => throw new ArgumentException($"cnn2 needs images of at least 4×4; these are {height}×{width}."),
+        _ => throw new ArgumentException($"Unknown network '{name}' (known: {string.Join(", ", Convolutional)})."),
+    };
 }

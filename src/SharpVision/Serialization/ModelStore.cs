@@ -104,7 +104,7 @@ public static class ModelStore
     }
 
     /// <summary>The model types a file may hold (a closed list).</summary>
-    public static IReadOnlyList<string> KnownModels { get; } = ["knn", "svm", "softmax", "logistic", "mlp"];
+    public static IReadOnlyList<string> KnownModels { get; } = ["knn", "svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20"];
 
     /// <summary>Saves a network model (linear classifier, logistic regression, MLP) atomically.</summary>
     public static void Save(string path, NetworkClassifier model, IReadOnlyDictionary<string, string>? extraMetadata = null)
@@ -131,6 +131,8 @@ public static class ModelStore
         };
         foreach (var (name, p) in model.Network.NamedParameters())
             entries.Add(TensorEntry.FromSingle("param." + name, p.Data, p.Shape.ToArray().Select(d => (long)d).ToArray()));
+        foreach (var (name, values) in model.Network.NamedBuffers())
+            entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -175,6 +177,15 @@ public static class ModelStore
             if (values.Any(v => !float.IsFinite(v))) throw new DataFormatException(path, $"'param.{name}' holds NaN or infinite values");
             values.CopyTo(p.Data, 0);
         }
+        foreach (var (name, values) in network.NamedBuffers())
+        {
+            var entry = file.Find("buffer." + name) ?? throw new DataFormatException(path, $"the architecture needs tensor 'buffer.{name}', which the file lacks");
+            if (entry.DType != TensorDType.F32 || entry.Shape.Length != 1 || entry.Shape[0] != values.Length)
+                throw new DataFormatException(path, $"'buffer.{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{values.Length}]");
+            var stored = entry.ToSingle();
+            if (stored.Any(v => !float.IsFinite(v))) throw new DataFormatException(path, $"'buffer.{name}' holds NaN or infinite values");
+            stored.CopyTo(values, 0);
+        }
         var extra = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith("param.", StringComparison.Ordinal) && !network.NamedParameters().Any(p => "param." + p.Name == n)).FirstOrDefault();
         if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not a parameter of the architecture");
         var norm = JsonNode.Parse(Get("normalization"))!.AsObject();
@@ -183,7 +194,8 @@ public static class ModelStore
         var scale = file.Find("normalizer.scale") ?? throw new DataFormatException(path, "no 'normalizer.scale' tensor");
         var normalizer = new Normalizer(mode, preparation.Channels, preparation.Channels * preparation.Height * preparation.Width, mean.ToSingle(), scale.ToSingle());
         var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames);
-        int inputs = network.Layers.OfType<Linear>().First().Inputs, outputs = network.Layers.OfType<Linear>().Last().Outputs;
+        int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width / preparation.Channels : network.Layers.OfType<Linear>().First().Inputs;
+        int outputs = network.Layers.OfType<Linear>().LastOrDefault()?.Outputs ?? -1;
         if (inputs != normalizer.SampleSize || outputs != model.Outputs)
             throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the images have {normalizer.SampleSize} values and the model needs {model.Outputs} outputs");
         return new StoredModel(kind, preparation, classNames, model, meta);

@@ -47,7 +47,7 @@ public sealed class Checkpoint
     /// <summary>Writes a checkpoint atomically.</summary>
     public static void Save(string path, TrainingOptions options, IReadOnlyList<(string Name, Tensor Parameter)> parameters, Optimizer? optimizer,
         EarlyStopping? stopping, IReadOnlyList<EpochMetrics> metrics, TrainingPosition position, Dictionary<string, float[]>? best,
-        IReadOnlyDictionary<string, string>? extraMetadata = null)
+        IReadOnlyDictionary<string, string>? extraMetadata = null, IReadOnlyList<(string Name, float[] Values)>? buffers = null)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -61,6 +61,7 @@ public sealed class Checkpoint
         if (extraMetadata is not null) foreach (var (k, v) in extraMetadata) metadata.TryAdd(k, v);
         var entries = new List<TensorEntry>();
         foreach (var (name, p) in parameters) entries.Add(TensorEntry.FromSingle("param." + name, p.Data, p.Shape.ToArray().Select(x => (long)x).ToArray()));
+        foreach (var (name, values) in buffers ?? []) entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
         if (optimizer is not null) foreach (var (name, values) in optimizer.ExportState()) entries.Add(TensorEntry.FromSingle("optim." + name, values, values.Length));
         if (best is not null) foreach (var (name, values) in best) entries.Add(TensorEntry.FromSingle("best." + name, values, values.Length));
         SafeTensorsFile.Write(path, metadata, entries);
@@ -95,8 +96,15 @@ public sealed class Checkpoint
 
     /// <summary>Copies parameters, optimizer and early-stopping state into a freshly built run.</summary>
     /// <exception cref="DataFormatException">A parameter is missing or has another shape.</exception>
-    public void Restore(IReadOnlyList<(string Name, Tensor Parameter)> parameters, Optimizer optimizer, EarlyStopping? stopping)
+    public void Restore(IReadOnlyList<(string Name, Tensor Parameter)> parameters, Optimizer optimizer, EarlyStopping? stopping, IReadOnlyList<(string Name, float[] Values)>? buffers = null)
     {
+        foreach (var (name, values) in buffers ?? [])
+        {
+            var entry = _file.Find("buffer." + name) ?? throw new DataFormatException(_path, $"checkpoint has no buffer '{name}'");
+            var stored = entry.ToSingle();
+            if (stored.Length != values.Length) throw new DataFormatException(_path, $"buffer '{name}' has {stored.Length} values in the checkpoint, {values.Length} in the model");
+            stored.CopyTo(values, 0);
+        }
         foreach (var (name, p) in parameters)
         {
             var entry = _file.Find("param." + name) ?? throw new DataFormatException(_path, $"checkpoint has no parameter '{name}'");

@@ -8,10 +8,13 @@ using SharpVision.Tensors.Autograd;
 
 namespace SharpVision.Training;
 
-/// <summary>Normalized examples: N rows of D floats and their labels.</summary>
-public sealed record ExampleSet(float[] Inputs, int[] Labels, int SampleSize)
+/// <summary>Normalized examples: N samples of D floats, their labels, and the shape of one sample ((C, H, W) for images).</summary>
+public sealed record ExampleSet(float[] Inputs, int[] Labels, int SampleSize, int[]? SampleShape = null)
 {
     public int Count => Labels.Length;
+
+    /// <summary>The tensor shape of <paramref name="n"/> samples: (n, C, H, W) for images, else (n, D).</summary>
+    public Shape BatchShape(int n) => SampleShape is { } s ? new Shape([n, .. s]) : new Shape(n, SampleSize);
 }
 
 /// <summary>One epoch's line of metrics.jsonl.</summary>
@@ -107,7 +110,7 @@ public sealed class Trainer
         {
             if (resume.Options != o) throw new ArgumentException("The checkpoint was written with other training options; resume with the same recipe.", nameof(resume));
             if (optimizer is null) throw new ArgumentException("Random search runs cannot be resumed (its candidate stream is not checkpointed); start it again.", nameof(resume));
-            resume.Restore(parameters, optimizer, stopping);
+            resume.Restore(parameters, optimizer, stopping, model.Network.NamedBuffers());
             metrics.AddRange(resume.Metrics);
             position = resume.Position;
             best = resume.Best;
@@ -116,6 +119,13 @@ public sealed class Trainer
 
         int d = train.SampleSize;
         var batchInputs = new float[o.BatchSize * d];
+        var augmentation = new Data.Augmentation(o.Flip, o.CropPadding, o.Cutout);
+        float[]? padValue = null;
+        if (augmentation.Any)
+        {
+            padValue = new float[d];
+            model.Normalizer.Apply(new byte[d], padValue); // what a black pixel becomes after normalization
+        }
         var batchLabels = new int[o.BatchSize];
         bool stoppedEarly = false;
         for (int epoch = position.Epoch; epoch < o.Epochs && !stoppedEarly; epoch++)
@@ -136,7 +146,12 @@ public sealed class Trainer
                     train.Inputs.AsSpan(row * d, d).CopyTo(batchInputs.AsSpan(i * d, d));
                     batchLabels[i] = train.Labels[row];
                 }
-                var inputs = new Tensor(new Shape(n, d), n == o.BatchSize ? batchInputs : batchInputs.AsSpan(0, n * d).ToArray());
+                if (augmentation.Any)
+                {
+                    var shape = train.SampleShape ?? throw new ArgumentException("Augmentation needs images: the training set has no (C, H, W) sample shape.", nameof(train));
+                    augmentation.Apply(batchInputs.AsSpan(0, n * d), n, shape[0], shape[1], shape[2], padValue!, new Rng(o.Seed, (3L << 32) + ((long)epoch << 20) + step));
+                }
+                var inputs = new Tensor(train.BatchShape(n), n == o.BatchSize ? batchInputs : batchInputs.AsSpan(0, n * d).ToArray());
                 var labels = batchLabels.AsSpan(0, n);
                 if (optimizer is not null) OptimizerFactory.ApplySchedule(optimizer, schedule, globalStep);
                 model.Network.Train(new Rng(o.Seed, (1L << 32) + ((long)epoch << 20) + step));
@@ -171,11 +186,11 @@ public sealed class Trainer
                 var here = new TrainingPosition(epoch, step + 1, globalStep + 1, lossSum, correct, seen);
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    if (runDirectory is not null && !last) SaveCheckpoint(runDirectory, parameters, optimizer, stopping, metrics, here, best);
+                    if (runDirectory is not null && !last) SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best);
                     if (!last || runDirectory is null) cancellationToken.ThrowIfCancellationRequested();
                 }
                 if (runDirectory is not null && o.CheckpointEvery > 0 && (globalStep + 1) % o.CheckpointEvery == 0 && !last)
-                    SaveCheckpoint(runDirectory, parameters, optimizer, stopping, metrics, here, best);
+                    SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best);
             }
 
             // End of epoch: validate, log, maybe stop early, checkpoint.
@@ -188,19 +203,26 @@ public sealed class Trainer
             if (stopping is not null)
             {
                 double value = o.EarlyStoppingMetric == "loss" ? valLoss!.Value : valAccuracy!.Value;
-                if (stopping.Report(value)) best = parameters.ToDictionary(p => p.Name, p => (float[])p.Parameter.Data.Clone());
+                if (stopping.Report(value))
+                {
+                    best = parameters.ToDictionary(p => p.Name, p => (float[])p.Parameter.Data.Clone());
+                    foreach (var (name, values) in model.Network.NamedBuffers()) best["buffer." + name] = (float[])values.Clone();
+                }
                 stoppedEarly = stopping.ShouldStop;
             }
             var next = new TrainingPosition(epoch + 1, 0, globalStep + 1, 0, 0, 0);
             if (runDirectory is not null)
             {
                 WriteMetrics(runDirectory, metrics);
-                SaveCheckpoint(runDirectory, parameters, optimizer, stopping, metrics, next, best);
+                SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, next, best);
             }
             cancellationToken.ThrowIfCancellationRequested();
         }
         if (best is not null)
+        {
             foreach (var (name, p) in parameters) best[name].CopyTo(p.Data, 0);
+            foreach (var (name, values) in model.Network.NamedBuffers()) best["buffer." + name].CopyTo(values, 0);
+        }
         model.Network.Eval();
         return new TrainingResult(metrics, stoppedEarly, stopping?.BestEpoch is int b ? b + 1 : metrics.Count, total.Elapsed.TotalSeconds);
     }
@@ -210,7 +232,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(set);
-        const int batch = 1024;
+        const int batch = 512;
         double lossSum = 0;
         long correct = 0;
         int d = set.SampleSize;
@@ -219,7 +241,7 @@ public sealed class Trainer
         for (int start = 0; start < set.Count; start += batch)
         {
             int n = Math.Min(batch, set.Count - start);
-            var scores = model.Network.Forward(new Tensor(new Shape(n, d), set.Inputs.AsSpan(start * d, n * d).ToArray()));
+            var scores = model.Network.Forward(new Tensor(set.BatchShape(n), set.Inputs.AsSpan(start * d, n * d).ToArray()));
             var labels = set.Labels.AsSpan(start, n);
             lossSum += model.LossOf(scores, labels).Item() * n;
             correct += CountCorrect(model, scores.Data, labels);
@@ -261,9 +283,9 @@ public sealed class Trainer
         return correct;
     }
 
-    private void SaveCheckpoint(string dir, IReadOnlyList<(string Name, Tensor Parameter)> parameters, Optimizer? optimizer, EarlyStopping? stopping,
+    private void SaveCheckpoint(string dir, NetworkClassifier model, Optimizer? optimizer, EarlyStopping? stopping,
         List<EpochMetrics> metrics, TrainingPosition position, Dictionary<string, float[]>? best) =>
-        Checkpoint.Save(Path.Combine(dir, Checkpoint.FileName), _options, parameters, optimizer, stopping, metrics, position, best, CheckpointMetadata);
+        Checkpoint.Save(Path.Combine(dir, Checkpoint.FileName), _options, model.Network.NamedParameters(), optimizer, stopping, metrics, position, best, CheckpointMetadata, model.Network.NamedBuffers());
 
     private static void WriteMetrics(string dir, List<EpochMetrics> metrics) =>
         IO.AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), string.Concat(metrics.Select(m => m.ToJson().ToJsonString() + "\n")));

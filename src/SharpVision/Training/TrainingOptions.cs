@@ -25,6 +25,9 @@ namespace SharpVision.Training;
 /// <param name="EarlyStoppingMetric">accuracy (maximize) or loss (minimize) on the validation split.</param>
 /// <param name="CheckpointEvery">Also checkpoint every N steps (0 = at epoch ends only).</param>
 /// <param name="RandomSearchScale">random-search: standard deviation of the candidate weights.</param>
+/// <param name="Flip">Augmentation: random horizontal flips.</param>
+/// <param name="CropPadding">Augmentation: random crop after padding each side by this many pixels (0 = off).</param>
+/// <param name="Cutout">Augmentation: side of a random square set to the mean (0 = off).</param>
 public sealed record TrainingOptions(
     int Epochs = 10,
     int BatchSize = 128,
@@ -43,7 +46,10 @@ public sealed record TrainingOptions(
     int Patience = 0,
     string EarlyStoppingMetric = "accuracy",
     int CheckpointEvery = 0,
-    double RandomSearchScale = 0.001)
+    double RandomSearchScale = 0.001,
+    bool Flip = false,
+    int CropPadding = 0,
+    int Cutout = 0)
 {
     /// <summary>The known optimizer names.</summary>
     public static IReadOnlyList<string> Optimizers { get; } = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "random-search"];
@@ -75,6 +81,8 @@ public sealed record TrainingOptions(
         Require(EarlyStoppingMetric is "accuracy" or "loss", nameof(EarlyStoppingMetric), EarlyStoppingMetric, "must be accuracy or loss");
         Require(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "must be at least 0");
         Require(RandomSearchScale > 0, nameof(RandomSearchScale), RandomSearchScale, "must be positive");
+        Require(CropPadding >= 0 && CropPadding <= 64, nameof(CropPadding), CropPadding, "must be in [0, 64]");
+        Require(Cutout >= 0 && Cutout <= 1024, nameof(Cutout), Cutout, "must be in [0, 1024]");
     }
 
     /// <summary>The options as JSON (stored in config.json and in checkpoints).</summary>
