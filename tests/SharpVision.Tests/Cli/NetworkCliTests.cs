@@ -48,6 +48,28 @@ public class NetworkCliTests
         Assert.Equal(expected, (string)JsonNode.Parse(predicted.Out)!["predictions"]![0]!["top"]![0]!["label"]!);
     }
 
+    [Theory]
+    [InlineData("cnn2")]
+    [InlineData("resnet8")]
+    public void Cnn_TrainsOnTheSample_AndEvaluateWithTtaAgrees(string model)
+    {
+        using var temp = new TempFolder();
+        var run = temp.Combine("run");
+        var (code, output, err) = Run("train", "--data", SampleDir, "--model", model, "--epochs", "3", "--batch-size", "32", "--lr", "0.02", "--train-limit", "600", "--threads", "2",
+            "--crop-padding", "2", "--cutout", "4", "--tta", "flip", "--out", run, "--json");
+        Assert.True(code == 0, err);
+        var doc = JsonNode.Parse(output)!;
+        Assert.Equal(model, (string)doc["model"]!["type"]!);
+        Assert.True((bool)doc["training"]!["Flip"]!); // the CNN recipe flips by default
+        double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;
+        Assert.True(accuracy > 0.5, $"{model}: {accuracy}"); // 10 classes: chance is 0.1
+        var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--tta", "flip", "--json");
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        Assert.Equal(accuracy, (double)JsonNode.Parse(evaluated.Out)!["metrics"]!["test"]!["accuracy"]!, 6);
+        var stored = ModelStore.Load(Path.Combine(run, "model.safetensors"));
+        Assert.Contains(stored.Network!.Network.NamedBuffers(), b => b.Name.EndsWith("running_var", StringComparison.Ordinal) && b.Values.Any(v => v != 1f));
+    }
+
     [Fact]
     public void Logistic_OnTwoNamedClasses_TrainsAndEvaluatesOnThoseClassesOnly()
     {
