@@ -62,8 +62,8 @@ public sealed class Tensor
     /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
     public float Item() => Size == 1 ? Data[0] : throw new InvalidOperationException($"Item() needs a one-element tensor; this one is {Shape}.");
 
-    /// <summary>The gradient buffer, allocated (zeroed) on first use.</summary>
-    public float[] EnsureGrad() => Grad ??= new float[Size];
+    /// <summary>The gradient buffer, allocated (zeroed) on first use; intermediate results rent it from <see cref="BufferPool"/>.</summary>
+    public float[] EnsureGrad() => Grad ??= Operation is null ? new float[Size] : BufferPool.Zeroed<float>(Size);
 
     /// <summary>A tensor sharing this one's storage with no history: gradients do not flow through it.</summary>
     public Tensor Detach() => new(Shape, Data);

@@ -16,7 +16,7 @@ public static partial class Ops
     public static Tensor Gelu(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = GC.AllocateUninitializedArray<float>(x.Size); // fully written
+        var y = BufferPool.Uninitialized<float>(x.Size); // fully written
         var data = x.Data;
         WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
         {
@@ -58,9 +58,9 @@ public static partial class Ops
         if (x.Shape.Rank != 4) throw new ArgumentException($"Dropout2d: input must be (N, C, H, W), got {x.Shape}.", nameof(x));
         int planes = x.Shape[0] * x.Shape[1], planeSize = x.Shape[2] * x.Shape[3];
         float keep = 1 / (1 - p);
-        var mask = new float[planes];
+        var mask = BufferPool.Uninitialized<float>(planes);
         for (int i = 0; i < planes; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        var y = GC.AllocateUninitializedArray<float>(x.Size); // fully written
+        var y = BufferPool.Uninitialized<float>(x.Size); // fully written
         for (int i = 0; i < planes; i++)
             System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan(i * planeSize, planeSize), mask[i], y.AsSpan(i * planeSize, planeSize));
         var result = new Tensor(x.Shape, y);

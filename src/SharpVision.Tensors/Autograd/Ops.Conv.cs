@@ -31,7 +31,7 @@ public static partial class Ops
         var g = new Conv2dGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], weight.Shape[0], weight.Shape[2], weight.Shape[3], stride, padding);
         g.Validate();
 
-        var y = GC.AllocateUninitializedArray<float>(g.Batch * g.OutputImageSize); // every element is written: skip the memset
+        var y = BufferPool.Uninitialized<float>(g.Batch * g.OutputImageSize); // every element is written: skip the memset
         Conv2dKernels.Forward(g, x.Data, weight.Data, bias is null ? [] : bias.Data, y, Engine.Threads);
         var result = new Tensor(new Shape(g.Batch, g.Filters, g.OutputHeight, g.OutputWidth), y);
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];

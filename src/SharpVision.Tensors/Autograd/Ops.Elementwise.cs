@@ -11,7 +11,7 @@ public static partial class Ops
     public static Tensor Add(Tensor a, Tensor b)
     {
         int repeat = BroadcastRepeats(a, b, nameof(Add));
-        var y = new float[a.Size];
+        var y = BufferPool.Uninitialized<float>(a.Size);
         if (repeat == 1) TensorPrimitives.Add(a.Data, b.Data, y);
         else for (int r = 0; r < repeat; r++) TensorPrimitives.Add(a.Data.AsSpan(r * b.Size, b.Size), b.Data, y.AsSpan(r * b.Size, b.Size));
         var result = new Tensor(a.Shape, y);
@@ -28,7 +28,7 @@ public static partial class Ops
     public static Tensor Sub(Tensor a, Tensor b)
     {
         int repeat = BroadcastRepeats(a, b, nameof(Sub));
-        var y = new float[a.Size];
+        var y = BufferPool.Uninitialized<float>(a.Size);
         for (int r = 0; r < repeat; r++) TensorPrimitives.Subtract(a.Data.AsSpan(r * b.Size, b.Size), b.Data, y.AsSpan(r * b.Size, b.Size));
         var result = new Tensor(a.Shape, y);
         return result.Record("sub", [a, b], () =>
@@ -49,7 +49,7 @@ public static partial class Ops
     public static Tensor Mul(Tensor a, Tensor b)
     {
         int repeat = BroadcastRepeats(a, b, nameof(Mul));
-        var y = new float[a.Size];
+        var y = BufferPool.Uninitialized<float>(a.Size);
         for (int r = 0; r < repeat; r++) TensorPrimitives.Multiply(a.Data.AsSpan(r * b.Size, b.Size), b.Data, y.AsSpan(r * b.Size, b.Size));
         var result = new Tensor(a.Shape, y);
         return result.Record("mul", [a, b], () =>
@@ -75,7 +75,7 @@ public static partial class Ops
     public static Tensor Div(Tensor a, Tensor b)
     {
         int repeat = BroadcastRepeats(a, b, nameof(Div));
-        var y = new float[a.Size];
+        var y = BufferPool.Uninitialized<float>(a.Size);
         for (int r = 0; r < repeat; r++) TensorPrimitives.Divide(a.Data.AsSpan(r * b.Size, b.Size), b.Data, y.AsSpan(r * b.Size, b.Size));
         var result = new Tensor(a.Shape, y);
         return result.Record("div", [a, b], () =>
@@ -98,7 +98,7 @@ public static partial class Ops
     /// <summary>y = s·x.</summary>
     public static Tensor Scale(Tensor x, float s)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Multiply(x.Data, s, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("scale", [x], () =>
@@ -111,7 +111,7 @@ public static partial class Ops
     /// <summary>y = eˣ.</summary>
     public static Tensor Exp(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Exp(x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("exp", [x], () =>
@@ -124,7 +124,7 @@ public static partial class Ops
     /// <summary>y = ln x.</summary>
     public static Tensor Log(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Log(x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("log", [x], () =>
@@ -138,7 +138,7 @@ public static partial class Ops
     /// <summary>y = |x| (subgradient 0 at 0).</summary>
     public static Tensor Abs(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Abs(x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("abs", [x], () =>
@@ -152,7 +152,7 @@ public static partial class Ops
     /// <summary>y = x².</summary>
     public static Tensor Square(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Multiply(x.Data, x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("square", [x], () =>
@@ -166,7 +166,7 @@ public static partial class Ops
     /// <summary>y = max(0, x) (gradient 0 at 0, as in PyTorch).</summary>
     public static Tensor Relu(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Max(x.Data, 0f, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("relu", [x], () =>
@@ -180,7 +180,7 @@ public static partial class Ops
     /// <summary>y = x for x &gt; 0, else slope·x.</summary>
     public static Tensor LeakyRelu(Tensor x, float slope = 0.01f)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         for (int i = 0; i < y.Length; i++) y[i] = x.Data[i] > 0 ? x.Data[i] : slope * x.Data[i];
         var result = new Tensor(x.Shape, y);
         return result.Record("leaky_relu", [x], () =>
@@ -194,7 +194,7 @@ public static partial class Ops
     /// <summary>y = tanh x.</summary>
     public static Tensor Tanh(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Tanh(x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("tanh", [x], () =>
@@ -208,7 +208,7 @@ public static partial class Ops
     /// <summary>y = σ(x) = 1 / (1 + e⁻ˣ).</summary>
     public static Tensor Sigmoid(Tensor x)
     {
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Sigmoid(x.Data, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("sigmoid", [x], () =>
@@ -227,10 +227,10 @@ public static partial class Ops
     {
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
         ArgumentNullException.ThrowIfNull(rng);
-        var mask = new float[x.Size];
+        var mask = BufferPool.Uninitialized<float>(x.Size);
         float keep = 1 / (1 - p);
         for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         TensorPrimitives.Multiply(x.Data, mask, y);
         var result = new Tensor(x.Shape, y);
         return result.Record("dropout", [x], () =>

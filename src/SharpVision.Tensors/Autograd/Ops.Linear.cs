@@ -14,7 +14,7 @@ public static partial class Ops
         Require2D(b, nameof(b));
         int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
         if (b.Shape[0] != k) throw new ArgumentException($"MatMul: {a.Shape}·{b.Shape}: inner dimensions differ.");
-        var y = new float[m * n];
+        var y = BufferPool.Uninitialized<float>(m * n);
         Gemm.Multiply(false, false, m, n, k, 1, a.Data, k, b.Data, n, 0, y, n);
         var result = new Tensor(new Shape(m, n), y);
         return result.Record("matmul", [a, b], () =>
@@ -36,7 +36,7 @@ public static partial class Ops
         int batch = x.Shape[0], inputs = x.Shape[1], outputs = weight.Shape[0];
         if (weight.Shape[1] != inputs) throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape} (expected (out, {inputs})).");
         if (bias is not null && bias.Size != outputs) throw new ArgumentException($"Linear: bias {bias.Shape} does not match {outputs} outputs.");
-        var y = new float[batch * outputs];
+        var y = BufferPool.Uninitialized<float>(batch * outputs);
         if (bias is not null)
             for (int i = 0; i < batch; i++) bias.Data.AsSpan().CopyTo(y.AsSpan(i * outputs, outputs));
         Gemm.Multiply(false, true, batch, outputs, inputs, 1, x.Data, inputs, weight.Data, inputs, bias is null ? 0 : 1, y, outputs);

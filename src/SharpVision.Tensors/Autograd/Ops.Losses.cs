@@ -11,7 +11,7 @@ public static partial class Ops
     {
         Require2D(logits, nameof(logits));
         int n = logits.Shape[0], k = logits.Shape[1];
-        var y = new float[logits.Size];
+        var y = BufferPool.Uninitialized<float>(logits.Size);
         for (int i = 0; i < n; i++) SoftmaxRow(logits.Data.AsSpan(i * k, k), y.AsSpan(i * k, k));
         var result = new Tensor(logits.Shape, y);
         return result.Record("softmax", [logits], () =>
@@ -38,7 +38,7 @@ public static partial class Ops
         int n = logits.Shape[0], k = logits.Shape[1];
         CheckLabels(labels, n, k);
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
-        var probabilities = new float[logits.Size];
+        var probabilities = BufferPool.Uninitialized<float>(logits.Size);
         var labelCopy = labels.ToArray();
         double total = 0;
         float off = labelSmoothing / k, on = 1 - labelSmoothing + off;
@@ -141,7 +141,7 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(target);
         if (prediction.Shape != target.Shape) throw new ArgumentException($"MSE: prediction {prediction.Shape} and target {target.Shape} differ.");
         int n = prediction.Size;
-        var diff = new float[n];
+        var diff = BufferPool.Uninitialized<float>(n);
         TensorPrimitives.Subtract(prediction.Data, target.Data, diff);
         double total = 0;
         foreach (float d in diff) total += (double)d * d;

@@ -37,8 +37,8 @@ public static partial class Ops
         long m = (long)n * s;
         if (training && m <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, got input {x.Shape}.", nameof(x));
 
-        var xhat = GC.AllocateUninitializedArray<float>(x.Size); // xhat and y are fully written below
-        var y = GC.AllocateUninitializedArray<float>(x.Size);
+        var xhat = BufferPool.Uninitialized<float>(x.Size); // xhat and y are fully written below
+        var y = BufferPool.Uninitialized<float>(x.Size);
         var invStd = new float[c];
         var data = x.Data;
         WorkSplit.ForRanges(c, m, Engine.Threads, (first, end) =>

@@ -17,8 +17,8 @@ public static partial class Ops
     public static Tensor MaxPool2d(Tensor x, int kernel, int stride)
     {
         var (planes, h, w, ho, wo) = PoolShape(x, kernel, stride, nameof(MaxPool2d));
-        var y = GC.AllocateUninitializedArray<float>(planes * ho * wo); // fully written
-        var argmax = GC.AllocateUninitializedArray<int>(y.Length);
+        var y = BufferPool.Uninitialized<float>(planes * ho * wo); // fully written
+        var argmax = BufferPool.Uninitialized<int>(y.Length);
         PoolingKernels.MaxForward(x.Data, planes, h, w, kernel, stride, y, argmax, Engine.Threads);
         var result = new Tensor(new Shape(x.Shape[0], x.Shape[1], ho, wo), y);
         return result.Record("max_pool2d", [x], () =>
@@ -35,7 +35,7 @@ public static partial class Ops
     public static Tensor AvgPool2d(Tensor x, int kernel, int stride)
     {
         var (planes, h, w, ho, wo) = PoolShape(x, kernel, stride, nameof(AvgPool2d));
-        var y = GC.AllocateUninitializedArray<float>(planes * ho * wo); // fully written
+        var y = BufferPool.Uninitialized<float>(planes * ho * wo); // fully written
         PoolingKernels.AverageForward(x.Data, planes, h, w, kernel, stride, y, Engine.Threads);
         var result = new Tensor(new Shape(x.Shape[0], x.Shape[1], ho, wo), y);
         return result.Record("avg_pool2d", [x], () =>

@@ -34,7 +34,7 @@ public static partial class Ops
     {
         Require2D(x, nameof(x));
         int m = x.Shape[0], n = x.Shape[1];
-        var y = new float[x.Size];
+        var y = BufferPool.Uninitialized<float>(x.Size);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) y[j * m + i] = x.Data[i * n + j];
         var result = new Tensor(new Shape(n, m), y);

@@ -157,29 +157,33 @@ public sealed class Trainer
                 model.Network.Train(new Rng(o.Seed, (1L << 32) + ((long)epoch << 20) + step));
 
                 double batchLoss;
-                Tensor scores;
-                if (search is not null)
+                // Activations and intermediate gradients come from the pool and return to it at the end of the step.
+                using (BufferPool.Step())
                 {
-                    search.Step();
-                    using (GradMode.NoGrad()) scores = model.Network.Forward(inputs);
-                    batchLoss = model.LossOf(scores, labels).Item();
+                    Tensor scores;
+                    if (search is not null)
+                    {
+                        search.Step();
+                        using (GradMode.NoGrad()) scores = model.Network.Forward(inputs);
+                        batchLoss = model.LossOf(scores, labels).Item();
+                    }
+                    else
+                    {
+                        optimizer!.ZeroGrad();
+                        scores = model.Network.Forward(inputs);
+                        var loss = model.LossOf(scores, labels, (float)o.LabelSmoothing);
+                        if (o.Regularization > 0) loss = Ops.Add(loss, Penalty(weights, o.Regularization, o.L1Ratio));
+                        batchLoss = loss.Item();
+                        if (!double.IsFinite(batchLoss))
+                            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
+                                $"the loss became {batchLoss} at epoch {epoch + 1}, step {step + 1}; training stopped{(runDirectory is null ? "" : " and the last good checkpoint was kept")}. Try a lower --lr."));
+                        loss.Backward();
+                        optimizer.Step();
+                    }
+                    lossSum += batchLoss * n;
+                    correct += CountCorrect(model, scores.Data, labels);
+                    seen += n;
                 }
-                else
-                {
-                    optimizer!.ZeroGrad();
-                    scores = model.Network.Forward(inputs);
-                    var loss = model.LossOf(scores, labels, (float)o.LabelSmoothing);
-                    if (o.Regularization > 0) loss = Ops.Add(loss, Penalty(weights, o.Regularization, o.L1Ratio));
-                    batchLoss = loss.Item();
-                    if (!double.IsFinite(batchLoss))
-                        throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
-                            $"the loss became {batchLoss} at epoch {epoch + 1}, step {step + 1}; training stopped{(runDirectory is null ? "" : " and the last good checkpoint was kept")}. Try a lower --lr."));
-                    loss.Backward();
-                    optimizer.Step();
-                }
-                lossSum += batchLoss * n;
-                correct += CountCorrect(model, scores.Data, labels);
-                seen += n;
                 OnStep?.Invoke(new StepProgress(epoch, o.Epochs, step, stepsPerEpoch, batchLoss));
 
                 bool last = step == stepsPerEpoch - 1;
@@ -241,6 +245,7 @@ public sealed class Trainer
         for (int start = 0; start < set.Count; start += batch)
         {
             int n = Math.Min(batch, set.Count - start);
+            using var step = BufferPool.Step();
             var scores = model.Network.Forward(new Tensor(set.BatchShape(n), set.Inputs.AsSpan(start * d, n * d).ToArray()));
             var labels = set.Labels.AsSpan(start, n);
             lossSum += model.LossOf(scores, labels).Item() * n;
