@@ -74,6 +74,11 @@ public sealed class FeaturePipeline
         "hog" => new HogExtractor(
             cellSize: o.Int("cell", 4, 1, 4096), cellsPerBlock: o.Int("block", 2, 1, 4096), orientations: o.Int("orientations", 9, 1, 360),
             blockNorm: HogExtractor.ParseNorm(o.Choice("norm", "L2-Hys", "L1", "L1-sqrt", "L2", "L2-Hys")), transformSqrt: o.Bool("sqrt", false)),
+        "lbp" => new LbpExtractor(cellSize: o.Int("cell", 7, 1, 4096),
+            method: o.Choice("method", "uniform", "uniform", "ror") == "uniform" ? LbpMethod.Uniform : LbpMethod.RotationInvariant),
+        "color" => new ColorHistogram(bins: o.Int("bins", 10, 1, 4096), channels: o.Choice("channels", "h", "h", "hs", "hsv")),
+        "gabor" => new GaborBank(frequencies: o.Doubles("freq", [0.15, 0.3], 1e-3, 0.5), thetas: o.Int("thetas", 4, 1, 64),
+            response: o.Choice("response", "magnitude", "magnitude", "real") == "magnitude" ? GaborResponse.Magnitude : GaborResponse.Real),
         _ => throw new ArgumentException($"Unknown feature extractor '{name}' (known: {string.Join(", ", KnownExtractors)})."),
     };
 

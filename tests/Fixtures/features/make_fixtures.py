@@ -18,8 +18,10 @@ References (float32 unless noted):
   hog.<image>.<case>          skimage.feature.hog(..., feature_vector=True); the cases are listed in "__metadata__"
   lbp.<image>.<method>        skimage.feature.local_binary_pattern(gray, P=8, R=1, method) (H x W)
   gabor_kernel.<i>.real/.imag skimage.filters.gabor_kernel(frequency, theta) (float64); parameters in metadata
-  gabor.<image>.<i>.real/.imag skimage.filters.gabor(image, frequency, theta) (ndi.convolve, mode='reflect')
-  hsv.<image>                 skimage.color.rgb2hsv(rgb) as 3 x H x W
+  gabor.<image>.<i>.real/.imag skimage.filters.gabor(image, frequency, theta) (ndi.convolve, mode='reflect');
+                              camera for parameter sets 0, 1, 3, fmnist1 for all
+  hsv.<image>                 skimage.color.rgb2hsv(rgb) as 3 x H x W (float64)
+  hsv_histogram.<image>.<bins> numpy.histogram(channel, bins, range=(0, 1)) counts of H, S, V, concatenated (int32)
 """
 import gzip
 import json
@@ -116,14 +118,18 @@ for i, (frequency, theta) in enumerate(gabor_params):
     k = filters.gabor_kernel(frequency, theta=theta)
     put(f"gabor_kernel.{i}.real", k.real.astype(np.float64))
     put(f"gabor_kernel.{i}.imag", k.imag.astype(np.float64))
-    for name in ("camera", "fmnist1"):
+    for name in ("camera", "fmnist1") if i in (0, 1, 3) else ("fmnist1",):
         real, imag = filters.gabor(images[name].astype(np.float64), frequency, theta=theta)
         put(f"gabor.{name}.{i}.real", real.astype(np.float32))
         put(f"gabor.{name}.{i}.imag", imag.astype(np.float32))
 
 # HSV
 for name in ("astronaut", "coffee", "chelsea"):
-    put(f"hsv.{name}", planar(color.rgb2hsv(images[name])).astype(np.float32))
+    hsv = color.rgb2hsv(images[name])
+    put(f"hsv.{name}", planar(hsv).astype(np.float64))
+    for bins in (7, 10, 32):
+        counts = [np.histogram(hsv[..., ch], bins=bins, range=(0, 1))[0] for ch in range(3)]
+        put(f"hsv_histogram.{name}.{bins}", np.concatenate(counts).astype(np.int32))
 
 write_safetensors(os.path.join(HERE, "features.safetensors"))
 print(f"wrote {len(tensors)} tensors, {os.path.getsize(os.path.join(HERE, 'features.safetensors'))} bytes")
