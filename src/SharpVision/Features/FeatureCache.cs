@@ -9,11 +9,12 @@ namespace SharpVision.Features;
 /// Extracted features kept on disk, so the same pipeline on the same images is computed once.
 /// </summary>
 /// <remarks>
-/// <para>Key: SHA-256 of (the dataset's identity, the pipeline's <see cref="FeaturePipeline.CanonicalConfig"/>).
+/// <para>Key: SHA-256 of (the dataset's identity, the pipeline's <see cref="FeaturePipeline.StateKey"/>: its
+/// canonical config and the hash of anything it learned).
 /// The dataset identity is <see cref="DatasetIdentity"/>: a SHA-256 of C, H, W, N and every pixel byte (≈ 30 ms for
 /// Fashion-MNIST), so any changed pixel, image count or order misses the cache; labels and names do not enter it,
-/// as features do not depend on them. A fitted learned extractor's config carries a hash of its vocabulary, so
-/// re-fitting on other training data misses too.</para>
+/// as features do not depend on them. Re-fitting a learned extractor on other training data changes its state hash,
+/// so that misses too.</para>
 /// <para>Files: <c>&lt;directory&gt;/&lt;key&gt;.safetensors</c> holding "features" (F32, N×D) and, in the metadata,
 /// the config and dataset identity, which are compared on read (a file whose metadata or size disagrees, or that
 /// does not parse, is treated as a miss and rewritten). Writes are atomic (temp file, flush, rename).</para>
@@ -55,10 +56,10 @@ public sealed class FeatureCache
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    /// <summary>The cache file for this (dataset identity, config).</summary>
-    public string PathFor(string datasetIdentity, string canonicalConfig)
+    /// <summary>The cache file for this (dataset identity, <see cref="FeaturePipeline.StateKey"/>).</summary>
+    public string PathFor(string datasetIdentity, string stateKey)
     {
-        var key = SHA256.HashData(Encoding.UTF8.GetBytes(datasetIdentity + "\n" + canonicalConfig));
+        var key = SHA256.HashData(Encoding.UTF8.GetBytes(datasetIdentity + "\n" + stateKey));
         return Path.Combine(Directory, Convert.ToHexStringLower(key)[..32] + ".safetensors");
     }
 
@@ -75,7 +76,7 @@ public sealed class FeatureCache
         if (!pipeline.IsFitted) throw new InvalidOperationException("Fit the pipeline's learned extractors on the training split before extracting.");
         length = pipeline.Length(data.Channels, data.Height, data.Width);
         var identity = DatasetIdentity(data);
-        var config = pipeline.CanonicalConfig;
+        var config = pipeline.StateKey;
         var path = PathFor(identity, config);
         if (TryRead(path, identity, config, data.Count, length) is { } cached)
         {

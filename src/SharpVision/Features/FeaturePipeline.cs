@@ -42,6 +42,12 @@ public sealed class FeaturePipeline
     /// <summary>The extractors' <see cref="IFeatureExtractor.Config"/> joined by '+': stable, complete, parseable.</summary>
     public string CanonicalConfig => string.Join('+', Extractors.Select(e => e.Config));
 
+    /// <summary>
+    /// <see cref="CanonicalConfig"/> plus, for each learned extractor, <c>#name=</c> and its
+    /// <see cref="ILearnedFeatureExtractor.StateHash"/>: what a feature cache must key on.
+    /// </summary>
+    public string StateKey => CanonicalConfig + string.Concat(Extractors.OfType<ILearnedFeatureExtractor>().Select(e => $"#{e.Name}={e.StateHash}"));
+
     /// <summary>True when some extractor must be fitted on training data before extracting.</summary>
     public bool RequiresFit => Extractors.OfType<ILearnedFeatureExtractor>().Any();
 
@@ -79,6 +85,9 @@ public sealed class FeaturePipeline
         "color" => new ColorHistogram(bins: o.Int("bins", 10, 1, 4096), channels: o.Choice("channels", "h", "h", "hs", "hsv")),
         "gabor" => new GaborBank(frequencies: o.Doubles("freq", [0.15, 0.3], 1e-3, 0.5), thetas: o.Int("thetas", 4, 1, 64),
             response: o.Choice("response", "magnitude", "magnitude", "real") == "magnitude" ? GaborResponse.Magnitude : GaborResponse.Real),
+        "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096), stride: o.Int("stride", 4, 1, 4096)),
+            words: o.Int("words", 64, 1, 65536), pyramid: o.Bool("pyramid", false), sample: o.Int("sample", 100_000, 1, 100_000_000),
+            iterations: o.Int("iterations", 50, 1, 100_000)),
         _ => throw new ArgumentException($"Unknown feature extractor '{name}' (known: {string.Join(", ", KnownExtractors)})."),
     };
 

@@ -17,8 +17,8 @@ public interface IFeatureExtractor
 
     /// <summary>
     /// Every parameter, defaults included, in a fixed order and invariant culture: the spec that rebuilds this
-    /// extractor (<c>hog:orientations=9,cell=4,block=2,norm=L2-Hys,sqrt=false</c>). Learned extractors append a
-    /// hash of what they learned once fitted, so cached features never outlive their vocabulary.
+    /// extractor (<c>hog:orientations=9,cell=4,block=2,norm=L2-Hys,sqrt=false</c>). What a learned extractor learned
+    /// is not part of it (see <see cref="ILearnedFeatureExtractor.StateHash"/>).
     /// </summary>
     string Config { get; }
 
@@ -40,6 +40,9 @@ public interface ILearnedFeatureExtractor : IFeatureExtractor
 {
     /// <summary>True once <see cref="Fit"/> has run.</summary>
     bool IsFitted { get; }
+
+    /// <summary>A short hash of the learned state ("" before fitting): part of the cache key, so cached features never outlive it.</summary>
+    string StateHash { get; }
 
     /// <summary>Learns from <paramref name="train"/>; same data, seed and build ⇒ the same state for any thread count.</summary>
     /// <exception cref="ArgumentException">The data cannot support the parameters (e.g. fewer descriptors than words).</exception>
