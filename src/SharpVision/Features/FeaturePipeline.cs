@@ -140,7 +140,7 @@ public sealed class FeaturePipeline
         EnsureFitted();
         int d = Length(data.Channels, data.Height, data.Width);
         var lengths = Extractors.Select(e => e.Length(data.Channels, data.Height, data.Width)).ToArray();
-        var features = new float[(long)data.Count * d];
+        var features = GC.AllocateUninitializedArray<float>(checked(data.Count * d)); // every value is written below
         const int Chunk = 64; // images per work item: enough work to amortize scheduling, small enough to balance
         int chunks = (data.Count + Chunk - 1) / Chunk;
         int c = data.Channels, h = data.Height, w = data.Width;
