@@ -22,7 +22,7 @@ public enum BorderMode
 /// deep-learning "conv2d" computes). scipy's <c>ndi.convolve(in, k, mode)</c> equals this with k flipped in both
 /// axes, which <see cref="FlipBoth"/> does.</para>
 /// <para>Shape: in (H, W), kernels (kh, kw) → out (H, W). The input is padded once (per <see cref="BorderMode"/>),
-/// then each output row accumulates kernel-weight × shifted-row products with SIMD across x. Several kernels of one
+/// then 16 (AVX-512) or 8 outputs of a row stay in registers while every tap's weight × shifted input is added. Several kernels of one
 /// size share the padded input (a Gabor pair: real and imaginary parts). Until the engine's <c>Ops.Conv2d</c> lands
 /// this is the feature code's own kernel; it is small enough to swap.</para>
 /// </remarks>
@@ -72,11 +72,11 @@ public static class Correlation2d
     }
 
     /// <summary>Floats <see cref="CorrelatePair"/> may read past the end of a padded plane (whole vectors at the right edge).</summary>
-    public const int PaddingSlack = 8;
+    public const int PaddingSlack = 16;
 
     /// <summary>
     /// Correlates a padded plane (from <see cref="Pad"/>, followed by <see cref="PaddingSlack"/> readable floats) with
-    /// two kernels of the same size at once: 8 outputs of a row stay in registers while every tap is applied.
+    /// two kernels of the same size at once, on the widest vectors the machine has.
     /// </summary>
     /// <exception cref="ArgumentException">Even kernel sizes or buffers of the wrong length.</exception>
     public static void CorrelatePair(
@@ -88,13 +88,61 @@ public static class Correlation2d
         if (padded.Length < (height + kernelHeight - 1) * paddedWidth + PaddingSlack) throw new ArgumentException("The padded input is too short.", nameof(padded));
         if (kernelA.Length != kernelHeight * kernelWidth || kernelB.Length != kernelA.Length) throw new ArgumentException("Kernel lengths disagree with their size.");
         if (outputA.Length < height * width || outputB.Length < height * width) throw new ArgumentException("Outputs are too short.");
+        if (Vector512.IsHardwareAccelerated) CorrelatePair512(padded, height, width, kernelA, kernelB, kernelHeight, kernelWidth, outputA, outputB);
+        else CorrelatePair256(padded, height, width, kernelA, kernelB, kernelHeight, kernelWidth, outputA, outputB);
+    }
+
+    // One body per vector width (16 or 8 outputs of a row kept in registers per kernel); the tail of a row is computed
+    // in full vectors over readable padding and only its valid lanes are copied out.
+    internal static void CorrelatePair512(
+        ReadOnlySpan<float> padded, int height, int width, ReadOnlySpan<float> kernelA, ReadOnlySpan<float> kernelB,
+        int kernelHeight, int kernelWidth, Span<float> outputA, Span<float> outputB)
+    {
+        int paddedWidth = width + kernelWidth - 1;
         ref float pBase = ref MemoryMarshal.GetReference(padded);
         ref float kaBase = ref MemoryMarshal.GetReference(kernelA);
         ref float kbBase = ref MemoryMarshal.GetReference(kernelB);
+        int lanes = Vector512<float>.Count;
+        Span<float> tail = stackalloc float[2 * Vector512<float>.Count];
+        for (int y = 0; y < height; y++)
+        {
+            for (int x0 = 0; x0 < width; x0 += lanes)
+            {
+                var accA = Vector512<float>.Zero;
+                var accB = Vector512<float>.Zero;
+                for (int i = 0; i < kernelHeight; i++)
+                {
+                    nuint inputRow = (nuint)((y + i) * paddedWidth + x0);
+                    nuint kernelRow = (nuint)(i * kernelWidth);
+                    for (int j = 0; j < kernelWidth; j++)
+                    {
+                        var v = Vector512.LoadUnsafe(ref pBase, inputRow + (nuint)j);
+                        accA = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref kaBase, kernelRow + (nuint)j)), v, accA);
+                        accB = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref kbBase, kernelRow + (nuint)j)), v, accB);
+                    }
+                }
+                int count = Math.Min(lanes, width - x0);
+                accA.CopyTo(tail);
+                accB.CopyTo(tail[lanes..]);
+                tail[..count].CopyTo(outputA.Slice(y * width + x0));
+                tail.Slice(lanes, count).CopyTo(outputB.Slice(y * width + x0));
+            }
+        }
+    }
+
+    internal static void CorrelatePair256(
+        ReadOnlySpan<float> padded, int height, int width, ReadOnlySpan<float> kernelA, ReadOnlySpan<float> kernelB,
+        int kernelHeight, int kernelWidth, Span<float> outputA, Span<float> outputB)
+    {
+        int paddedWidth = width + kernelWidth - 1;
+        ref float pBase = ref MemoryMarshal.GetReference(padded);
+        ref float kaBase = ref MemoryMarshal.GetReference(kernelA);
+        ref float kbBase = ref MemoryMarshal.GetReference(kernelB);
+        int lanes = Vector256<float>.Count;
         Span<float> tail = stackalloc float[2 * Vector256<float>.Count];
         for (int y = 0; y < height; y++)
         {
-            for (int x0 = 0; x0 < width; x0 += Vector256<float>.Count)
+            for (int x0 = 0; x0 < width; x0 += lanes)
             {
                 var accA = Vector256<float>.Zero;
                 var accB = Vector256<float>.Zero;
@@ -109,19 +157,11 @@ public static class Correlation2d
                         accB = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref kbBase, kernelRow + (nuint)j)), v, accB);
                     }
                 }
-                int count = Math.Min(Vector256<float>.Count, width - x0);
-                if (count == Vector256<float>.Count)
-                {
-                    accA.CopyTo(outputA.Slice(y * width + x0));
-                    accB.CopyTo(outputB.Slice(y * width + x0));
-                }
-                else
-                {
-                    accA.CopyTo(tail);
-                    accB.CopyTo(tail[Vector256<float>.Count..]);
-                    tail[..count].CopyTo(outputA.Slice(y * width + x0));
-                    tail.Slice(Vector256<float>.Count, count).CopyTo(outputB.Slice(y * width + x0));
-                }
+                int count = Math.Min(lanes, width - x0);
+                accA.CopyTo(tail);
+                accB.CopyTo(tail[lanes..]);
+                tail[..count].CopyTo(outputA.Slice(y * width + x0));
+                tail.Slice(lanes, count).CopyTo(outputB.Slice(y * width + x0));
             }
         }
     }

@@ -194,11 +194,15 @@ public class GaborBankTests
         Assert.Equal(variance, features[3], variance * 1e-4);
     }
 
-    [Fact]
-    public void Correlation_ZeroBorder_MatchesDirectSum()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void Correlation_ZeroBorder_MatchesDirectSum(int vectorBits)
     {
+        if (vectorBits == 512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the 512-bit body needs AVX-512
         var random = new Random(3);
-        int h = 9, w = 13, kh = 5, kw = 3;
+        int h = 9, w = 37, kh = 5, kw = 3; // 37 = 2×16 + 5 = 4×8 + 5: full vectors and a tail at both widths
         var input = Enumerable.Range(0, h * w).Select(_ => (float)random.NextDouble()).ToArray();
         var ka = Enumerable.Range(0, kh * kw).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         var kb = Enumerable.Range(0, kh * kw).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
@@ -206,7 +210,9 @@ public class GaborBankTests
         Correlation2d.Pad(input, h, w, kh, kw, BorderMode.Zero, padded);
         var a = new float[h * w];
         var b = new float[h * w];
-        Correlation2d.CorrelatePair(padded, h, w, ka, kb, kh, kw, a, b);
+        if (vectorBits == 512) Correlation2d.CorrelatePair512(padded, h, w, ka, kb, kh, kw, a, b);
+        else if (vectorBits == 256) Correlation2d.CorrelatePair256(padded, h, w, ka, kb, kh, kw, a, b);
+        else Correlation2d.CorrelatePair(padded, h, w, ka, kb, kh, kw, a, b);
         for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
         {
