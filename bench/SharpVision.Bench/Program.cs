@@ -3,8 +3,9 @@ using System.Text.Json;
 using SharpVision.Classic;
 using SharpVision.Data;
 
-// SharpVision's own timings for bench/knn.sh and bench/gemm.sh; the peers run beside them in the same script.
+// SharpVision's own timings for bench/knn.sh, bench/gemm.sh and bench/features.sh; the peers run beside them in the same script.
 // Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- features [--repeats 3] [--threads 2] [--only hog,lbp] [--check hog_skimage.f32]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 var argList = args.ToList();
@@ -24,9 +25,12 @@ if (what == "gemm")
         argList.Contains("--provider") ? Arg("--provider", "") : null);
 if (what == "conv")
     return SharpVision.Bench.ConvBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null);
+if (what == "features")
+    return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
+        argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv, features)");
     return 2;
 }
 

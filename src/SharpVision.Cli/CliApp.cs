@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(TemplatesCommand.Create(console));
+        root.Subcommands.Add(FeaturesCommand.Create(console));
 
         try
         {

@@ -1,0 +1,137 @@
+using SharpVision.Data;
+using SharpVision.Features;
+using SharpVision.Serialization;
+
+namespace SharpVision.Tests.Features;
+
+public class FeaturePipelineTests
+{
+    private static ImageDataset Images(int count, int channels = 1, int seed = 1)
+    {
+        var random = new Random(seed);
+        var pixels = new byte[count * channels * 28 * 28];
+        random.NextBytes(pixels);
+        return new ImageDataset("generated", channels, 28, 28, pixels, Enumerable.Range(0, count).Select(i => i % 3).ToArray(), ["a", "b", "c"]);
+    }
+
+    [Fact]
+    public void Parse_ShortSpec_SpellsEveryDefault()
+    {
+        Assert.Equal("hog:orientations=9,cell=4,block=2,norm=L2-Hys,sqrt=false+color:bins=10,channels=h", FeaturePipeline.Parse("hog+color").CanonicalConfig);
+        Assert.Equal("hog:orientations=9,cell=4,block=2,norm=L2-Hys,sqrt=false+lbp:method=uniform,cell=7",
+            FeaturePipeline.Parse(" HOG : block=2 , cell=4,norm=l2-hys + lbp:cell=7").CanonicalConfig);
+    }
+
+    [Theory]
+    [InlineData("hog:orientations=12,cell=7,block=1,norm=L1-sqrt,sqrt=true")]
+    [InlineData("lbp:method=ror,cell=4+color:bins=16,channels=hsv+pixels")]
+    [InlineData("gabor:freq=0.1/0.25,thetas=6,response=real")]
+    [InlineData("sift:patch=8,stride=4,words=32,pyramid=true,sample=5000,iterations=20")]
+    public void Parse_CanonicalConfig_RoundTrips(string spec)
+    {
+        var config = FeaturePipeline.Parse(spec).CanonicalConfig;
+        Assert.Equal(spec, config);
+        Assert.Equal(config, FeaturePipeline.Parse(config).CanonicalConfig);
+    }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("hog+", "empty part")]
+    [InlineData("surf", "Unknown feature extractor 'surf' (known: pixels, hog, lbp, color, gabor, sift)")]
+    [InlineData("hog:cells=4", "Unknown option 'cells' for 'hog' (known: cell, block, orientations, norm, sqrt)")]
+    [InlineData("hog:cell=four", "Option 'cell' of 'hog' must be an integer")]
+    [InlineData("hog:orientations=0", "Option 'orientations' of 'hog' must be an integer from 1 to 360")]
+    [InlineData("hog:norm=L3", "Option 'norm' of 'hog' must be one of L1, L1-sqrt, L2, L2-Hys")]
+    [InlineData("hog:cell", "must look like key=value")]
+    [InlineData("hog:cell=4,cell=8", "given twice")]
+    [InlineData("color:bins=0", "Option 'bins' of 'color' must be an integer from 1")]
+    [InlineData("gabor:freq=0.1/0.9", "Option 'freq' of 'gabor' must be a number from 0.001 to 0.5")]
+    [InlineData("lbp:method=var", "must be one of uniform, ror")]
+    public void Parse_BadSpec_ThrowsWithClearMessage(string spec, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse(spec));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Length_ParametersThatDoNotFit_Throw()
+    {
+        Assert.Contains("do not fit", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("hog:cell=29").Length(1, 28, 28)).Message);
+        Assert.Contains("cell grid", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("hog:cell=8,block=4").Length(1, 28, 28)).Message);
+        Assert.Contains("do not fit", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("sift:patch=32").Length(1, 28, 28)).Message);
+    }
+
+    [Fact]
+    public void Extract_Dataset_ConcatenatesExtractorsInOrder_ForAnyThreadCount()
+    {
+        var data = Images(70, channels: 3);
+        var pipeline = FeaturePipeline.Parse("hog+lbp+color:channels=hsv+gabor:freq=0.3,thetas=2");
+        var one = pipeline.Extract(data, threads: 1, out int length);
+        var two = pipeline.Extract(data, threads: 2, out _);
+        Assert.Equal(one, two);
+        Assert.Equal(1296 + 160 + 30 + 4, length);
+        var single = new float[length];
+        pipeline.Extract(data.Image(69), 3, 28, 28, single);
+        Assert.Equal(one.AsSpan(69 * length, length).ToArray(), single);
+        var hog = new float[1296];
+        new HogExtractor(4, 2, 9).Extract(data.Image(69), 3, 28, 28, hog);
+        Assert.Equal(hog, single.AsSpan(0, 1296).ToArray());
+    }
+
+    [Fact]
+    public void Extract_LearnedNotFitted_Throws_FitOnTrainThenExtractTest()
+    {
+        var pipeline = FeaturePipeline.Parse("hog+sift:words=4,sample=500,iterations=5");
+        Assert.True(pipeline.RequiresFit);
+        Assert.False(pipeline.IsFitted);
+        var e = Assert.Throws<InvalidOperationException>(() => pipeline.Extract(Images(4), 1, out _));
+        Assert.Contains("call Fit on the training split", e.Message);
+        pipeline.Fit(Images(30, seed: 2), seed: 0, threads: 2);
+        Assert.True(pipeline.IsFitted);
+        var test = pipeline.Extract(Images(5, seed: 3), 2, out int length);
+        Assert.Equal(1296 + 4, length);
+        Assert.Equal(5 * length, test.Length);
+        Assert.Contains("#sift=", pipeline.StateKey);
+        Assert.DoesNotContain("#", pipeline.CanonicalConfig);
+    }
+
+    [Fact]
+    public void Cache_SecondCall_HitsWithSameValues_AndChangesMiss()
+    {
+        using var temp = new TempFolder();
+        var cache = new FeatureCache(temp.Path);
+        var data = Images(20);
+        var pipeline = FeaturePipeline.Parse("hog+color");
+        var first = cache.GetOrExtract(pipeline, data, 2, out int length, out bool hit);
+        Assert.False(hit);
+        var second = cache.GetOrExtract(pipeline, data, 2, out _, out hit);
+        Assert.True(hit);
+        Assert.Equal(first, second);
+        Assert.Single(Directory.GetFiles(temp.Path, "*.safetensors"));
+
+        cache.GetOrExtract(FeaturePipeline.Parse("hog:cell=7+color"), data, 2, out _, out hit);
+        Assert.False(hit); // another config
+        var changed = (byte[])data.Pixels.Clone();
+        changed[^1] ^= 1;
+        cache.GetOrExtract(pipeline, new ImageDataset("generated", 1, 28, 28, changed, data.Labels, data.ClassNames), 2, out _, out hit);
+        Assert.False(hit); // another image
+        Assert.Equal(3, Directory.GetFiles(temp.Path, "*.safetensors").Length);
+        Assert.Empty(Directory.GetFiles(temp.Path, "*.tmp"));
+
+        // A damaged file is a miss and is rewritten.
+        var path = cache.PathFor(FeatureCache.DatasetIdentity(data), pipeline.StateKey);
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.Equal(first, cache.GetOrExtract(pipeline, data, 1, out _, out hit));
+        Assert.False(hit);
+        Assert.Equal(first, SafeTensorsFile.Read(path).Find("features")!.ToSingle());
+        Assert.Equal(length, (int)SafeTensorsFile.Read(path).Find("features")!.Shape[1]);
+    }
+
+    [Fact]
+    public void DefaultDirectory_FollowsEnvironment()
+    {
+        Assert.Equal("/x/cache", FeatureCache.DefaultDirectory(name => name == "SHARPVISION_CACHE" ? "/x/cache" : null));
+        Assert.Equal(Path.Combine("/xdg", "sharpvision", "features"), FeatureCache.DefaultDirectory(name => name == "XDG_CACHE_HOME" ? "/xdg" : null));
+        Assert.EndsWith(Path.Combine(".cache", "sharpvision", "features"), FeatureCache.DefaultDirectory(_ => null));
+    }
+}
