@@ -15,8 +15,9 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Shape: x (N, C) or (N, C, H, W) → the same; gamma, beta (C) tensors; runningMean, runningVar (C) arrays.
-    /// Sums are accumulated in double (per-plane float sums, then double across planes and images), and the
-    /// variance is computed from centered values (two passes), so large means do not cancel. Saves x̂ and 1/√(σ² + ε).
+    /// One read of x for the statistics (moments about the channel's first value, per-plane float sums added in
+    /// double), one for y = a·x + b. Large means do not cancel. Saves μ and 1/√(σ² + ε) per channel; backward
+    /// recomputes x̂ from x.
     /// </remarks>
     /// <exception cref="ArgumentException">Shapes disagree, or training with a single value per channel (no variance).</exception>
     /// <exception cref="ArgumentOutOfRangeException">momentum outside [0, 1] or eps ≤ 0.</exception>
@@ -37,8 +38,8 @@ public static partial class Ops
         long m = (long)n * s;
         if (training && m <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, got input {x.Shape}.", nameof(x));
 
-        var xhat = BufferPool.Uninitialized<float>(x.Size); // xhat and y are fully written below
-        var y = BufferPool.Uninitialized<float>(x.Size);
+        var y = BufferPool.Uninitialized<float>(x.Size); // fully written below
+        var means = new float[c];
         var invStd = new float[c];
         var data = x.Data;
         WorkSplit.ForRanges(c, m, Engine.Threads, (first, end) =>
@@ -48,17 +49,19 @@ public static partial class Ops
                 double mean, variance;
                 if (training)
                 {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(data.AsSpan((i * c + ch) * s, s));
-                    mean = sum / m;
-                    double squares = 0;
+                    // One read: moments about the channel's first value, which is within a few σ of the mean, so
+                    // E[v²] − E[v]² does not cancel even when |mean| ≫ σ.
+                    float shift = data[ch * s];
+                    double sum = 0, squares = 0;
                     for (int i = 0; i < n; i++)
                     {
-                        var centered = xhat.AsSpan((i * c + ch) * s, s);
-                        TensorPrimitives.Subtract(data.AsSpan((i * c + ch) * s, s), (float)mean, centered);
-                        squares += TensorPrimitives.SumOfSquares(centered);
+                        var (planeSum, planeSquares) = BatchNormKernels.ShiftedMoments(data.AsSpan((i * c + ch) * s, s), shift);
+                        sum += planeSum;
+                        squares += planeSquares;
                     }
-                    variance = squares / m; // biased: what the batch is normalized with
+                    double centered = sum / m;
+                    mean = shift + centered;
+                    variance = Math.Max(0, squares / m - centered * centered); // biased: what the batch is normalized with
                     runningMean[ch] = (float)((1 - momentum) * runningMean[ch] + momentum * mean);
                     runningVar[ch] = (float)((1 - momentum) * runningVar[ch] + momentum * variance * m / (m - 1)); // unbiased
                 }
@@ -66,19 +69,14 @@ public static partial class Ops
                 {
                     mean = runningMean[ch];
                     variance = runningVar[ch];
-                    for (int i = 0; i < n; i++) TensorPrimitives.Subtract(data.AsSpan((i * c + ch) * s, s), (float)mean, xhat.AsSpan((i * c + ch) * s, s));
                 }
-                float inv = (float)(1 / Math.Sqrt(variance + eps));
-                invStd[ch] = inv;
-                float gain = gamma.Data[ch], shift = beta.Data[ch];
+                double inv = 1 / Math.Sqrt(variance + eps);
+                means[ch] = (float)mean;
+                invStd[ch] = (float)inv;
+                // y = γ·(x − μ)/√(σ² + ε) + β = a·x + b with a = γ/√(σ² + ε), b = β − a·μ
+                double a = gamma.Data[ch] * inv, b = beta.Data[ch] - a * mean;
                 for (int i = 0; i < n; i++)
-                {
-                    var plane = xhat.AsSpan((i * c + ch) * s, s);
-                    TensorPrimitives.Multiply(plane, inv, plane);                                 // x̂ = (x − μ)/√(σ² + ε)
-                    var output = y.AsSpan((i * c + ch) * s, s);
-                    TensorPrimitives.Multiply(plane, gain, output);                                  // y = γ·x̂ + β
-                    TensorPrimitives.Add(output, shift, output);
-                }
+                    BatchNormKernels.Affine(data.AsSpan((i * c + ch) * s, s), (float)a, (float)b, y.AsSpan((i * c + ch) * s, s));
             }
         });
 
@@ -93,29 +91,28 @@ public static partial class Ops
             {
                 for (int ch = first; ch < end; ch++)
                 {
-                    double sumG = 0, sumGXhat = 0;
+                    // x̂ = (x − μ)·invStd is recomputed from x rather than stored: one tensor less to write and keep.
+                    double sumG = 0, sumGCentered = 0;
                     for (int i = 0; i < n; i++)
                     {
-                        var gi = g.AsSpan((i * c + ch) * s, s);
-                        sumG += TensorPrimitives.Sum(gi);
-                        sumGXhat += TensorPrimitives.Dot(gi, xhat.AsSpan((i * c + ch) * s, s));
+                        var (planeG, planeGCentered) = BatchNormKernels.GradientMoments(g.AsSpan((i * c + ch) * s, s), data.AsSpan((i * c + ch) * s, s), means[ch]);
+                        sumG += planeG;
+                        sumGCentered += planeGCentered;
                     }
+                    double inv = invStd[ch], sumGXhat = sumGCentered * inv;
                     if (gGamma is not null) gGamma[ch] += (float)sumGXhat; // y = γ·x̂ + β: ∂/∂γ = Σ g·x̂
                     if (gBeta is not null) gBeta[ch] += (float)sumG;       // ∂/∂β = Σ g
                     if (gx is null) continue;
-                    float scale = gamma.Data[ch] * invStd[ch];
-                    // Training: μ and σ² depend on x, so ∂/∂x = γ/√(σ² + ε)·(g − mean(g) − x̂·mean(g·x̂)).
-                    // Evaluation: running statistics are constants, so ∂/∂x = γ/√(σ² + ε)·g.
-                    float shift = training ? (float)(-scale * sumG / m) : 0f;
-                    float slope = training ? (float)(-scale * sumGXhat / m) : 0f;
+                    double scale = gamma.Data[ch] * inv;
+                    // Training: μ and σ² depend on x, so ∂/∂x = γ/√(σ² + ε)·(g − mean(g) − x̂·mean(g·x̂)),
+                    // i.e. scale·g − scale·mean(g·x̂)·invStd·(x − μ) − scale·mean(g).
+                    // Evaluation: the running statistics are constants, so ∂/∂x = γ/√(σ² + ε)·g.
+                    float slope = training ? (float)(-scale * sumGXhat / m * inv) : 0f;
+                    float offset = training ? (float)(-scale * sumG / m) : 0f;
                     for (int i = 0; i < n; i++)
                     {
                         int at = (i * c + ch) * s;
-                        var target = gx.AsSpan(at, s);
-                        TensorPrimitives.MultiplyAdd(g.AsSpan(at, s), scale, target, target);
-                        if (!training) continue;
-                        TensorPrimitives.MultiplyAdd(xhat.AsSpan(at, s), slope, target, target);
-                        TensorPrimitives.Add(target, shift, target);
+                        BatchNormKernels.AccumulateInputGradient(g.AsSpan(at, s), data.AsSpan(at, s), means[ch], (float)scale, slope, offset, gx.AsSpan(at, s));
                     }
                 }
             });

@@ -1,6 +1,8 @@
 // Shape legend: x (N, C, H, W) seen as N·C planes of H×W; y (N, C, Ho, Wo) with Ho = ⌊(H − kernel) / stride⌋ + 1
 // (no padding, floor mode), likewise Wo. Window (oy, ox) covers rows oy·stride .. oy·stride + kernel − 1 and the same columns.
 // Every kernel works plane by plane, so splitting planes over threads cannot change any result.
+using System.Runtime.CompilerServices;
+
 namespace SharpVision.Tensors.Kernels;
 
 /// <summary>Max and average pooling over square windows, and global average pooling, parallel over planes.</summary>
@@ -124,33 +126,67 @@ public static class PoolingKernels
         }
     }
 
-    private static void MaxPlane(ReadOnlySpan<float> plane, int width, int kernel, int stride, int ho, int wo, Span<float> y, Span<int> argmax)
+    private static unsafe void MaxPlane(ReadOnlySpan<float> planeSpan, int width, int kernel, int stride, int ho, int wo, Span<float> ySpan, Span<int> argmaxSpan)
     {
-        for (int oy = 0; oy < ho; oy++)
+        fixed (float* plane = planeSpan, y = ySpan)
+        fixed (int* argmax = argmaxSpan)
         {
-            for (int ox = 0; ox < wo; ox++)
+            if (kernel == 2 && stride == 2)
             {
-                int start = oy * stride * width + ox * stride;
-                float best = float.NegativeInfinity;
-                int bestAt = start;
-                for (int i = 0; i < kernel; i++)
+                // cnn2's pool: the four candidates in window order (top-left, top-right, bottom-left, bottom-right)
+                for (int oy = 0; oy < ho; oy++)
                 {
-                    int at = start + i * width;
-                    for (int j = 0; j < kernel; j++, at++)
+                    float* top = plane + 2 * oy * width, bottom = top + width;
+                    int rowStart = 2 * oy * width;
+                    for (int ox = 0; ox < wo; ox++)
                     {
-                        float v = plane[at];
-                        // strictly greater: the first maximum wins ties; NaN wins and propagates (as PyTorch)
-                        if (v > best || float.IsNaN(v))
+                        int j = 2 * ox;
+                        float a = top[j], b = top[j + 1], c = bottom[j], d = bottom[j + 1];
+                        float best = MathF.Max(MathF.Max(a, b), MathF.Max(c, d));
+                        int at;
+                        if (float.IsNaN(best))
                         {
-                            best = v;
-                            bestAt = at;
-                            if (float.IsNaN(v)) goto done;
+                            at = float.IsNaN(a) ? 0 : float.IsNaN(b) ? 1 : float.IsNaN(c) ? width : width + 1; // rare: the first NaN wins
                         }
+                        else
+                        {
+                            // The first of a, b, c, d (window order) equal to the maximum, computed without branches:
+                            // on random data the comparisons are coin flips, and mispredicted branches cost 5× the work.
+                            int isA = Unsafe.BitCast<bool, byte>(a == best), isB = Unsafe.BitCast<bool, byte>(b == best), isC = Unsafe.BitCast<bool, byte>(c == best);
+                            at = (1 - isA) * (isB + (1 - isB) * (width + 1 - isC));
+                        }
+                        y[oy * wo + ox] = top[j + at]; // the chosen element itself (keeps −0 vs +0 as PyTorch does)
+                        argmax[oy * wo + ox] = rowStart + j + at;
                     }
                 }
-            done:
-                y[oy * wo + ox] = best;
-                argmax[oy * wo + ox] = bestAt;
+                return;
+            }
+            for (int oy = 0; oy < ho; oy++)
+            {
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    int start = oy * stride * width + ox * stride;
+                    float best = float.NegativeInfinity;
+                    int bestAt = start;
+                    for (int i = 0; i < kernel; i++)
+                    {
+                        int at = start + i * width;
+                        for (int j = 0; j < kernel; j++, at++)
+                        {
+                            float v = plane[at];
+                            // strictly greater: the first maximum wins ties; NaN wins and propagates (as PyTorch)
+                            if (v > best || float.IsNaN(v))
+                            {
+                                best = v;
+                                bestAt = at;
+                                if (float.IsNaN(v)) goto done;
+                            }
+                        }
+                    }
+                done:
+                    y[oy * wo + ox] = best;
+                    argmax[oy * wo + ox] = bestAt;
+                }
             }
         }
     }
