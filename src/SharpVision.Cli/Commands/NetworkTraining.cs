@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Nn;
 using SharpVision.Serialization;
@@ -53,14 +54,40 @@ internal static class NetworkTraining
             train = train.Subset(kept);
         }
         var mode = net.Normalization(parse, kind);
-        var normalizer = Normalizer.Fit(train, mode);
-        int[] sampleShape = [train.Channels, train.Height, train.Width];
-        var trainSet = new ExampleSet(normalizer.Apply(train, threads), train.Labels, train.SampleSize, sampleShape);
-        var validationSet = validation is null ? null : new ExampleSet(normalizer.Apply(validation, threads), validation.Labels, validation.SampleSize, sampleShape);
+        FeatureStandardizer? features = null;
+        ExampleSet trainSet;
+        ExampleSet? validationSet;
+        Normalizer normalizer;
+        if (parse.GetValue(net.Features) is string spec)
+        {
+            if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with svm, softmax, logistic and mlp, not {kind}.");
+            var cache = new FeatureCache();
+            float[] trainFeatures;
+            try
+            {
+                (features, trainFeatures) = FeatureStandardizer.Fit(FeaturePipeline.Parse(spec), train, seed, threads, cache, token);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--features: {e.Message}");
+            }
+            console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image (cache {cache.Directory})");
+            normalizer = Normalizer.Fit(train, NormalizationMode.None);
+            mode = NormalizationMode.None;
+            trainSet = new ExampleSet(trainFeatures, train.Labels, features.Length);
+            validationSet = validation is null ? null : new ExampleSet(features.Apply(validation, threads, cache, token), validation.Labels, features.Length);
+        }
+        else
+        {
+            normalizer = Normalizer.Fit(train, mode);
+            int[] sampleShape = [train.Channels, train.Height, train.Width];
+            trainSet = new ExampleSet(normalizer.Apply(train, threads), train.Labels, train.SampleSize, sampleShape);
+            validationSet = validation is null ? null : new ExampleSet(normalizer.Apply(validation, threads), validation.Labels, validation.SampleSize, sampleShape);
+        }
         load.Stop();
 
         var loss = kind switch { "svm" => ClassifierLoss.Hinge, "logistic" => ClassifierLoss.Logistic, _ => ClassifierLoss.Softmax };
-        int inputs = train.SampleSize, outputs = loss == ClassifierLoss.Logistic ? 1 : train.ClassNames.Count;
+        int inputs = features?.Length ?? train.SampleSize, outputs = loss == ClassifierLoss.Logistic ? 1 : train.ClassNames.Count;
         Sequential network;
         try
         {
@@ -77,7 +104,7 @@ internal static class NetworkTraining
         }
         network.ResetParameters(new Rng(seed));
         var preparation = new ImagePreparation(train.Channels, train.Height, train.Width);
-        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, train.ClassNames);
+        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, train.ClassNames, features);
 
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
         var modelPath = Path.Combine(runDir, "model.safetensors");
@@ -91,6 +118,7 @@ internal static class NetworkTraining
             ["architecture"] = Architecture.ToJson(network),
             ["parameters"] = network.ParameterCount(),
             ["preprocess"] = Normalizer.Name(mode),
+            ["features"] = features?.Pipeline.CanonicalConfig,
             ["classes"] = new JsonArray(train.ClassNames.Select(n => (JsonNode)n).ToArray()),
         };
         var config = new JsonObject

@@ -26,7 +26,8 @@ public enum ClassifierLoss
 public sealed class NetworkClassifier : IImageClassifier
 {
     /// <exception cref="ArgumentException">Inconsistent parts (class count vs outputs, normalizer vs preparation).</exception>
-    public NetworkClassifier(string kind, Sequential network, ClassifierLoss loss, Normalizer normalizer, ImagePreparation preparation, IReadOnlyList<string> classNames)
+    public NetworkClassifier(string kind, Sequential network, ClassifierLoss loss, Normalizer normalizer, ImagePreparation preparation, IReadOnlyList<string> classNames,
+        Features.FeatureStandardizer? features = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(network);
@@ -43,7 +44,14 @@ public sealed class NetworkClassifier : IImageClassifier
         Normalizer = normalizer;
         Preparation = preparation;
         ClassNames = classNames;
+        Features = features;
     }
+
+    /// <summary>Hand-crafted features the network reads instead of normalized pixels (<c>--features</c>), or null.</summary>
+    public Features.FeatureStandardizer? Features { get; }
+
+    /// <summary>Floats per image the network reads: the feature length, or C·H·W.</summary>
+    public int InputLength => Features?.Length ?? Normalizer.SampleSize;
 
     /// <summary>"svm", "softmax", "logistic" or "mlp".</summary>
     public string Kind { get; }
@@ -88,7 +96,8 @@ public sealed class NetworkClassifier : IImageClassifier
     {
         Network.Eval();
         using var _ = GradMode.NoGrad();
-        return Network.Forward(new Tensor(new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width), inputs.ToArray())).Data;
+        var shape = Features is null ? new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width) : new Shape(count, Features.Length);
+        return Network.Forward(new Tensor(shape, inputs.ToArray())).Data;
     }
 
     /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic).</summary>
@@ -132,15 +141,16 @@ public sealed class NetworkClassifier : IImageClassifier
     {
         int d = Normalizer.SampleSize;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
-        int count = images.Length / d, outputs = Outputs;
+        int count = images.Length / d, outputs = Outputs, length = InputLength;
         var scores = new float[count * outputs];
         const int batch = 512;
-        var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * d];
+        var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * length];
         for (int start = 0; start < count; start += batch)
         {
             int n = Math.Min(batch, count - start);
-            var input = buffer.AsSpan(0, n * d);
-            Normalizer.Apply(images.Slice(start * d, n * d), input);
+            var input = buffer.AsSpan(0, n * length);
+            if (Features is null) Normalizer.Apply(images.Slice(start * d, n * d), input);
+            else Features.Apply(images.Slice(start * d, n * d), input);
             Scores(input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
         }
         var predictions = ToPredictions(scores, count);

@@ -133,6 +133,18 @@ public static class ModelStore
             entries.Add(TensorEntry.FromSingle("param." + name, p.Data, p.Shape.ToArray().Select(d => (long)d).ToArray()));
         foreach (var (name, values) in model.Network.NamedBuffers())
             entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
+        if (model.Features is { } f)
+        {
+            metadata["features"] = new JsonObject { ["spec"] = f.Pipeline.CanonicalConfig, ["length"] = f.Length }.ToJsonString();
+            entries.Add(TensorEntry.FromSingle("features.mean", f.Mean, f.Length));
+            entries.Add(TensorEntry.FromSingle("features.scale", f.Scale, f.Length));
+            for (int i = 0; i < f.Pipeline.Extractors.Count; i++)
+                if (f.Pipeline.Extractors[i] is Features.BagOfVisualWords bag)
+                {
+                    var vocabulary = bag.Vocabulary;
+                    entries.Add(TensorEntry.FromSingle($"features.vocabulary.{i}", vocabulary, vocabulary.Length));
+                }
+        }
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -193,11 +205,31 @@ public static class ModelStore
         var mean = file.Find("normalizer.mean") ?? throw new DataFormatException(path, "no 'normalizer.mean' tensor");
         var scale = file.Find("normalizer.scale") ?? throw new DataFormatException(path, "no 'normalizer.scale' tensor");
         var normalizer = new Normalizer(mode, preparation.Channels, preparation.Channels * preparation.Height * preparation.Width, mean.ToSingle(), scale.ToSingle());
-        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames);
+        Features.FeatureStandardizer? features = null;
+        if (meta.TryGetValue("features", out var featureJson))
+        {
+            var spec = (string?)JsonNode.Parse(featureJson)!["spec"] ?? throw new DataFormatException(path, "features metadata has no spec");
+            Features.FeaturePipeline pipeline;
+            try
+            {
+                pipeline = Features.FeaturePipeline.Parse(spec);
+                for (int i = 0; i < pipeline.Extractors.Count; i++)
+                    if (pipeline.Extractors[i] is Features.BagOfVisualWords bag)
+                        bag.SetVocabulary((file.Find($"features.vocabulary.{i}") ?? throw new DataFormatException(path, $"no 'features.vocabulary.{i}' tensor")).ToSingle());
+                features = new Features.FeatureStandardizer(pipeline, preparation.Channels, preparation.Height, preparation.Width,
+                    (file.Find("features.mean") ?? throw new DataFormatException(path, "no 'features.mean' tensor")).ToSingle(),
+                    (file.Find("features.scale") ?? throw new DataFormatException(path, "no 'features.scale' tensor")).ToSingle());
+            }
+            catch (ArgumentException e)
+            {
+                throw new DataFormatException(path, $"invalid features: {e.Message}", e);
+            }
+        }
+        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features);
         int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width / preparation.Channels : network.Layers.OfType<Linear>().First().Inputs;
         int outputs = network.Layers.OfType<Linear>().LastOrDefault()?.Outputs ?? -1;
-        if (inputs != normalizer.SampleSize || outputs != model.Outputs)
-            throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the images have {normalizer.SampleSize} values and the model needs {model.Outputs} outputs");
+        if (inputs != model.InputLength || outputs != model.Outputs)
+            throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the model's input has {model.InputLength} values and it needs {model.Outputs} outputs");
         return new StoredModel(kind, preparation, classNames, model, meta);
     }
 

@@ -71,6 +71,36 @@ public class NetworkCliTests
     }
 
     [Fact]
+    public void Features_HogPlusColor_TrainEvaluatePredictAgree_AndBadSpecIsAUsageError()
+    {
+        using var temp = new TempFolder();
+        var run = temp.Combine("run");
+        Environment.SetEnvironmentVariable("SHARPVISION_CACHE", temp.Combine("cache"));
+        try
+        {
+            var (code, output, err) = Run("train", "--data", SampleDir, "--model", "svm", "--features", "hog+color", "--epochs", "3", "--out", run, "--json");
+            Assert.True(code == 0, err);
+            var doc = JsonNode.Parse(output)!;
+            Assert.StartsWith("hog:", (string)doc["model"]!["features"]!);
+            double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;
+            Assert.True(accuracy > 0.6, $"{accuracy}");
+            Assert.NotEmpty(Directory.GetFiles(temp.Combine("cache"), "*", SearchOption.AllDirectories)); // features were cached
+            var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--json");
+            Assert.True(evaluated.Code == 0, evaluated.Err);
+            Assert.Equal(accuracy, (double)JsonNode.Parse(evaluated.Out)!["metrics"]!["test"]!["accuracy"]!, 6);
+
+            var bad = Run("train", "--data", SampleDir, "--model", "svm", "--features", "hog:cell=40", "--out", temp.Combine("bad"));
+            Assert.Equal(CliApp.UsageError, bad.Code);
+            Assert.Contains("do not fit", bad.Err);
+            Assert.Equal(CliApp.UsageError, Run("train", "--data", SampleDir, "--model", "svm", "--features", "nope", "--out", temp.Combine("bad2")).Code);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SHARPVISION_CACHE", null);
+        }
+    }
+
+    [Fact]
     public void Logistic_OnTwoNamedClasses_TrainsAndEvaluatesOnThoseClassesOnly()
     {
         using var temp = new TempFolder();
