@@ -7,7 +7,7 @@ namespace SharpVision.Cli.Commands;
 /// <summary>The k-NN flags. For `cv` they take comma-separated lists.</summary>
 internal sealed class KnnOptions
 {
-    public Option<string> Model { get; } = new("--model") { Description = "Model: knn, svm, softmax, logistic, mlp, cnn2, resnet8 or resnet20 (cv: knn)", DefaultValueFactory = _ => "knn" };
+    public Option<string> Model { get; }
     public Option<string> K { get; }
     public Option<string> Metric { get; }
     public Option<string> Weights { get; }
@@ -15,6 +15,8 @@ internal sealed class KnnOptions
     public KnnOptions(bool lists)
     {
         string many = lists ? " (comma-separated list to compare)" : "";
+        // train's default is the CNN recipe (the main job); cv compares k-NN settings.
+        Model = new("--model") { Description = lists ? "Model: knn" : "Model: cnn2 (default CNN recipe), resnet8, resnet20, mlp, svm, softmax, logistic or knn", DefaultValueFactory = _ => lists ? "knn" : "cnn2" };
         K = new("--k") { Description = "Neighbours that vote" + many, DefaultValueFactory = _ => lists ? "1,3,5,7,9" : "5" };
         Metric = new("--metric") { Description = "Distance: l1 (Manhattan) or l2 (Euclidean)" + many, DefaultValueFactory = _ => lists ? "l1,l2" : "l2" };
         Weights = new("--weights") { Description = "Votes: uniform, or distance (1/d)" + many, DefaultValueFactory = _ => "uniform" };

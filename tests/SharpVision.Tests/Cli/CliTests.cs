@@ -43,7 +43,7 @@ public class CliTests
     {
         using var temp = new TempFolder();
         var run = temp.Combine("run");
-        Assert.Equal(0, Run("train", "--data", SampleDir, "--k", "1", "--out", run, "--json").Code);
+        Assert.Equal(0, Run("train", "--data", SampleDir, "--model", "knn", "--k", "1", "--out", run, "--json").Code);
         var splits = DatasetLoader.Load(new DatasetLocator(SampleDir).Locate("fashion-mnist"));
         // A test image blown up 3× to a color 84×84 PNG must still be recognized like the original 28×28 gray one.
         var gray = splits.Test.Image(0).ToArray();
@@ -90,7 +90,7 @@ public class CliTests
     [Fact]
     public void BadFlagValue_IsAUsageError()
     {
-        var (code, _, err) = Run("train", "--data", SampleDir, "--metric", "l3");
+        var (code, _, err) = Run("train", "--data", SampleDir, "--model", "knn", "--metric", "l3");
         Assert.Equal(CliApp.UsageError, code);
         Assert.Contains("--metric: invalid value 'l3'", err);
     }
@@ -124,7 +124,7 @@ public class CliTests
     {
         using var temp = new TempFolder();
         var run = temp.Combine("run");
-        Assert.Equal(0, Run("train", "--data", SampleDir, "--k", "1", "--out", run, "--json").Code);
+        Assert.Equal(0, Run("train", "--data", SampleDir, "--model", "knn", "--k", "1", "--out", run, "--json").Code);
         var good = temp.Combine("good.png");
         PngEncoder.Save(TestImages.RandomGray(28, 28, 1), good);
         var bad = temp.Combine("bad.jpg");
@@ -140,10 +140,10 @@ public class CliTests
     {
         using var temp = new TempFolder();
         var run = temp.Combine("run");
-        Assert.Equal(0, Run("train", "--data", SampleDir, "--k", "1", "--out", run, "--json").Code);
+        Assert.Equal(0, Run("train", "--data", SampleDir, "--model", "knn", "--k", "1", "--out", run, "--json").Code);
         var before = File.ReadAllBytes(Path.Combine(run, "model.safetensors"));
         var empty = Directory.CreateDirectory(temp.Combine("empty")).FullName;
-        var (code, _, err) = Run("train", "--data", empty, "--k", "1", "--out", run);
+        var (code, _, err) = Run("train", "--data", empty, "--model", "knn", "--k", "1", "--out", run);
         Assert.Equal(CliApp.RuntimeFailure, code);
         Assert.Contains("not found", err);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));

@@ -101,6 +101,17 @@ public class NetworkCliTests
     }
 
     [Fact]
+    public void Train_WithoutModel_RunsTheDefaultCnnRecipe()
+    {
+        using var temp = new TempFolder();
+        var (code, output, err) = Run("train", "--data", SampleDir, "--epochs", "1", "--train-limit", "300", "--out", temp.Combine("run"), "--json");
+        Assert.True(code == 0, err);
+        var doc = JsonNode.Parse(output)!;
+        Assert.Equal("cnn2", (string)doc["model"]!["type"]!);
+        Assert.Equal("onecycle", (string)doc["training"]!["Schedule"]!);
+    }
+
+    [Fact]
     public void Logistic_OnTwoNamedClasses_TrainsAndEvaluatesOnThoseClassesOnly()
     {
         using var temp = new TempFolder();
