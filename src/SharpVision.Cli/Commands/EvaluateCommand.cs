@@ -23,7 +23,7 @@ internal static class EvaluateCommand
         command.Options.Add(split);
         command.Options.Add(threads);
         command.Options.Add(json);
-        var tta = new Option<string>("--tta") { Description = "Test-time augmentation for network models: none or flip (average with the mirror image)", DefaultValueFactory = _ => "none" };
+        var tta = new Option<string?>("--tta") { Description = "Test-time augmentation for network models: none or flip (default: what the model was trained with)" };
         command.Options.Add(tta);
         command.SetAction(async (parse, token) =>
         {
@@ -52,6 +52,7 @@ internal static class EvaluateCommand
             SharpVision.Tensors.Engine.Threads = threadCount;
             bool flip = parse.GetValue(tta)?.ToLowerInvariant() switch
             {
+                null => stored.Network?.FlipAveraging ?? false,
                 "none" => false,
                 "flip" => true,
                 var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),

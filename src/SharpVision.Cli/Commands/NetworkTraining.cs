@@ -158,7 +158,7 @@ internal static class NetworkTraining
         fit.Stop();
         if (result.StoppedEarly) console.Log($"early stopping: no validation improvement for {recipe.Patience} epochs; keeping epoch {result.BestEpoch}'s weights");
 
-        model.FlipAveraging = net.FlipAveraging(parse);
+        model.FlipAveraging = net.FlipAveraging(parse, kind);
         var predict = Stopwatch.StartNew();
         var predictions = model.Predict(splits.Test, threads);
         predict.Stop();

@@ -118,6 +118,7 @@ public static class ModelStore
             ["model"] = model.Kind,
             ["architecture"] = Architecture.ToJson(model.Network).ToJsonString(),
             ["loss"] = LossName(model.Loss),
+            ["tta"] = model.FlipAveraging ? "flip" : "none",
             ["normalization"] = new JsonObject { ["mode"] = Normalizer.Name(n.Mode), ["channels"] = n.Channels, ["sample_size"] = n.SampleSize }.ToJsonString(),
             ["class_names"] = JsonSerializer.Serialize(model.ClassNames),
             ["preparation"] = new JsonObject { ["channels"] = model.Preparation.Channels, ["height"] = model.Preparation.Height, ["width"] = model.Preparation.Width }.ToJsonString(),
@@ -225,7 +226,10 @@ public static class ModelStore
                 throw new DataFormatException(path, $"invalid features: {e.Message}", e);
             }
         }
-        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features);
+        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features)
+        {
+            FlipAveraging = meta.TryGetValue("tta", out var tta) && tta == "flip",
+        };
         int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width / preparation.Channels : network.Layers.OfType<Linear>().First().Inputs;
         int outputs = network.Layers.OfType<Linear>().LastOrDefault()?.Outputs ?? -1;
         if (inputs != model.InputLength || outputs != model.Outputs)
