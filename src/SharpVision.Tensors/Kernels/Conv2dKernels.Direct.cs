@@ -6,7 +6,9 @@
 // The convolution becomes D = C·kh·kw shifted multiply-adds over contiguous q, 16 outputs per zmm:
 //   forward          out[k, q]  = Σ_e W[k, e]·flat[offset_e + q]           (q with ox ≥ Wo are computed and dropped)
 //   backward, weight dW[k, e]  += Σ_q dyflat[k, q]·flat[offset_e + q]      (dyflat: dy at q, zero at the dropped q)
-//   backward, data   (stride 1) the forward of dy with padding kh − 1 − pad and W'[c, k, i, j] = W[k, c, kh−1−i, kw−1−j].
+//   backward, data   per phase (ry, rx) of the input pixels (iy + pad = s·a + ry, likewise x), only the taps
+//                    i = s·di + ry, j = s·dj + rx reach them, from dy[k, a − di, b − dj]: a stride-1 correlation of dy
+//                    (zero-padded by T = ⌈kh/s⌉ − 1, flat with row stride Wf) with those taps, scattered back into dx.
 // No im2col matrix is built: the working set of one image (C·Hq·Wq + K·Ho·Wq floats) stays in L1/L2.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -38,8 +40,6 @@ public static unsafe partial class Conv2dKernels
     /// <summary>True when the direct kernels handle this geometry's forward and weight gradient.</summary>
     internal static bool DirectSupports(in Conv2dGeometry g) => g.KernelHeight == g.KernelWidth;
 
-    /// <summary>True when the direct kernel handles the input gradient (stride 1, padding below the kernel size).</summary>
-    internal static bool DirectSupportsData(in Conv2dGeometry g) => DirectSupports(g) && g.Stride == 1 && g.Padding <= g.KernelHeight - 1;
 
     /// <summary>The sizes of the flat-plane layout of one geometry (see the file header).</summary>
     private readonly struct FlatLayout
@@ -110,79 +110,66 @@ public static unsafe partial class Conv2dKernels
     }
 
     // packed[tile][e][f] = W[tile·4 + f, e] (0 past K): the four filters of a tile side by side for broadcasting.
-    private static float[] PackTileWeights(in Conv2dGeometry g, float* weight, bool flipTransposed)
+    private static float[] PackTileWeights(in Conv2dGeometry g, float* weight)
     {
-        int k = g.Filters, d = g.PatchSize, taps = g.KernelHeight * g.KernelWidth, tiles = (k + TileFilters - 1) / TileFilters;
+        int k = g.Filters, d = g.PatchSize, tiles = (k + TileFilters - 1) / TileFilters;
         var packed = new float[tiles * d * TileFilters];
         for (int f = 0; f < k; f++)
-        {
             for (int e = 0; e < d; e++)
-            {
-                float value;
-                if (!flipTransposed) value = weight[(nint)f * d + e];
-                else
-                {
-                    // g is the input gradient's geometry (filters = the forward's channels, channels = its filters):
-                    // W'[f, c, t] = W[c, f, taps − 1 − t], the forward weight being (channels, filters, kh, kw) here.
-                    int c = e / taps, t = e % taps;
-                    value = weight[((nint)c * k + f) * taps + (taps - 1 - t)];
-                }
-                packed[((f / TileFilters) * d + e) * TileFilters + f % TileFilters] = value;
-            }
-        }
+                packed[((f / TileFilters) * d + e) * TileFilters + f % TileFilters] = weight[(nint)f * d + e];
         return packed;
     }
 
-    // out (K, Ho, Wo) = conv of one image's flat planes; accumulate: out += instead of =. bias may be null.
-    private static void DirectImage(in Conv2dGeometry g, in FlatLayout layout, float* flat, int* offsets, float* packed, float* bias, float* output, bool accumulate, float* tile)
+    // tile[f, q] = Σ_e packed[f, e]·flat[offsets[e] + q] for q < vectors·16, f < filterTiles·4 (rows of stride vectors·16).
+    private static void TileLoop(float* flat, int* offsets, int pairs, float* packed, int filterTiles, int vectors, float* tile)
     {
-        int d = g.PatchSize, vectors = layout.Vectors, row = layout.OutputRow;
+        int row = vectors * 16;
+        // Vector blocks outside, filter tiles inside: the flat rows a block reads stay in L1 across the filter tiles.
         for (int v = 0; v < vectors; v += TileWidth)
         {
             int width = Math.Min(TileWidth, vectors - v);
-            for (int t = 0; t < layout.FilterTiles; t++)
+            for (int t = 0; t < filterTiles; t++)
             {
-                float* input = flat + v * 16, w = packed + (nint)t * d * TileFilters, o = tile + (nint)t * TileFilters * row + v * 16;
+                float* input = flat + v * 16, w = packed + (nint)t * pairs * TileFilters, o = tile + (nint)t * TileFilters * row + v * 16;
                 switch (width)
                 {
-                    case 6: ForwardTile<Six>(input, offsets, d, w, o, row); break;
-                    case 5: ForwardTile<Five>(input, offsets, d, w, o, row); break;
-                    case 4: ForwardTile<Four>(input, offsets, d, w, o, row); break;
-                    case 3: ForwardTile<Three>(input, offsets, d, w, o, row); break;
-                    case 2: ForwardTile<Two>(input, offsets, d, w, o, row); break;
-                    default: ForwardTile<One>(input, offsets, d, w, o, row); break;
+                    case 6: ForwardTile<Six>(input, offsets, pairs, w, o, row); break;
+                    case 5: ForwardTile<Five>(input, offsets, pairs, w, o, row); break;
+                    case 4: ForwardTile<Four>(input, offsets, pairs, w, o, row); break;
+                    case 3: ForwardTile<Three>(input, offsets, pairs, w, o, row); break;
+                    case 2: ForwardTile<Two>(input, offsets, pairs, w, o, row); break;
+                    default: ForwardTile<One>(input, offsets, pairs, w, o, row); break;
                 }
             }
         }
-        // y[k, oy, ox] (+)= out[k, oy·Wq + ox] + b[k]
+    }
+
+    // y (K, Ho, Wo) = conv of one image's flat planes + b (bias may be null).
+    private static void DirectImage(in Conv2dGeometry g, in FlatLayout layout, float* flat, int* offsets, float* packed, float* bias, float* output, float* tile)
+    {
+        int row = layout.OutputRow;
+        TileLoop(flat, offsets, g.PatchSize, packed, layout.FilterTiles, layout.Vectors, tile);
+        // y[k, oy, ox] = out[k, oy·Wq + ox] + b[k]
         int ho = g.OutputHeight, wo = g.OutputWidth, wq = layout.Wq, pixels = ho * wo;
         for (int f = 0; f < g.Filters; f++)
         {
             float b = bias is null ? 0 : bias[f];
+            var vb = Vector512.Create(b);
             float* src = tile + (nint)f * row, dst = output + (nint)f * pixels;
             for (int oy = 0; oy < ho; oy++, src += wq, dst += wo)
             {
                 int ox = 0;
-                if (accumulate)
-                {
-                    for (; ox + 16 <= wo; ox += 16) (Vector512.Load(dst + ox) + Vector512.Load(src + ox)).Store(dst + ox);
-                    for (; ox < wo; ox++) dst[ox] += src[ox];
-                }
-                else
-                {
-                    var vb = Vector512.Create(b);
-                    for (; ox + 16 <= wo; ox += 16) (Vector512.Load(src + ox) + vb).Store(dst + ox);
-                    for (; ox < wo; ox++) dst[ox] = src[ox] + b;
-                }
+                for (; ox + 16 <= wo; ox += 16) (Vector512.Load(src + ox) + vb).Store(dst + ox);
+                for (; ox < wo; ox++) dst[ox] = src[ox] + b;
             }
         }
     }
 
-    private static void ForwardDirectBlocks(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads, bool accumulate, bool flipTransposed)
+    private static void ForwardDirect(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads)
     {
         var layout = new FlatLayout(g);
         int[] offsets = layout.Offsets(g);
-        float[] packed = PackTileWeights(g, weight, flipTransposed);
+        float[] packed = PackTileWeights(g, weight);
         var plan = new Plan(g);
         var geometry = g;
         nint px = (nint)x, pb = (nint)bias, py = (nint)y;
@@ -200,18 +187,131 @@ public static unsafe partial class Conv2dKernels
                     {
                         ToFlatPlanes(geometry, layout, (float*)px + (long)n * geometry.InputImageSize, flat);
                         DirectImage(geometry, layout, flat, (int*)offsetsPointer, (float*)weightsPointer, (float*)pb,
-                            (float*)py + (long)n * geometry.OutputImageSize, accumulate, tile);
+                            (float*)py + (long)n * geometry.OutputImageSize, tile);
                     }
                 }
             });
         }
     }
 
-    // dx += conv(dy, W') with W'[c, k, i, j] = W[k, c, kh−1−i, kw−1−j], padding kh − 1 − pad (stride 1 only).
+    /// <summary>One stride phase (ry, rx) of the input gradient: its taps, their weights and the rows of dx it reaches.</summary>
+    private sealed class DataPhase
+    {
+        public required int Ry, Rx, FirstRow, FirstColumn, EndColumn, Vectors, Pairs;
+        public required int[] Offsets;
+        public required float[] Packed;
+    }
+
+    // dx += Σ over phases of scatter(correlation of flat dy with the phase's taps), see the file header.
     private static void BackwardDataDirect(in Conv2dGeometry g, float* dy, float* weight, float* dx, int threads)
     {
-        var transposed = new Conv2dGeometry(g.Batch, g.Filters, g.OutputHeight, g.OutputWidth, g.Channels, g.KernelHeight, g.KernelWidth, 1, g.KernelHeight - 1 - g.Padding);
-        ForwardDirectBlocks(transposed, dy, weight, null, dx, threads, accumulate: true, flipTransposed: true);
+        int s = g.Stride, kh = g.KernelHeight, kw = g.KernelWidth, pad = g.Padding, k = g.Filters, c = g.Channels;
+        int ho = g.OutputHeight, wo = g.OutputWidth, h = g.Height, w = g.Width;
+        int reach = (kh + s - 1) / s - 1; // T: the largest di (and dj)
+        // Phase (ry, rx) produces dx rows a ∈ [firstRow, endRow) and columns b ∈ [firstCol, endCol) (the pixels inside
+        // the image), numbered q = (a − firstRow)·Wf + b − firstCol. dy sits in flat planes at row top + oy, column
+        // left + ox, zero around it; the margins are just wide enough that no read of a kept output wraps into the
+        // neighbouring row's values.
+        int top = 0, left = 0, wf = wo, hf = ho;
+        for (int r = 0; r < s; r++)
+        {
+            int first = FirstInside(r - pad, s);
+            top = Math.Max(top, reach - first);
+            left = Math.Max(left, reach - first);
+        }
+        for (int r = 0; r < s; r++)
+        {
+            hf = Math.Max(hf, EndInside(r - pad, s, h, int.MaxValue));
+            wf = Math.Max(wf, EndInside(r - pad, s, w, int.MaxValue));
+        }
+        wf += left;
+        hf += top;
+        int plane = hf * wf, imageSize = k * plane + wf + 32;
+        int filterTiles = (c + TileFilters - 1) / TileFilters;
+        var phases = new List<DataPhase>();
+        int largestRow = 0;
+        for (int ry = 0; ry < s; ry++)
+        {
+            for (int rx = 0; rx < s; rx++)
+            {
+                int ni = (kh - ry + s - 1) / s, nj = (kw - rx + s - 1) / s;
+                int firstRow = FirstInside(ry - pad, s), endRow = EndInside(ry - pad, s, h, int.MaxValue);
+                int firstCol = FirstInside(rx - pad, s), endCol = EndInside(rx - pad, s, w, int.MaxValue);
+                if (ni <= 0 || nj <= 0 || endRow <= firstRow || endCol <= firstCol) continue;
+                int pairs = k * ni * nj, vectors = ((endRow - firstRow) * wf + 15) / 16;
+                var offsets = new int[pairs];
+                var packed = new float[filterTiles * pairs * TileFilters];
+                for (int f = 0, e = 0; f < k; f++)
+                {
+                    for (int di = 0; di < ni; di++)
+                    {
+                        for (int dj = 0; dj < nj; dj++, e++)
+                        {
+                            // out[a, b] += W[f, ch, s·di + ry, s·dj + rx]·dy[f, a − di, b − dj] = flat[f][(a − di + top)·Wf + b − dj + left]
+                            offsets[e] = f * plane + (firstRow - di + top) * wf + firstCol - dj + left;
+                            for (int ch = 0; ch < c; ch++)
+                                packed[((ch / TileFilters) * pairs + e) * TileFilters + ch % TileFilters] = weight[(((nint)f * c + ch) * kh + s * di + ry) * kw + s * dj + rx];
+                        }
+                    }
+                }
+                phases.Add(new DataPhase { Ry = ry, Rx = rx, FirstRow = firstRow, FirstColumn = firstCol, EndColumn = endCol, Vectors = vectors, Pairs = pairs, Offsets = offsets, Packed = packed });
+                largestRow = Math.Max(largestRow, vectors * 16);
+            }
+        }
+        var plan = new Plan(g);
+        var geometry = g;
+        nint pdy = (nint)dy, pdx = (nint)dx;
+        RunBlocks(plan, threads, imageSize + filterTiles * TileFilters * largestRow, (block, buffer, _) =>
+        {
+            fixed (float* work = buffer)
+            {
+                float* flat = work, tile = work + imageSize;
+                for (int n = plan.BlockStart(block); n < plan.BlockStart(block + 1); n++)
+                {
+                    // flat[f][(oy + top)·Wf + ox + left] = dy[f, oy, ox], zero elsewhere
+                    new Span<float>(flat, imageSize).Clear();
+                    float* source = (float*)pdy + (long)n * geometry.OutputImageSize;
+                    for (int f = 0; f < k; f++)
+                        for (int oy = 0; oy < ho; oy++)
+                            Buffer.MemoryCopy(source + ((nint)f * ho + oy) * wo, flat + (nint)f * plane + (oy + top) * wf + left, wo * sizeof(float), wo * sizeof(float));
+                    float* image = (float*)pdx + (long)n * geometry.InputImageSize;
+                    foreach (var phase in phases)
+                    {
+                        fixed (int* offsets = phase.Offsets)
+                        fixed (float* packed = phase.Packed)
+                            TileLoop(flat, offsets, phase.Pairs, packed, filterTiles, phase.Vectors, tile);
+                        ScatterPhase(geometry, phase, wf, tile, image);
+                    }
+                }
+            }
+        });
+    }
+
+    // dx[ch, s·a + ry − pad, s·b + rx − pad] += tile[ch, (a − firstRow)·Wf + b − firstCol] for the pixels inside the image.
+    private static void ScatterPhase(in Conv2dGeometry g, DataPhase phase, int wf, float* tile, float* image)
+    {
+        int s = g.Stride, pad = g.Padding, h = g.Height, w = g.Width, row = phase.Vectors * 16;
+        int bStart = phase.FirstColumn, bEnd = phase.EndColumn;
+        for (int ch = 0; ch < g.Channels; ch++)
+        {
+            float* plane = image + (nint)ch * h * w, src = tile + (nint)ch * row;
+            for (int a = phase.FirstRow; ; a++)
+            {
+                int iy = s * a + phase.Ry - pad;
+                if (iy >= h) break;
+                float* line = src + (a - phase.FirstRow) * wf - bStart, target = plane + (nint)iy * w + s * bStart + phase.Rx - pad;
+                if (s == 1)
+                {
+                    int b = bStart;
+                    for (; b + 16 <= bEnd; b += 16) (Vector512.Load(target + b - bStart) + Vector512.Load(line + b)).Store(target + b - bStart);
+                    for (; b < bEnd; b++) target[b - bStart] += line[b];
+                }
+                else
+                {
+                    for (int b = bStart; b < bEnd; b++, target += s) *target += line[b];
+                }
+            }
+        }
     }
 
     // dWᵀ partials per block: partial[f·D + e] = Σ over the block's images of Σ_q dyflat[f, q]·flat[offset_e + q].

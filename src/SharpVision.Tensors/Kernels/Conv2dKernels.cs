@@ -55,7 +55,7 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 /// </summary>
 /// <remarks>
 /// The direct kernels were 1.4–2.5× faster than im2col + GEMM on every 3×3 layer of cnn2 and resnet8 (bench
-/// convkernels); the input gradient of strided convolutions and all 1×1 convolutions keep im2col + GEMM.
+/// convkernels); 1×1 convolutions keep im2col + GEMM.
 /// The im2col path:
 /// The batch is cut into at most 8 blocks (by N alone), each block into groups of G images with G·P ≈ 1024 columns,
 /// so small images still give the GEMM a wide operand. Orientations were chosen by measurement (bench/conv_peer.py
@@ -85,7 +85,7 @@ public static unsafe partial class Conv2dKernels
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* px = x, pw = weight, pb = bias, py = y)
-                ForwardDirectBlocks(g, px, pw, bias.Length != 0 ? pb : null, py, threads, accumulate: false, flipTransposed: false);
+                ForwardDirect(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
             return;
         }
         var plan = new Plan(g);
@@ -113,7 +113,7 @@ public static unsafe partial class Conv2dKernels
     {
         CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
         if (g.Batch == 0) return;
-        if (UseDirect(g, algorithm, DirectSupportsData(g)))
+        if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
                 BackwardDataDirect(g, pdy, pw, pdx, threads);

@@ -32,7 +32,10 @@ public class ConvKernelTests
         { 11, 2, 7, 7, 3, 3, 3, 2, 0 },
         { 9, 5, 13, 11, 6, 3, 3, 1, 1 },  // direct path: filters not a multiple of 4, outputs not of 16, tiles of every width
         { 5, 6, 9, 9, 7, 3, 3, 3, 1 },    // stride 3: nine phase planes
-        { 17, 2, 4, 30, 5, 3, 3, 1, 2 },  // direct input gradient with padding 0 (kernel − 1 − pad = 0); weight groups of 17
+        { 17, 2, 4, 30, 5, 3, 3, 1, 2 },  // weight-gradient groups of 17 images
+        { 2, 3, 5, 5, 4, 3, 3, 2, 3 },    // padding as large as the kernel: border outputs see only zeros
+        { 3, 4, 8, 9, 5, 4, 4, 3, 1 },    // even kernel, stride 3: phases with one and two taps per axis
+        { 2, 3, 4, 4, 2, 2, 2, 3, 0 },    // stride above the kernel: phases without taps
         { 130, 16, 7, 7, 16, 3, 3, 1, 1 }, // resnet8's last stage shape, uneven blocks, several weight-gradient groups
     };
 
