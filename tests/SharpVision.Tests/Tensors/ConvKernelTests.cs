@@ -9,7 +9,8 @@ public class ConvKernelTests
 {
     // (N, C, H, W, K, kh, kw, stride, pad): batch 1 and 3, C = 1/3/7, H, W = 1/5/28 (non-square too), kernels 1/3/5,
     // stride 1/2, padding 0/1/2, 1×1 pointwise and 1×1 strided projections, kernels as large as the padded input,
-    // patches of ≤ 16 values (the direct forward path) and batches that exercise the image blocks and GEMM groups.
+    // patches of ≤ 16 values, batches that exercise the image blocks and GEMM groups; every case runs under each
+    // algorithm (the direct kernels for square kernels, any stride; the im2col + GEMM path for everything).
     public static TheoryData<int, int, int, int, int, int, int, int, int> Geometries => new()
     {
         { 1, 1, 1, 1, 1, 1, 1, 1, 0 },
@@ -29,6 +30,13 @@ public class ConvKernelTests
         { 20, 3, 5, 5, 4, 3, 3, 1, 1 },  // several images per GEMM group, uneven blocks
         { 40, 3, 28, 28, 2, 3, 3, 1, 1 }, // blocks of 5 images split into groups of 3 and 2
         { 11, 2, 7, 7, 3, 3, 3, 2, 0 },
+        { 9, 5, 13, 11, 6, 3, 3, 1, 1 },  // direct path: filters not a multiple of 4, outputs not of 16, tiles of every width
+        { 5, 6, 9, 9, 7, 3, 3, 3, 1 },    // stride 3: nine phase planes
+        { 17, 2, 4, 30, 5, 3, 3, 1, 2 },  // weight-gradient groups of 17 images
+        { 2, 3, 5, 5, 4, 3, 3, 2, 3 },    // padding as large as the kernel: border outputs see only zeros
+        { 3, 4, 8, 9, 5, 4, 4, 3, 1 },    // even kernel, stride 3: phases with one and two taps per axis
+        { 2, 3, 4, 4, 2, 2, 2, 3, 0 },    // stride above the kernel: phases without taps
+        { 130, 16, 7, 7, 16, 3, 3, 1, 1 }, // resnet8's last stage shape, uneven blocks, several weight-gradient groups
     };
 
     [Theory]
@@ -51,30 +59,33 @@ public class ConvKernelTests
         var expectedDb = new float[k];
         Conv2dReference.BackwardWeight(g, dy, x, expectedDw, expectedDb);
 
-        float[]? firstY = null, firstDx = null, firstDw = null, firstDb = null;
-        foreach (int threads in new[] { 1, 2, 3 })
+        foreach (var algorithm in new[] { Conv2dAlgorithm.Auto, Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct })
         {
-            var y = new float[dy.Length];
-            Conv2dKernels.Forward(g, x, weight, bias, y, threads);
-            var dx = (float[])startDx.Clone();
-            Conv2dKernels.BackwardData(g, dy, weight, dx, threads);
-            var dw = new float[weight.Length];
-            var db = new float[k];
-            Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads);
-
-            AssertClose(expectedY, y, "y");
-            AssertClose(expectedDx, dx, "dx");
-            AssertClose(expectedDw, dw, "dW");
-            AssertClose(expectedDb, db, "db");
-            if (firstY is null)
+            float[]? firstY = null, firstDx = null, firstDw = null, firstDb = null;
+            foreach (int threads in new[] { 1, 2, 3 })
             {
-                (firstY, firstDx, firstDw, firstDb) = (y, dx, dw, db);
-                continue;
+                var y = new float[dy.Length];
+                Conv2dKernels.Forward(g, x, weight, bias, y, threads, algorithm);
+                var dx = (float[])startDx.Clone();
+                Conv2dKernels.BackwardData(g, dy, weight, dx, threads, algorithm);
+                var dw = new float[weight.Length];
+                var db = new float[k];
+                Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads, algorithm);
+
+                AssertClose(expectedY, y, $"{algorithm} y");
+                AssertClose(expectedDx, dx, $"{algorithm} dx");
+                AssertClose(expectedDw, dw, $"{algorithm} dW");
+                AssertClose(expectedDb, db, $"{algorithm} db");
+                if (firstY is null)
+                {
+                    (firstY, firstDx, firstDw, firstDb) = (y, dx, dw, db);
+                    continue;
+                }
+                Assert.Equal(firstY, y);
+                Assert.Equal(firstDx, dx);
+                Assert.Equal(firstDw, dw);
+                Assert.Equal(firstDb, db);
             }
-            Assert.Equal(firstY, y);
-            Assert.Equal(firstDx, dx);
-            Assert.Equal(firstDw, dw);
-            Assert.Equal(firstDb, db);
         }
     }
 
