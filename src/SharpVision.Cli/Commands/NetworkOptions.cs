@@ -98,7 +98,8 @@ internal sealed class NetworkOptions
         "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
         "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
         // torch_peers.py's recipe (SGD + Nesterov 0.9, weight decay 5e-4, one-cycle to 0.1, batch 128, random flips),
-        // trained longer and with label smoothing 0.1; predictions average each image with its mirror (--tta flip).
+        // trained for 20 epochs with label smoothing 0.1; predictions average each image with its mirror (--tta flip).
+        // Measured on Fashion-MNIST (seed 0): 0.9342 at 20 epochs; 24 and 40 epochs with 1-pixel crops: 0.9345 (README).
         _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, Schedule: "onecycle",
             LabelSmoothing: 0.1, Flip: true),
     };
