@@ -50,13 +50,7 @@ internal static class EvaluateCommand
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
             var predict = Stopwatch.StartNew();
             SharpVision.Tensors.Engine.Threads = threadCount;
-            bool flip = parse.GetValue(tta)?.ToLowerInvariant() switch
-            {
-                null => stored.Network?.FlipAveraging ?? false,
-                "none" => false,
-                "flip" => true,
-                var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),
-            };
+            bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), stored.Network?.FlipAveraging ?? false);
             if (flip && stored.Network is null) throw new UsageException("--tta flip applies to network models, not k-NN.");
             if (stored.Network is { } networkModel) networkModel.FlipAveraging = flip;
             var predictions = stored.Model.Predict(set.Pixels, threadCount);

@@ -151,9 +151,12 @@ internal sealed class NetworkOptions
         return -1;
     }
 
-    public bool FlipAveraging(ParseResult parse, string model) => parse.GetValue(Tta)?.ToLowerInvariant() switch
+    public bool FlipAveraging(ParseResult parse, string model) => ParseTta(parse.GetValue(Tta), Networks.Convolutional.Contains(model));
+
+    /// <summary>--tta none|flip; <paramref name="fallback"/> when not given.</summary>
+    public static bool ParseTta(string? text, bool fallback) => text?.ToLowerInvariant() switch
     {
-        null => Networks.Convolutional.Contains(model),
+        null => fallback,
         "none" => false,
         "flip" => true,
         var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),

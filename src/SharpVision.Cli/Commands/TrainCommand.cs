@@ -45,85 +45,85 @@ internal static class TrainCommand
 
     private static async Task<int> RunKnnAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, KnnOptions knn, CancellationToken token)
     {
-            var total = Stopwatch.StartNew();
-            var (ks, metrics, weightings) = (knn.Ks(parse), knn.Metrics(parse), knn.Weightings(parse));
-            if (ks.Length != 1 || metrics.Length != 1 || weightings.Length != 1)
-                throw new UsageException("train takes one --k, --metric and --weights; use `sharpvision cv` to compare several.");
-            int seed = parse.GetValue(training.Seed);
-            int threads = training.GetThreads(parse);
-            bool json = parse.GetValue(training.Json);
-            training.WarnUnused(parse, console, "knn");
-            var options = new KNearestNeighborsOptions(ks[0], metrics[0], weightings[0]);
+        var total = Stopwatch.StartNew();
+        var (ks, metrics, weightings) = (knn.Ks(parse), knn.Metrics(parse), knn.Weightings(parse));
+        if (ks.Length != 1 || metrics.Length != 1 || weightings.Length != 1)
+            throw new UsageException("train takes one --k, --metric and --weights; use `sharpvision cv` to compare several.");
+        int seed = parse.GetValue(training.Seed);
+        int threads = training.GetThreads(parse);
+        bool json = parse.GetValue(training.Json);
+        training.WarnUnused(parse, console, "knn");
+        var options = new KNearestNeighborsOptions(ks[0], metrics[0], weightings[0]);
 
-            var load = Stopwatch.StartNew();
-            var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
-            load.Stop();
-            if (options.K > splits.Train.Count) throw new UsageException($"--k {options.K} exceeds the {splits.Train.Count} training images.");
+        var load = Stopwatch.StartNew();
+        var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
+        load.Stop();
+        if (options.K > splits.Train.Count) throw new UsageException($"--k {options.K} exceeds the {splits.Train.Count} training images.");
 
-            var fit = Stopwatch.StartNew();
-            var model = new KNearestNeighbors(options).Fit(splits.Train);
-            fit.Stop();
-            console.Log($"k-NN (k={options.K}, {ModelStore.MetricName(options.Metric)}, {options.Weighting.ToString().ToLowerInvariant()}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {threads} thread(s) ...");
-            token.ThrowIfCancellationRequested();
-            var predict = Stopwatch.StartNew();
-            var predictions = model.Predict(splits.Test, threads);
-            predict.Stop();
-            token.ThrowIfCancellationRequested();
-            var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
+        var fit = Stopwatch.StartNew();
+        var model = new KNearestNeighbors(options).Fit(splits.Train);
+        fit.Stop();
+        console.Log($"k-NN (k={options.K}, {ModelStore.MetricName(options.Metric)}, {options.Weighting.ToString().ToLowerInvariant()}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {threads} thread(s) ...");
+        token.ThrowIfCancellationRequested();
+        var predict = Stopwatch.StartNew();
+        var predictions = model.Predict(splits.Test, threads);
+        predict.Stop();
+        token.ThrowIfCancellationRequested();
+        var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
 
-            var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}"));
-            var config = new JsonObject
-            {
-                ["command"] = "train",
-                ["model"] = new JsonObject { ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform" },
-                ["dataset"] = Reporting.DatasetJson(splits, location),
-                ["seed"] = seed,
-                ["threads"] = threads,
-                ["train_limit"] = parse.GetValue(data.TrainLimit),
-            };
-            var backend = $"knn-{NeighborSearch.ByteBackend}";
-            var result = new JsonObject
-            {
-                ["command"] = "train",
-                ["model"] = config["model"]!.DeepClone(),
-                ["dataset"] = config["dataset"]!.DeepClone(),
-                ["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(report) },
-                ["timings_s"] = new JsonObject(),
-                ["backend"] = backend,
-                ["threads"] = threads,
-                ["run_dir"] = runDir,
-                ["model_path"] = Path.Combine(runDir, "model.safetensors"),
-            };
-            RunFolder.Write(runDir, dir =>
-            {
-                ModelStore.Save(Path.Combine(dir, "model.safetensors"), model, new Dictionary<string, string> { ["dataset"] = location.Name });
-                AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
-            });
-            total.Stop();
-            result["timings_s"] = new JsonObject
-            {
-                ["load"] = Math.Round(load.Elapsed.TotalSeconds, 3),
-                ["fit"] = Math.Round(fit.Elapsed.TotalSeconds, 3),
-                ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3),
-                ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
-            };
-            AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
+        var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}"));
+        var config = new JsonObject
+        {
+            ["command"] = "train",
+            ["model"] = new JsonObject { ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform" },
+            ["dataset"] = Reporting.DatasetJson(splits, location),
+            ["seed"] = seed,
+            ["threads"] = threads,
+            ["train_limit"] = parse.GetValue(data.TrainLimit),
+        };
+        var backend = $"knn-{NeighborSearch.ByteBackend}";
+        var result = new JsonObject
+        {
+            ["command"] = "train",
+            ["model"] = config["model"]!.DeepClone(),
+            ["dataset"] = config["dataset"]!.DeepClone(),
+            ["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(report) },
+            ["timings_s"] = new JsonObject(),
+            ["backend"] = backend,
+            ["threads"] = threads,
+            ["run_dir"] = runDir,
+            ["model_path"] = Path.Combine(runDir, "model.safetensors"),
+        };
+        RunFolder.Write(runDir, dir =>
+        {
+            ModelStore.Save(Path.Combine(dir, "model.safetensors"), model, new Dictionary<string, string> { ["dataset"] = location.Name });
+            AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+        });
+        total.Stop();
+        result["timings_s"] = new JsonObject
+        {
+            ["load"] = Math.Round(load.Elapsed.TotalSeconds, 3),
+            ["fit"] = Math.Round(fit.Elapsed.TotalSeconds, 3),
+            ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3),
+            ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
+        };
+        AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
 
-            if (json)
-            {
-                console.Json(result);
-            }
-            else
-            {
-                console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {splits.Train.Count:N0} train / {splits.Test.Count:N0} test, {splits.Train.Channels}×{splits.Train.Height}×{splits.Train.Width}");
-                console.Out.WriteLine($"model:   k-NN k={options.K} metric={ModelStore.MetricName(options.Metric)} weights={(options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform")} (backend {backend}, {threads} threads)");
-                console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    predict {predict.Elapsed.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
-                console.Out.WriteLine();
-                console.Out.Write(Reporting.MetricsText("test", report));
-                console.Out.WriteLine();
-                console.Out.WriteLine($"run folder: {runDir}");
-            }
-            return CliApp.Success;
+        if (json)
+        {
+            console.Json(result);
+        }
+        else
+        {
+            console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {splits.Train.Count:N0} train / {splits.Test.Count:N0} test, {splits.Train.Channels}×{splits.Train.Height}×{splits.Train.Width}");
+            console.Out.WriteLine($"model:   k-NN k={options.K} metric={ModelStore.MetricName(options.Metric)} weights={(options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform")} (backend {backend}, {threads} threads)");
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    predict {predict.Elapsed.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
+            console.Out.WriteLine();
+            console.Out.Write(Reporting.MetricsText("test", report));
+            console.Out.WriteLine();
+            console.Out.WriteLine($"run folder: {runDir}");
+        }
+        return CliApp.Success;
     }
 }
 

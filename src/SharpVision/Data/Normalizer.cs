@@ -87,9 +87,7 @@ public sealed class Normalizer
             {
                 double s = 0, s2 = 0;
                 for (int j = ch * plane; j < (ch + 1) * plane; j++) { s += sum[j]; s2 += sumSq[j]; }
-                double n = (double)train.Count * plane, mu = s / n, variance = Math.Max(0, s2 / n - mu * mu);
-                mean[ch] = (float)mu;
-                scale[ch] = variance > 1e-12 ? (float)(1 / Math.Sqrt(variance)) : 1f;
+                (mean[ch], scale[ch]) = Standardization.MeanAndInverseStd(s, s2, (double)train.Count * plane);
             }
             return new Normalizer(mode, c, d, mean, scale);
         }
@@ -97,9 +95,8 @@ public sealed class Normalizer
         var pixelScale = new float[d];
         for (int j = 0; j < d; j++)
         {
-            double mu = sum[j] / train.Count, variance = Math.Max(0, sumSq[j] / train.Count - mu * mu);
-            pixelMean[j] = (float)mu;
-            pixelScale[j] = mode == NormalizationMode.PerPixel && variance > 1e-12 ? (float)(1 / Math.Sqrt(variance)) : 1f;
+            (pixelMean[j], float inverseStd) = Standardization.MeanAndInverseStd(sum[j], sumSq[j], train.Count);
+            pixelScale[j] = mode == NormalizationMode.PerPixel ? inverseStd : 1f;
         }
         return new Normalizer(mode, c, d, pixelMean, pixelScale);
     }

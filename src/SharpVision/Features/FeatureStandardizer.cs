@@ -59,12 +59,7 @@ public sealed class FeatureStandardizer
             }
         var mean = new float[d];
         var scale = new float[d];
-        for (int j = 0; j < d; j++)
-        {
-            double mu = sum[j] / train.Count, variance = Math.Max(0, sumSq[j] / train.Count - mu * mu);
-            mean[j] = (float)mu;
-            scale[j] = variance > 1e-12 ? (float)(1 / Math.Sqrt(variance)) : 1f;
-        }
+        for (int j = 0; j < d; j++) (mean[j], scale[j]) = Data.Standardization.MeanAndInverseStd(sum[j], sumSq[j], train.Count);
         var standardizer = new FeatureStandardizer(pipeline, train.Channels, train.Height, train.Width, mean, scale);
         standardizer.Standardize(features);
         return (standardizer, features);

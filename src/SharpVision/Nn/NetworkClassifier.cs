@@ -100,8 +100,8 @@ public sealed class NetworkClassifier : IImageClassifier
         return Network.Forward(new Tensor(shape, inputs.ToArray())).Data;
     }
 
-    /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic).</summary>
-    public Predictions ToPredictions(float[] scores, int count)
+    /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic), count×classes.</summary>
+    public float[] ToProbabilities(float[] scores, int count)
     {
         int c = ClassNames.Count;
         var probabilities = new float[count * c];
@@ -118,10 +118,11 @@ public sealed class NetworkClassifier : IImageClassifier
                 Ops.SoftmaxRow(scores.AsSpan(i * c, c), probabilities.AsSpan(i * c, c));
             }
         }
-        return ToPredictionsFromProbabilities(probabilities, count);
+        return probabilities;
     }
 
-    private Predictions ToPredictionsFromProbabilities(float[] probabilities, int count)
+    // Classes ranked by descending probability; equal probabilities keep the lower class index first.
+    private Predictions Rank(float[] probabilities, int count)
     {
         int c = ClassNames.Count;
         var ranking = new int[count * c];
@@ -130,7 +131,6 @@ public sealed class NetworkClassifier : IImageClassifier
             var order = ranking.AsSpan(i * c, c);
             for (int j = 0; j < c; j++) order[j] = j;
             var row = probabilities.AsSpan(i * c, c).ToArray();
-            // Descending probability; equal probabilities keep the lower class index first.
             order.Sort((a, b) => row[b] != row[a] ? row[b].CompareTo(row[a]) : a.CompareTo(b));
         }
         return new Predictions(count, c, probabilities, ranking);
@@ -141,7 +141,27 @@ public sealed class NetworkClassifier : IImageClassifier
     {
         int d = Normalizer.SampleSize;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
-        int count = images.Length / d, outputs = Outputs, length = InputLength;
+        int count = images.Length / d;
+        var probabilities = Probabilities(images, count);
+        if (FlipAveraging)
+        {
+            var mirrored = new byte[images.Length];
+            int width = Preparation.Width;
+            for (int row = 0; row < images.Length / width; row++)
+            {
+                images.Slice(row * width, width).CopyTo(mirrored.AsSpan(row * width, width));
+                mirrored.AsSpan(row * width, width).Reverse();
+            }
+            var flipped = Probabilities(mirrored, count);
+            for (int i = 0; i < probabilities.Length; i++) probabilities[i] = 0.5f * (probabilities[i] + flipped[i]);
+        }
+        return Rank(probabilities, count);
+    }
+
+    // Class probabilities of count images, normalized (or featurized) and scored 512 at a time.
+    private float[] Probabilities(ReadOnlySpan<byte> images, int count)
+    {
+        int d = Normalizer.SampleSize, outputs = Outputs, length = InputLength;
         var scores = new float[count * outputs];
         const int batch = 512;
         var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * length];
@@ -153,28 +173,7 @@ public sealed class NetworkClassifier : IImageClassifier
             else Features.Apply(images.Slice(start * d, n * d), input);
             Scores(input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
         }
-        var predictions = ToPredictions(scores, count);
-        if (!FlipAveraging) return predictions;
-        var mirrored = new byte[images.Length];
-        int width = Preparation.Width;
-        for (int row = 0; row < images.Length / width; row++)
-        {
-            images.Slice(row * width, width).CopyTo(mirrored.AsSpan(row * width, width));
-            mirrored.AsSpan(row * width, width).Reverse();
-        }
-        FlipAveraging = false;
-        Predictions flipped;
-        try
-        {
-            flipped = Predict(mirrored, threads);
-        }
-        finally
-        {
-            FlipAveraging = true;
-        }
-        var averaged = new float[predictions.Probabilities.Length];
-        for (int i = 0; i < averaged.Length; i++) averaged[i] = 0.5f * (predictions.Probabilities[i] + flipped.Probabilities[i]);
-        return ToPredictionsFromProbabilities(averaged, count);
+        return ToProbabilities(scores, count);
     }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>.</summary>

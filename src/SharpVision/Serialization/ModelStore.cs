@@ -199,7 +199,8 @@ public static class ModelStore
             if (stored.Any(v => !float.IsFinite(v))) throw new DataFormatException(path, $"'buffer.{name}' holds NaN or infinite values");
             stored.CopyTo(values, 0);
         }
-        var extra = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith("param.", StringComparison.Ordinal) && !network.NamedParameters().Any(p => "param." + p.Name == n)).FirstOrDefault();
+        var known = network.NamedParameters().Select(p => "param." + p.Name).ToHashSet(StringComparer.Ordinal);
+        var extra = file.Tensors.Select(t => t.Name).FirstOrDefault(n => n.StartsWith("param.", StringComparison.Ordinal) && !known.Contains(n));
         if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not a parameter of the architecture");
         var norm = JsonNode.Parse(Get("normalization"))!.AsObject();
         var mode = Normalizer.Parse((string?)norm["mode"]) ?? throw new DataFormatException(path, $"unknown normalization {Get("normalization")}");
