@@ -181,8 +181,8 @@ public sealed class Dropout2d : Module
 public sealed class ResidualBlock : Module
 {
     private readonly Conv2d _c1, _c2;
-    private readonly BatchNorm _b1, _b2;
-    private readonly Sequential? _shortcut;
+    private readonly BatchNorm? _b1, _b2;
+    private readonly Module? _shortcut;
 
     public ResidualBlock(int inputs, int outputs, int stride)
     {
@@ -195,6 +195,19 @@ public sealed class ResidualBlock : Module
             _shortcut = new Sequential(new Conv2d(inputs, outputs, 1, stride, 0, bias: false), new BatchNorm(outputs, spatial: true));
     }
 
+    // The inference form made by BatchNormFolding: each convolution carries its batch norm in its weights and bias.
+    private ResidualBlock(ResidualBlock original, Conv2d c1, Conv2d c2, Module? shortcut)
+    {
+        (Inputs, Outputs, Stride) = (original.Inputs, original.Outputs, original.Stride);
+        (_c1, _c2, _shortcut) = (c1, c2, shortcut);
+    }
+
+    /// <summary>This block for inference, with batch norm folded into the convolutions (see <see cref="BatchNormFolding"/>).</summary>
+    internal ResidualBlock Folded() => new(this,
+        BatchNormFolding.Fold(_c1, _b1 ?? throw new InvalidOperationException("The block is already folded.")),
+        BatchNormFolding.Fold(_c2, _b2!),
+        _shortcut is null ? null : BatchNormFolding.Fold(_shortcut));
+
     public int Inputs { get; }
 
     public int Outputs { get; }
@@ -204,12 +217,15 @@ public sealed class ResidualBlock : Module
     public override LayerSpec Spec => new("residual", new() { ["in"] = Inputs, ["out"] = Outputs, ["stride"] = Stride });
 
     public override IEnumerable<(string Name, Module Module)> Children =>
-        _shortcut is null ? [("c1", _c1), ("b1", _b1), ("c2", _c2), ("b2", _b2)] : [("c1", _c1), ("b1", _b1), ("c2", _c2), ("b2", _b2), ("sc", _shortcut)];
+        _b1 is null ? (_shortcut is null ? [("c1", _c1), ("c2", _c2)] : [("c1", _c1), ("c2", _c2), ("sc", _shortcut)])
+        : _shortcut is null ? [("c1", _c1), ("b1", _b1), ("c2", _c2), ("b2", _b2!)] : [("c1", _c1), ("b1", _b1), ("c2", _c2), ("b2", _b2!), ("sc", _shortcut)];
 
     public override Tensor Forward(Tensor input)
     {
-        var y = Ops.Relu(_b1.Forward(_c1.Forward(input)));
-        y = _b2.Forward(_c2.Forward(y));
+        var y = _c1.Forward(input);
+        y = Ops.Relu(_b1 is null ? y : _b1.Forward(y));
+        y = _c2.Forward(y);
+        if (_b2 is not null) y = _b2.Forward(y);
         return Ops.Relu(Ops.Add(y, _shortcut?.Forward(input) ?? input));
     }
 }

@@ -92,12 +92,22 @@ public sealed class NetworkClassifier : IImageClassifier
     }
 
     /// <summary>Class scores (N, outputs) for normalized inputs (N, D), in evaluation mode without recording a graph.</summary>
-    public float[] Scores(ReadOnlySpan<float> inputs, int count)
+    public float[] Scores(ReadOnlySpan<float> inputs, int count) => Scores(InferenceNetwork(), inputs, count);
+
+    /// <summary>The network in evaluation mode with its batch norms folded into the layers before them (<see cref="BatchNormFolding"/>).</summary>
+    public Module InferenceNetwork()
     {
         Network.Eval();
+        var folded = BatchNormFolding.Fold(Network);
+        folded.Eval();
+        return folded;
+    }
+
+    private float[] Scores(Module network, ReadOnlySpan<float> inputs, int count)
+    {
         using var _ = GradMode.NoGrad();
         var shape = Features is null ? new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width) : new Shape(count, Features.Length);
-        return Network.Forward(new Tensor(shape, inputs.ToArray())).Data;
+        return network.Forward(new Tensor(shape, inputs.ToArray())).Data;
     }
 
     /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic), count×classes.</summary>
@@ -165,13 +175,14 @@ public sealed class NetworkClassifier : IImageClassifier
         var scores = new float[count * outputs];
         const int batch = 512;
         var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * length];
+        var network = InferenceNetwork();
         for (int start = 0; start < count; start += batch)
         {
             int n = Math.Min(batch, count - start);
             var input = buffer.AsSpan(0, n * length);
             if (Features is null) Normalizer.Apply(images.Slice(start * d, n * d), input);
             else Features.Apply(images.Slice(start * d, n * d), input);
-            Scores(input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
+            Scores(network, input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
         }
         return ToProbabilities(scores, count);
     }

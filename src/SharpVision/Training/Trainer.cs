@@ -241,12 +241,12 @@ public sealed class Trainer
         long correct = 0;
         int d = set.SampleSize;
         using var _ = GradMode.NoGrad();
-        model.Network.Eval();
+        var network = model.InferenceNetwork();
         for (int start = 0; start < set.Count; start += batch)
         {
             int n = Math.Min(batch, set.Count - start);
             using var step = BufferPool.Step();
-            var scores = model.Network.Forward(new Tensor(set.BatchShape(n), set.Inputs.AsSpan(start * d, n * d).ToArray()));
+            var scores = network.Forward(new Tensor(set.BatchShape(n), set.Inputs.AsSpan(start * d, n * d).ToArray()));
             var labels = set.Labels.AsSpan(start, n);
             lossSum += model.LossOf(scores, labels).Item() * n;
             correct += CountCorrect(model, scores.Data, labels);
