@@ -65,6 +65,17 @@ public sealed class Tensor
     /// <summary>The gradient buffer, allocated (zeroed) on first use; intermediate results rent it from <see cref="BufferPool"/>.</summary>
     public float[] EnsureGrad() => Grad ??= Operation is null ? new float[Size] : BufferPool.Zeroed<float>(Size);
 
+    /// <summary>
+    /// The gradient buffer for a backward pass that writes every element: when there is no gradient yet it is rented
+    /// without zeroing and <paramref name="accumulate"/> is false (write, don't add), which saves a pass that would
+    /// zero the buffer and another that would read the zeros back.
+    /// </summary>
+    internal float[] GradToWrite(out bool accumulate)
+    {
+        accumulate = Grad is not null;
+        return Grad ??= Operation is null ? new float[Size] : BufferPool.Uninitialized<float>(Size);
+    }
+
     /// <summary>A tensor sharing this one's storage with no history: gradients do not flow through it.</summary>
     public Tensor Detach() => new(Shape, Data);
 

@@ -21,9 +21,21 @@ public static partial class Ops
         {
             // ∂/∂a = g, ∂/∂b = Σ over repeats of g
             var g = result.Grad!;
-            if (a.RequiresGrad) TensorPrimitives.Add(a.EnsureGrad(), g, a.Grad!);
-            if (b.RequiresGrad) AccumulateRepeated(b.EnsureGrad(), g, repeat);
+            if (a.RequiresGrad) AddOrCopy(g, a);
+            if (b.RequiresGrad)
+            {
+                if (repeat == 1) AddOrCopy(g, b);
+                else AccumulateRepeated(b.EnsureGrad(), g, repeat);
+            }
         });
+    }
+
+    // x's gradient += g, or = g when x has none yet (no zeroing pass, no read of zeros).
+    private static void AddOrCopy(float[] g, Tensor x)
+    {
+        var gx = x.GradToWrite(out bool accumulate);
+        if (accumulate) TensorPrimitives.Add(gx, g, gx);
+        else g.AsSpan(0, x.Size).CopyTo(gx);
     }
 
     /// <summary>y = a − b (b broadcast over a's leading dimensions).</summary>
@@ -173,13 +185,13 @@ public static partial class Ops
         var result = new Tensor(x.Shape, y);
         return result.Record("relu", [x], () =>
         {
-            var gx = x.EnsureGrad();
+            var gx = x.GradToWrite(out bool accumulate);
             var g = result.Grad!;
             // ∂/∂x = g·[x > 0]: branch-free (a data-dependent branch mispredicts about half the time)
             WorkSplit.ForRanges((gx.Length + ReluChunk - 1) / ReluChunk, ReluChunk, Engine.Threads, (first, end) =>
             {
                 int start = first * ReluChunk, stop = Math.Min(gx.Length, end * ReluChunk);
-                ReluBackward(y.AsSpan(start, stop - start), g.AsSpan(start, stop - start), gx.AsSpan(start, stop - start));
+                ReluBackward(y.AsSpan(start, stop - start), g.AsSpan(start, stop - start), gx.AsSpan(start, stop - start), accumulate);
             });
         });
     }
@@ -187,19 +199,30 @@ public static partial class Ops
     // Elements per unit of parallel work in ReLU's backward pass.
     private const int ReluChunk = 1 << 14;
 
-    // dx += g where y > 0.
-    private static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx)
+    // dx += g where y > 0 (dx = g·[y > 0] when not accumulating).
+    private static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx, bool accumulate)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            for (; i + 16 <= dx.Length; i += 16)
+            if (accumulate)
             {
-                var mask = Vector512.GreaterThan(Vector512.Create(y.Slice(i, 16)), Vector512<float>.Zero);
-                (Vector512.Create(dx.Slice(i, 16)) + (Vector512.Create(g.Slice(i, 16)) & mask)).CopyTo(dx.Slice(i, 16));
+                for (; i + 16 <= dx.Length; i += 16)
+                {
+                    var mask = Vector512.GreaterThan(Vector512.Create(y.Slice(i, 16)), Vector512<float>.Zero);
+                    (Vector512.Create(dx.Slice(i, 16)) + (Vector512.Create(g.Slice(i, 16)) & mask)).CopyTo(dx.Slice(i, 16));
+                }
+            }
+            else
+            {
+                for (; i + 16 <= dx.Length; i += 16)
+                {
+                    var mask = Vector512.GreaterThan(Vector512.Create(y.Slice(i, 16)), Vector512<float>.Zero);
+                    (Vector512.Create(g.Slice(i, 16)) & mask).CopyTo(dx.Slice(i, 16));
+                }
             }
         }
-        for (; i < dx.Length; i++) dx[i] += y[i] > 0 ? g[i] : 0f;
+        for (; i < dx.Length; i++) dx[i] = (accumulate ? dx[i] : 0f) + (y[i] > 0 ? g[i] : 0f);
     }
 
     /// <summary>y = x for x &gt; 0, else slope·x.</summary>

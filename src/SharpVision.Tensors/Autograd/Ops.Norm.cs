@@ -84,7 +84,8 @@ public static partial class Ops
         return result.Record(training ? "batch_norm_train" : "batch_norm_eval", [x, gamma, beta], () =>
         {
             var g = result.Grad!;
-            float[]? gx = x.RequiresGrad ? x.EnsureGrad() : null;
+            bool accumulate = false;
+            float[]? gx = x.RequiresGrad ? x.GradToWrite(out accumulate) : null;
             float[]? gGamma = gamma.RequiresGrad ? gamma.EnsureGrad() : null;
             float[]? gBeta = beta.RequiresGrad ? beta.EnsureGrad() : null;
             WorkSplit.ForRanges(c, m, Engine.Threads, (first, end) =>
@@ -112,7 +113,7 @@ public static partial class Ops
                     for (int i = 0; i < n; i++)
                     {
                         int at = (i * c + ch) * s;
-                        BatchNormKernels.AccumulateInputGradient(g.AsSpan(at, s), data.AsSpan(at, s), means[ch], (float)scale, slope, offset, gx.AsSpan(at, s));
+                        BatchNormKernels.InputGradient(g.AsSpan(at, s), data.AsSpan(at, s), means[ch], (float)scale, slope, offset, gx.AsSpan(at, s), accumulate);
                     }
                 }
             });

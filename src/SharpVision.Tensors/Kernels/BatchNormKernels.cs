@@ -64,16 +64,27 @@ public static class BatchNormKernels
         return (s, d);
     }
 
-    /// <summary>dx += α·g + β·(x − mean) + γ: the batch-norm input gradient with per-channel constants.</summary>
-    public static void AccumulateInputGradient(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean, float alpha, float beta, float gamma, Span<float> dx)
+    /// <summary>
+    /// dx += α·g + β·(x − mean) + γ (or dx = … when <paramref name="accumulate"/> is false): the batch-norm input
+    /// gradient with per-channel constants.
+    /// </summary>
+    public static void InputGradient(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean, float alpha, float beta, float gamma, Span<float> dx, bool accumulate)
     {
         var va = new Vector<float>(alpha);
         var vb = new Vector<float>(beta);
         var vc = new Vector<float>(gamma);
         var m = new Vector<float>(mean);
         int i = 0;
-        for (; i <= g.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (new Vector<float>(dx.Slice(i)) + va * new Vector<float>(g.Slice(i)) + vb * (new Vector<float>(x.Slice(i)) - m) + vc).CopyTo(dx.Slice(i));
-        for (; i < g.Length; i++) dx[i] += alpha * g[i] + beta * (x[i] - mean) + gamma;
+        if (accumulate)
+        {
+            for (; i <= g.Length - Vector<float>.Count; i += Vector<float>.Count)
+                (new Vector<float>(dx.Slice(i)) + va * new Vector<float>(g.Slice(i)) + vb * (new Vector<float>(x.Slice(i)) - m) + vc).CopyTo(dx.Slice(i));
+        }
+        else
+        {
+            for (; i <= g.Length - Vector<float>.Count; i += Vector<float>.Count)
+                (va * new Vector<float>(g.Slice(i)) + vb * (new Vector<float>(x.Slice(i)) - m) + vc).CopyTo(dx.Slice(i));
+        }
+        for (; i < g.Length; i++) dx[i] = (accumulate ? dx[i] : 0f) + alpha * g[i] + beta * (x[i] - mean) + gamma;
     }
 }

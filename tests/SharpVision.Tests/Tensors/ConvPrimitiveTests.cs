@@ -217,3 +217,44 @@ public class ConvPrimitiveTests
         Assert.Equal(2.0, ErrorFunction.Erfc(-30.0));
     }
 }
+
+public class GradientBufferReuseTests
+{
+    // A residual block with fan-out: h feeds both the second convolution and the skip connection, so h's gradient is
+    // written once and then accumulated; conv, batch norm, ReLU and add each see both a fresh and an existing gradient.
+    private static (float[] Dx, float[] Dw1, float[] Dw2) Gradients(float[] xData, float[] w1Data, float[] w2Data, float[] upstream)
+    {
+        var x = new Tensor(new Shape(2, 8, 16, 16), (float[])xData.Clone(), requiresGrad: true);
+        var w1 = new Tensor(new Shape(8, 8, 3, 3), (float[])w1Data.Clone(), requiresGrad: true);
+        var w2 = new Tensor(new Shape(8, 8, 3, 3), (float[])w2Data.Clone(), requiresGrad: true);
+        var gamma = Tensor.From(Enumerable.Repeat(1.2f, 8).ToArray(), 8);
+        var beta = Tensor.From(Enumerable.Repeat(0.1f, 8).ToArray(), 8);
+        var h = Ops.Relu(Ops.BatchNorm(Ops.Conv2d(x, w1, padding: 1), gamma, beta, new float[8], new float[8], training: true));
+        var y = Ops.Relu(Ops.Add(Ops.BatchNorm(Ops.Conv2d(h, w2, padding: 1), gamma, beta, new float[8], new float[8], training: true), h));
+        y.Backward(upstream);
+        return (x.Grad!, w1.Grad!, w2.Grad!);
+    }
+
+    [Fact]
+    public void Backward_InPooledStepWithDirtyBuffers_EqualsFreshAllocation()
+    {
+        var rng = new Rng(11);
+        float[] R(int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        float[] x = R(4096), w1 = R(576), w2 = R(576), dy = R(4096);
+        var expected = Gradients(x, w1, w2, dy);
+
+        // Fill the pool with NaN arrays of every length the step rents, so anything read before being written shows.
+        using (BufferPool.Step())
+            for (int i = 0; i < 64; i++) Array.Fill(BufferPool.Uninitialized<float>(4096), float.NaN);
+        (float[] Dx, float[] Dw1, float[] Dw2) actual;
+        using (BufferPool.Step())
+        {
+            var g = Gradients(x, w1, w2, dy);
+            actual = ((float[])g.Dx.Clone(), (float[])g.Dw1.Clone(), (float[])g.Dw2.Clone());
+        }
+        Assert.All(actual.Dx, v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(expected.Dx, actual.Dx);
+        Assert.Equal(expected.Dw1, actual.Dw1);
+        Assert.Equal(expected.Dw2, actual.Dw2);
+    }
+}
