@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace SharpVision.Analysis;
 
 /// <summary>
@@ -5,24 +7,29 @@ namespace SharpVision.Analysis;
 /// so a far cell's points can be treated as one heavy point.
 /// </summary>
 /// <remarks>
-/// Cells are stored depth first in flat arrays, each with the index just past its subtree, so a
-/// traversal is a loop without a stack: descend = index + 1, skip = next. A cell with one point (or deeper than
-/// <see cref="MaxDepth"/>, which only coincident points reach) is a leaf and lists its points, copied into tree order
-/// for locality.
+/// Cells are stored depth first in one array of small structs, each with the index just past its subtree, so a
+/// traversal is a loop without a stack (descend: index + 1; skip: next) that reads one cache line per cell. A cell
+/// with one point is a leaf; so is a cell deeper than <see cref="MaxDepth"/>, which only (near-)coincident points
+/// reach, and whose points then act at their common centre of mass. Each cell covers a contiguous range of the points
+/// in tree order, which makes "does this cell hold point i" one range test.
 /// </remarks>
 internal sealed class QuadTree
 {
     /// <summary>Cells deeper than this are leaves whatever their count (their width is 2⁻⁴⁸ of the root's).</summary>
     public const int MaxDepth = 48;
 
-    private readonly List<Cell> _build = [];
-    private readonly int[] _order, _scratch;
-    private readonly double[] _x, _y;
-    private readonly double[] _comX, _comY, _minX, _minY, _width;
-    private readonly int[] _count, _next, _start, _end;
-    private readonly bool[] _leaf;
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Cell
+    {
+        public double ComX, ComY, WidthSquared;
+        public int Count, Start, End, Next; // points [Start, End) in tree order; Next = Start of the following subtree in cell order
+    }
 
-    private record struct Cell(double ComX, double ComY, double MinX, double MinY, double Width, int Count, int Start, int End, bool Leaf, int Next);
+    private Cell[] _cells = new Cell[64];
+    private int _cellCount;
+    private readonly int[] _order;    // tree position → point index
+    private readonly int[] _position; // point index → tree position
+    private readonly int[] _scratch;
 
     /// <summary>Builds the tree of <paramref name="count"/> points given as interleaved (x, y) pairs.</summary>
     /// <exception cref="ArgumentException">No points, or a coordinate that is not finite.</exception>
@@ -46,105 +53,80 @@ internal sealed class QuadTree
         // A square root cell slightly larger than the bounding box, so every point is strictly inside.
         double width = Math.Max(maxX - minX, maxY - minY);
         width = width * (1 + 1e-6) + 1e-12 * (1 + Math.Max(Math.Abs(minX), Math.Abs(minY)));
-        var xs = new double[count];
-        var ys = new double[count];
-        for (int i = 0; i < count; i++) (xs[i], ys[i]) = (points[2 * i], points[2 * i + 1]);
-        Build(xs, ys, 0, count, minX, minY, width, 0);
-        _x = new double[count];
-        _y = new double[count];
-        for (int i = 0; i < count; i++) (_x[i], _y[i]) = (xs[_order[i]], ys[_order[i]]);
-        // Structure of arrays for the traversal loop.
-        _comX = _build.Select(c => c.ComX).ToArray();
-        _comY = _build.Select(c => c.ComY).ToArray();
-        _minX = _build.Select(c => c.MinX).ToArray();
-        _minY = _build.Select(c => c.MinY).ToArray();
-        _width = _build.Select(c => c.Width).ToArray();
-        _count = _build.Select(c => c.Count).ToArray();
-        _start = _build.Select(c => c.Start).ToArray();
-        _end = _build.Select(c => c.End).ToArray();
-        _leaf = _build.Select(c => c.Leaf).ToArray();
-        _next = _build.Select(c => c.Next).ToArray();
-        _build.Clear();
+        Build(points, 0, count, minX, minY, width, 0);
+        _position = new int[count];
+        for (int p = 0; p < count; p++) _position[_order[p]] = p;
     }
 
     /// <summary>Number of cells.</summary>
-    public int Cells => _count.Length;
+    public int Cells => _cellCount;
+
+    /// <summary>The points in tree order (spatially coherent: neighbours in it are mostly neighbours on the map).</summary>
+    public ReadOnlySpan<int> Order => _order;
 
     // Partitions _order[start..end) into the four quadrants of the cell (minX, minY, width), depth first.
-    private void Build(double[] xs, double[] ys, int start, int end, double minX, double minY, double width, int depth)
+    private void Build(ReadOnlySpan<double> points, int start, int end, double minX, double minY, double width, int depth)
     {
-        int cell = _build.Count;
+        int cell = _cellCount++;
+        if (cell == _cells.Length) Array.Resize(ref _cells, 2 * _cells.Length);
         double sumX = 0, sumY = 0;
         for (int p = start; p < end; p++)
         {
-            sumX += xs[_order[p]];
-            sumY += ys[_order[p]];
+            sumX += points[2 * _order[p]];
+            sumY += points[2 * _order[p] + 1];
         }
         int n = end - start;
-        bool leaf = n == 1 || depth >= MaxDepth;
-        _build.Add(new Cell(sumX / n, sumY / n, minX, minY, width, n, start, end, leaf, 0));
-        if (!leaf)
+        _cells[cell] = new Cell { ComX = sumX / n, ComY = sumY / n, WidthSquared = width * width, Count = n, Start = start, End = end };
+        if (n > 1 && depth < MaxDepth)
         {
             double half = width / 2, midX = minX + half, midY = minY + half;
-            // Quadrant q = (x ≥ midX) + 2·(y ≥ midY); a counting pass, then a stable scatter.
-            Span<int> quadrantCounts = stackalloc int[4];
-            for (int p = start; p < end; p++) quadrantCounts[Quadrant(_order[p])]++;
-            var scratch = _scratch.AsSpan(start, n);
-            Span<int> offsets = [0, quadrantCounts[0], quadrantCounts[0] + quadrantCounts[1], quadrantCounts[0] + quadrantCounts[1] + quadrantCounts[2]];
+            // Quadrant q = (x ≥ midX) + 2·(y ≥ midY): a counting pass, then a stable scatter.
+            Span<int> counts = stackalloc int[4];
+            for (int p = start; p < end; p++) counts[Quadrant(points, _order[p], midX, midY)]++;
+            Span<int> offsets = [0, counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]];
             Span<int> cursor = stackalloc int[4];
             offsets.CopyTo(cursor);
-            for (int p = start; p < end; p++) scratch[cursor[Quadrant(_order[p])]++] = _order[p];
+            var scratch = _scratch.AsSpan(start, n);
+            for (int p = start; p < end; p++) scratch[cursor[Quadrant(points, _order[p], midX, midY)]++] = _order[p];
             scratch.CopyTo(_order.AsSpan(start, n));
             for (int q = 0; q < 4; q++)
-                if (quadrantCounts[q] > 0)
-                    Build(xs, ys, start + offsets[q], start + offsets[q] + quadrantCounts[q], (q & 1) != 0 ? midX : minX, (q & 2) != 0 ? midY : minY, half, depth + 1);
-
-            int Quadrant(int i) => (xs[i] >= midX ? 1 : 0) + (ys[i] >= midY ? 2 : 0);
+                if (counts[q] > 0)
+                    Build(points, start + offsets[q], start + offsets[q] + counts[q], (q & 1) != 0 ? midX : minX, (q & 2) != 0 ? midY : minY, half, depth + 1);
         }
-        _build[cell] = _build[cell] with { Next = _build.Count };
+        _cells[cell].Next = _cellCount; // a leaf's next is cell + 1
     }
+
+    private static int Quadrant(ReadOnlySpan<double> points, int i, double midX, double midY) =>
+        (points[2 * i] >= midX ? 1 : 0) + (points[2 * i + 1] >= midY ? 2 : 0);
 
     /// <summary>
     /// The Barnes–Hut repulsion on point <paramref name="self"/> at (x, y): Z = Σⱼ wⱼ and F = Σⱼ wⱼ²·(y − yⱼ) over all
-    /// other points, wⱼ = 1/(1 + ‖y − yⱼ‖²); a cell of width w whose centre of mass is at distance r stands in for all
-    /// its points when w &lt; θ·r and it does not contain the point itself. θ = 0 visits every point (exact).
+    /// other points, wⱼ = 1/(1 + ‖y − yⱼ‖²). A cell of width w whose centre of mass is at distance r stands in for all
+    /// its points when w &lt; θ·r and it does not hold the point itself; leaves always do (minus the point itself).
+    /// θ = 0 visits every leaf, which is exact.
     /// </summary>
     public (double Z, double Fx, double Fy) Repulsion(int self, double x, double y, double theta)
     {
         double z = 0, fx = 0, fy = 0, theta2 = theta * theta;
-        var comX = _comX;
-        var comY = _comY;
-        var width = _width;
-        int cell = 0, cells = comX.Length;
-        while (cell < cells)
+        int position = _position[self];
+        var cells = _cells;
+        int cell = 0, count = _cellCount;
+        while (cell < count)
         {
-            if (_leaf[cell])
+            ref readonly var c = ref cells[cell];
+            bool holdsSelf = position >= c.Start && position < c.End;
+            double dx = x - c.ComX, dy = y - c.ComY;
+            double r2 = dx * dx + dy * dy;
+            bool leaf = c.Next == cell + 1;
+            if (leaf || (!holdsSelf && c.WidthSquared < theta2 * r2))
             {
-                for (int p = _start[cell]; p < _end[cell]; p++)
-                {
-                    if (_order[p] == self) continue;
-                    double dx = x - _x[p], dy = y - _y[p];
-                    double w = 1 / (1 + dx * dx + dy * dy);
-                    z += w;
-                    double w2 = w * w;
-                    fx += w2 * dx;
-                    fy += w2 * dy;
-                }
-                cell = _next[cell];
-                continue;
-            }
-            double cx = x - comX[cell], cy = y - comY[cell];
-            double r2 = cx * cx + cy * cy;
-            double cw = width[cell];
-            if (cw * cw < theta2 * r2 && !Contains(cell, x, y))
-            {
+                int mass = holdsSelf ? c.Count - 1 : c.Count;
                 double w = 1 / (1 + r2);
-                double mass = _count[cell];
                 z += mass * w;
                 double mw2 = mass * w * w;
-                fx += mw2 * cx;
-                fy += mw2 * cy;
-                cell = _next[cell];
+                fx += mw2 * dx;
+                fy += mw2 * dy;
+                cell = c.Next;
             }
             else
             {
@@ -152,11 +134,5 @@ internal sealed class QuadTree
             }
         }
         return (z, fx, fy);
-    }
-
-    private bool Contains(int cell, double x, double y)
-    {
-        double minX = _minX[cell], minY = _minY[cell], w = _width[cell];
-        return x >= minX && x < minX + w && y >= minY && y < minY + w;
     }
 }

@@ -40,15 +40,15 @@ internal static class TsneGradient
         var zParts = new double[chunks];
         var attractionParts = new double[chunks]; // Σ pᵢⱼ·ln(pᵢⱼ / wᵢⱼ) per chunk
         var repulsion = new double[2 * n];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        Parallel.For(0, chunks, options, chunk =>
         {
             int end = Math.Min(n, (chunk + 1) * Chunk);
-            double zSum = 0, klSum = 0;
+            double klSum = 0;
             for (int i = chunk * Chunk; i < end; i++)
             {
-                double xi = y[2 * i], yi = y[2 * i + 1];
                 // Attraction: Σⱼ α·pᵢⱼ·wᵢⱼ·(yᵢ − yⱼ) over row i of P.
-                double ax = 0, ay = 0;
+                double xi = y[2 * i], yi = y[2 * i + 1], ax = 0, ay = 0;
                 for (int e = p.RowStart[i]; e < p.RowStart[i + 1]; e++)
                 {
                     int j = p.Columns[e];
@@ -61,9 +61,19 @@ internal static class TsneGradient
                 }
                 gradient[2 * i] = exaggeration * ax;
                 gradient[2 * i + 1] = exaggeration * ay;
-
-                // Repulsion before normalization: Zᵢ = Σⱼ wᵢⱼ and Σⱼ wᵢⱼ²·(yᵢ − yⱼ).
-                double z, fx, fy;
+            }
+            attractionParts[chunk] = klSum;
+        });
+        // Repulsion before normalization, Zᵢ = Σⱼ wᵢⱼ and Σⱼ wᵢⱼ²·(yᵢ − yⱼ); with a tree, points go in tree order so that
+        // consecutive traversals walk the same cells.
+        Parallel.For(0, chunks, options, chunk =>
+        {
+            int end = Math.Min(n, (chunk + 1) * Chunk);
+            double zSum = 0;
+            for (int position = chunk * Chunk; position < end; position++)
+            {
+                int i = tree is null ? position : tree.Order[position];
+                double xi = y[2 * i], yi = y[2 * i + 1], z, fx, fy;
                 if (tree is not null)
                 {
                     (z, fx, fy) = tree.Repulsion(i, xi, yi, theta);
@@ -86,7 +96,6 @@ internal static class TsneGradient
                 repulsion[2 * i + 1] = fy;
             }
             zParts[chunk] = zSum;
-            attractionParts[chunk] = klSum;
         });
         double zTotal = 0, attraction = 0;
         for (int c = 0; c < chunks; c++)
