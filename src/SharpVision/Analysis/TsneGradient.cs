@@ -15,6 +15,7 @@ namespace SharpVision.Analysis;
 internal static class TsneGradient
 {
     private const int Chunk = 256;
+    private const long InlineWork = 300_000; // below this many pair evaluations a gradient runs on the calling thread
 
     /// <summary>Gradient with the exact O(n²) repulsion; returns KL(P‖Q) (P unexaggerated), or NaN unless <paramref name="computeError"/>.</summary>
     public static double Exact(Affinities p, double[] y, double[] gradient, double exaggeration, int threads, bool computeError = true) =>
@@ -40,8 +41,19 @@ internal static class TsneGradient
         var zParts = new double[chunks];
         var attractionParts = new double[chunks]; // Σ pᵢⱼ·ln(pᵢⱼ / wᵢⱼ) per chunk
         var repulsion = new double[2 * n];
-        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-        Parallel.For(0, chunks, options, chunk =>
+        // One parallel region per gradient, and none for small maps, whose whole gradient costs less than waking threads
+        // (on a busy machine, much less). The chunks are the same either way, so are the sums.
+        long work = tree is null ? (long)n * n : 300L * n; // pair evaluations; a Barnes–Hut traversal visits a few hundred cells
+        if (work <= InlineWork || chunks == 1) for (int chunk = 0; chunk < chunks; chunk++) Work(chunk);
+        else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Work);
+
+        void Work(int chunk)
+        {
+            Attraction(chunk);
+            Repulsion(chunk);
+        }
+
+        void Attraction(int chunk)
         {
             int end = Math.Min(n, (chunk + 1) * Chunk);
             double klSum = 0;
@@ -63,10 +75,11 @@ internal static class TsneGradient
                 gradient[2 * i + 1] = exaggeration * ay;
             }
             attractionParts[chunk] = klSum;
-        });
+        }
+
         // Repulsion before normalization, Zᵢ = Σⱼ wᵢⱼ and Σⱼ wᵢⱼ²·(yᵢ − yⱼ); with a tree, points go in tree order so that
         // consecutive traversals walk the same cells.
-        Parallel.For(0, chunks, options, chunk =>
+        void Repulsion(int chunk)
         {
             int end = Math.Min(n, (chunk + 1) * Chunk);
             double zSum = 0;
@@ -96,7 +109,8 @@ internal static class TsneGradient
                 repulsion[2 * i + 1] = fy;
             }
             zParts[chunk] = zSum;
-        });
+        }
+
         double zTotal = 0, attraction = 0;
         for (int c = 0; c < chunks; c++)
         {

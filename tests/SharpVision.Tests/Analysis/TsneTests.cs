@@ -240,9 +240,9 @@ public class TsneTests
     [Fact]
     public void Fit_Seeded_IsReproducible_AndIndependentOfTheThreadCount()
     {
-        var (data, _) = Blobs(200, 3, 6, 2);
-        int n = 600;
-        var options = new TsneOptions { Iterations = 300, Initialization = TsneInitialization.Random, Seed = 5, Method = TsneMethod.BarnesHut };
+        var (data, _) = Blobs(500, 3, 6, 2);
+        int n = 1500; // enough work for the gradient to run in parallel
+        var options = new TsneOptions { Iterations = 60, Initialization = TsneInitialization.Random, Seed = 5, Method = TsneMethod.BarnesHut };
         var one = new Tsne(options with { Threads = 1 }).Fit(data, n, 6);
         var two = new Tsne(options with { Threads = 2 }).Fit(data, n, 6);
         Assert.Equal(one.Embedding, two.Embedding);
