@@ -171,12 +171,14 @@ internal static class EmbedCommand
             console.Log($"t-SNE of {n:N0} {which} images of {location.Name}: {source}" +
                         (parse.GetValue(pcaComponents) > 0 && dimension > parse.GetValue(pcaComponents) ? $", PCA to {parse.GetValue(pcaComponents)}" : "") +
                         $", perplexity {options.Perplexity.ToString(CultureInfo.InvariantCulture)}, {options.Iterations} iterations, {threadCount} thread(s)");
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var embedding = console.Steps("t-SNE", report => EmbeddingPipeline.Run(vectors, n, dimension, parse.GetValue(pcaComponents), options, progress =>
             {
                 report(progress.Iteration, progress.Iterations, $"t-SNE {progress.Iteration}/{progress.Iterations}, KL {progress.KlDivergence:F3}");
                 if (!console.Interactive && (progress.Iteration % 250 == 0 || progress.Iteration == progress.Iterations))
                     console.Log(string.Create(CultureInfo.InvariantCulture, $"iteration {progress.Iteration}/{progress.Iterations}: KL {progress.KlDivergence:F4}, gradient norm {progress.GradientNorm:G3}{(progress.Exaggerated ? " (early exaggeration)" : "")}"));
             }, token));
+            double pcaTsneCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds; // all threads: the cost on a shared machine
             var result = embedding.Tsne;
 
             var quality = EmbeddingQuality.Measure(result.Embedding, sample.Labels, sample.ClassNames.Count, Math.Min(k, n - 1), threadCount);
@@ -243,6 +245,7 @@ internal static class EmbedCommand
                         ["per_class"] = perClass,
                     },
                     ["timings_s"] = new JsonObject(timings.Select(t => KeyValuePair.Create(t.Name, (JsonNode?)Math.Round(t.Seconds, 3)))),
+                    ["cpu_s"] = new JsonObject { ["pca_tsne"] = Math.Round(pcaTsneCpu, 3) },
                     ["threads"] = threadCount,
                 });
             }
