@@ -9,6 +9,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -31,9 +32,11 @@ if (what == "convkernels")
 if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null);
+if (what == "tsne")
+    return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv, features)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv, convkernels, features, tsne)");
     return 2;
 }
 

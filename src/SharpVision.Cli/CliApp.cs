@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(TemplatesCommand.Create(console));
         root.Subcommands.Add(FeaturesCommand.Create(console));
+        root.Subcommands.Add(EmbedCommand.Create(console));
 
         try
         {

@@ -187,6 +187,39 @@ public sealed class NetworkClassifier : IImageClassifier
         return ToProbabilities(scores, count);
     }
 
+    /// <summary>
+    /// Penultimate activations: the input h of the network's last <see cref="Linear"/> layer (scores = h·Wᵀ + b) for
+    /// images laid out as q×C×H×W bytes, in evaluation mode (dropout off, batch norm on running statistics), without
+    /// flip averaging, 512 images at a time. Shape: (q, C, H, W) → (q, F), F = the last layer's input count.
+    /// </summary>
+    /// <exception cref="ArgumentException">The bytes are not a whole number of images.</exception>
+    /// <exception cref="InvalidOperationException">The network does not end with a Linear layer.</exception>
+    public float[] PenultimateActivations(ReadOnlySpan<byte> images, out int length)
+    {
+        int d = Normalizer.SampleSize, inputs = InputLength;
+        if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
+        if (Network.Layers[^1] is not Linear last) throw new InvalidOperationException($"The {Kind} network ends with {Network.Layers[^1].Spec.Type}, not a linear layer.");
+        length = last.Inputs;
+        int count = images.Length / d;
+        var body = Network.Layers.Take(Network.Layers.Count - 1).ToArray(); // the network's own layers, parameters and buffers
+        var activations = new float[(long)count * length];
+        const int batch = 512;
+        Network.Eval();
+        using var _ = GradMode.NoGrad();
+        for (int start = 0; start < count; start += batch)
+        {
+            int n = Math.Min(batch, count - start);
+            var input = new float[n * inputs];
+            if (Features is null) Normalizer.Apply(images.Slice(start * d, n * d), input);
+            else Features.Apply(images.Slice(start * d, n * d), input);
+            var x = new Tensor(Features is null ? new Shape(n, Preparation.Channels, Preparation.Height, Preparation.Width) : new Shape(n, inputs), input);
+            foreach (var layer in body) x = layer.Forward(x);
+            if (x.Size != n * length) throw new InvalidOperationException($"The layers before the last give {x.Size / n} values per image; the last layer takes {length}.");
+            x.Data.AsSpan(0, n * length).CopyTo(activations.AsSpan(start * length, n * length));
+        }
+        return activations;
+    }
+
     /// <summary>Predicts every image of <paramref name="dataset"/>.</summary>
     /// <exception cref="ArgumentException">Images of another shape than the model's.</exception>
     public Predictions Predict(ImageDataset dataset, int threads = 0)
