@@ -31,6 +31,22 @@ public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, dou
         ["val_accuracy"] = ValidationAccuracy is double va ? Math.Round(va, 6) : null,
         ["seconds"] = Math.Round(Seconds, 3),
     };
+
+    /// <summary>Reads <see cref="ToJson"/>'s output back.</summary>
+    /// <exception cref="FormatException">A field is missing or has the wrong type.</exception>
+    public static EpochMetrics FromJson(JsonNode? node)
+    {
+        try
+        {
+            var o = node as JsonObject ?? throw new FormatException("an epoch record must be a JSON object");
+            return new EpochMetrics((int)o["epoch"]!, (long)o["step"]!, (double)o["lr"]!, (double)o["train_loss"]!, (double)o["train_accuracy"]!,
+                (double?)o["val_loss"], (double?)o["val_accuracy"], (double)o["seconds"]!);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or ArgumentException)
+        {
+            throw new FormatException($"not an epoch record ({e.Message})", e);
+        }
+    }
 }
 
 /// <summary>Where training is: steps done in the current epoch, and the running sums of that epoch.</summary>
