@@ -89,6 +89,9 @@ public class ReportBrowserTests(SampleRuns runs, ITestOutputHelper output)
             Assert.True(shot.Width >= 1000 && shot.Height > 900, $"{kind}: screenshot {shot.Width}×{shot.Height}");
             Assert.True(shot.Pixels.Distinct().Count() > 50, $"{kind}: the screenshot is nearly blank");
             File.WriteAllBytes(Path.Combine(screenshots, $"{kind}.png"), png);
+            File.WriteAllBytes(Path.Combine(screenshots, $"{kind}-first-screen.png"), browser.WindowScreenshot());
+            var section = kind is "knn" or "cv" ? "neighbors" : kind == "cnn2" ? "filters" : "evaluation";
+            File.WriteAllBytes(Path.Combine(screenshots, $"{kind}-{section}.png"), browser.ElementScreenshot($"#{section}"));
             output.WriteLine($"{kind}: {figures.Count} figures, screenshot {shot.Width}×{shot.Height} → {Path.Combine(screenshots, kind + ".png")}");
 
             var urls = browser.RequestedUrls();

@@ -100,6 +100,9 @@ internal sealed class HeadlessChromium : IDisposable
         return Convert.FromBase64String((string)result!["data"]!);
     }
 
+    /// <summary>A PNG of what the window shows (the first screen of the page).</summary>
+    public byte[] WindowScreenshot() => Convert.FromBase64String((string)Send(HttpMethod.Get, $"session/{_session}/screenshot")!);
+
     /// <summary>A PNG of the element matched by <paramref name="cssSelector"/>.</summary>
     public byte[] ElementScreenshot(string cssSelector)
     {
