@@ -20,7 +20,7 @@ internal static class ReportCommand
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset's files, when it is no longer where config.json says" };
         var output = new Option<string?>("--out") { Description = "Where to write the report (default: RUN_DIR/report.html)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var json = new Option<bool>("--json") { Description = "Print one JSON document (report path, size, sections)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document (the report's path and size)" };
         var command = new Command("report", "Write a run folder's report.html: training curves per step and per epoch, learning rate, confusion matrix, per-class precision/recall, " +
             "the most confused pairs and misclassified images, k-NN neighbours, linear templates or CNN filters and feature maps, cross-validation curves. " +
             "One self-contained file (inline SVG, images as data: URIs) that opens offline. Loads the model and the dataset recorded in config.json.\n\n" +

@@ -186,6 +186,39 @@ public partial class ReportCliTests(SampleRuns runs)
     }
 
     [Fact]
+    public void Report_RgbImageFolderRun_ReloadsTheSameSeededSplit_AndShowsColorFilters()
+    {
+        // Three classes of 8×8 color PNGs (red, green, blue dominant), split 25 % for test by the run's seed.
+        using var temp = new TempFolder();
+        var root = temp.Combine("colors");
+        var random = new Random(5);
+        foreach (var (name, channel) in new[] { ("red", 0), ("green", 1), ("blue", 2) })
+        {
+            Directory.CreateDirectory(Path.Combine(root, name));
+            for (int i = 0; i < 16; i++)
+            {
+                var pixels = new byte[8 * 8 * 3];
+                random.NextBytes(pixels);
+                for (int p = channel; p < pixels.Length; p += 3) pixels[p] = (byte)(200 + pixels[p] % 56);
+                SharpVision.Imaging.PngEncoder.Save(new SharpVision.Imaging.Image(8, 8, 3, pixels), Path.Combine(root, name, $"{i:D2}.png"));
+            }
+        }
+        var run = temp.Combine("run");
+        var (code, _, err) = Run("train", "--dataset", root, "--model", "cnn2", "--epochs", "1", "--batch-size", "8", "--test-fraction", "0.25", "--seed", "3", "--threads", "2", "--out", run);
+        Assert.True(code == 0, err);
+        var html = File.ReadAllText(Path.Combine(run, "report.html"));
+        Assert.Contains("The 32 3×3 filters of the first convolution, on one scale", html); // three input channels: color filters, no "input channel 0 of"
+        Assert.Contains("on 12 test images", html);
+        var again = temp.Combine("again.html");
+        var regenerated = Run("report", run, "--out", again);
+        Assert.True(regenerated.Code == 0, regenerated.Err);
+        Assert.Equal(html, File.ReadAllText(again));
+        // The first feature-map tile is test image 0 in color: an RGB PNG.
+        var tile = Regex.Match(html, "data-figure=\"feature-maps\">.*?src=\"data:image/png;base64,([^\"]+)\"", RegexOptions.Singleline).Groups[1].Value;
+        Assert.Equal(3, SharpVision.Imaging.PngDecoder.Decode(Convert.FromBase64String(tile), "tile", 1000).Channels);
+    }
+
+    [Fact]
     public void Help_ListsTheReportVerb()
     {
         var (code, output, _) = Run("--help");
