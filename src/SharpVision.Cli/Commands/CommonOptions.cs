@@ -75,6 +75,18 @@ internal sealed class DataOptions
         return (splits, location);
     }
 
+    /// <summary>The dataset's entry of config.json: where it was found and, for image folders, how it was split (what `report` reloads).</summary>
+    public System.Text.Json.Nodes.JsonObject RunJson(ParseResult parse, DatasetSplits splits, DatasetLocation location)
+    {
+        var json = Reporting.DatasetJson(splits, location);
+        if (location.Format == "folder")
+        {
+            json["test_fraction"] = parse.GetValue(TestFraction);
+            json["skip_corrupt"] = parse.GetValue(SkipCorrupt);
+        }
+        return json;
+    }
+
     private ImageFolderOptions FolderOptions(ParseResult parse, int seed, ImagePreparation? forced)
     {
         double fraction = parse.GetValue(TestFraction);

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.IO;
 using SharpVision.Serialization;
 
 namespace SharpVision.Cli.Commands;
@@ -19,12 +20,14 @@ internal static class CvCommand
         var knn = new KnnOptions(lists: true);
         var folds = new Option<int>("--folds") { Description = "Number of stratified folds", DefaultValueFactory = _ => 5 };
         var test = new Option<bool>("--test") { Description = "After choosing the best setting, evaluate it once on the test split" };
-        var command = new Command("cv", "Cross-validate k-NN settings on the training split: mean ± std accuracy per setting, and the best one.\n\nExample:\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000 --test");
+        var command = new Command("cv", "Cross-validate k-NN settings on the training split: mean ± std accuracy per setting, and the best one. " +
+            "Writes a run folder (config.json, metrics.json, report.html with accuracy against k; with --test also model.safetensors and the test evaluation).\n\n" +
+            "Example:\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000 --test --out runs/knn-cv");
         data.AddTo(command);
         knn.AddTo(command);
         command.Options.Add(folds);
         command.Options.Add(test);
-        training.AddTo(command, withOut: false);
+        training.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
             var total = Stopwatch.StartNew();
@@ -80,7 +83,7 @@ internal static class CvCommand
             var result = new JsonObject
             {
                 ["command"] = "cv",
-                ["dataset"] = Reporting.DatasetJson(splits, location),
+                ["dataset"] = data.RunJson(parse, splits, location),
                 ["folds"] = foldCount,
                 ["seed"] = seed,
                 ["results"] = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
@@ -95,12 +98,15 @@ internal static class CvCommand
                 ["threads"] = threads,
             };
             ClassificationMetrics? testReport = null;
+            KNearestNeighborsModel? bestModel = null;
+            Predictions? testPredictions = null;
             var predictTime = TimeSpan.Zero;
             if (parse.GetValue(test))
             {
                 var sw = Stopwatch.StartNew();
-                var model = new KNearestNeighbors(new(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3)).Fit(train);
-                testReport = ClassificationMetrics.Compute(splits.Test.Labels, model.Predict(splits.Test, threads), splits.Test.ClassNames);
+                bestModel = new KNearestNeighbors(new(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3)).Fit(train);
+                testPredictions = bestModel.Predict(splits.Test, threads);
+                testReport = ClassificationMetrics.Compute(splits.Test.Labels, testPredictions, splits.Test.ClassNames);
                 predictTime = sw.Elapsed;
                 result["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(testReport) };
             }
@@ -112,6 +118,35 @@ internal static class CvCommand
                 ["predict"] = Math.Round(predictTime.TotalSeconds, 3),
                 ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             };
+
+            // The run folder: the grid and its results, the best model when it was tested, and the report.
+            var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-cv-knn-{location.Name}"));
+            result["run_dir"] = runDir;
+            var config = new JsonObject
+            {
+                ["command"] = "cv",
+                ["model"] = new JsonObject
+                {
+                    ["type"] = "knn",
+                    ["k"] = new JsonArray(ks.Select(k => (JsonNode)k).ToArray()),
+                    ["metric"] = new JsonArray(metrics.Select(m => (JsonNode)ModelStore.MetricName(m)).ToArray()),
+                    ["weights"] = new JsonArray(weightings.Select(w => (JsonNode)(w == NeighborWeighting.Distance ? "distance" : "uniform")).ToArray()),
+                },
+                ["dataset"] = result["dataset"]!.DeepClone(),
+                ["folds"] = foldCount,
+                ["seed"] = seed,
+                ["threads"] = threads,
+                ["train_limit"] = parse.GetValue(data.TrainLimit),
+                ["test"] = bestModel is not null,
+            };
+            RunFolder.Write(runDir, dir =>
+            {
+                AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+                AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
+                if (bestModel is not null) ModelStore.Save(Path.Combine(dir, "model.safetensors"), bestModel, new Dictionary<string, string> { ["dataset"] = location.Name });
+            });
+            var reportPath = RunReports.WriteAfterRun(console, runDir, threads, bestModel, bestModel is null ? null : splits.Test, testPredictions);
+            if (reportPath is not null) result["report"] = reportPath;
 
             if (json)
             {
@@ -135,6 +170,9 @@ internal static class CvCommand
                 o.WriteLine();
                 o.Write(Reporting.MetricsText("test (best setting, evaluated once)", testReport));
             }
+            o.WriteLine();
+            o.WriteLine($"run folder: {runDir}");
+            if (reportPath is not null) o.WriteLine($"report:     {reportPath}");
             return CliApp.Success;
         });
         return command;

@@ -126,7 +126,7 @@ internal static class NetworkTraining
             ["command"] = "train",
             ["model"] = modelJson,
             ["training"] = recipe.ToJson(),
-            ["dataset"] = Reporting.DatasetJson(splits, location),
+            ["dataset"] = data.RunJson(parse, splits, location),
             ["validation_fraction"] = validationFraction,
             ["train_count"] = train.Count,
             ["validation_count"] = validation?.Count ?? 0,
@@ -199,6 +199,8 @@ internal static class NetworkTraining
             ["model_path"] = modelPath,
         };
         AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), resultJson.ToJsonString(new() { WriteIndented = true }));
+        var reportPath = RunReports.WriteAfterRun(console, runDir, threads, model, splits.Test, predictions);
+        if (reportPath is not null) resultJson["report"] = reportPath;
 
         if (json)
         {
@@ -214,6 +216,7 @@ internal static class NetworkTraining
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
             console.Out.WriteLine($"run folder: {runDir}");
+            if (reportPath is not null) console.Out.WriteLine($"report:     {reportPath}");
         }
         return CliApp.Success;
     }

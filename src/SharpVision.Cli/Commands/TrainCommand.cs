@@ -18,7 +18,7 @@ internal static class TrainCommand
         var training = new TrainingFlags();
         var knn = new KnnOptions(lists: false);
         var network = new NetworkOptions();
-        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
+        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, steps.jsonl, metrics.json, model.safetensors, report.html).\n\n" +
             "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
@@ -76,7 +76,7 @@ internal static class TrainCommand
         {
             ["command"] = "train",
             ["model"] = new JsonObject { ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform" },
-            ["dataset"] = Reporting.DatasetJson(splits, location),
+            ["dataset"] = data.RunJson(parse, splits, location),
             ["seed"] = seed,
             ["threads"] = threads,
             ["train_limit"] = parse.GetValue(data.TrainLimit),
@@ -108,6 +108,8 @@ internal static class TrainCommand
             ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
         };
         AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
+        var reportPath = RunReports.WriteAfterRun(console, runDir, threads, model, splits.Test, predictions);
+        if (reportPath is not null) result["report"] = reportPath;
 
         if (json)
         {
@@ -122,6 +124,7 @@ internal static class TrainCommand
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
             console.Out.WriteLine($"run folder: {runDir}");
+            if (reportPath is not null) console.Out.WriteLine($"report:     {reportPath}");
         }
         return CliApp.Success;
     }

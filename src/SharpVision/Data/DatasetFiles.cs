@@ -47,6 +47,7 @@ public static class DatasetFiles
         "idx" => Directory.Exists(directory) && IdxNames.All(n => FindIdx(directory, n) is not null),
         "cifar-10" => Directory.Exists(directory) && FindCifar10(directory) is not null,
         "cifar-100" => Directory.Exists(directory) && FindCifar100(directory) is not null,
+        "folder" => DetectFormat(directory) == "folder",
         _ => false,
     };
 }

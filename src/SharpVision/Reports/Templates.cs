@@ -51,9 +51,7 @@ public static class Templates
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         var rows = Compute(model);
         int c = model.Preparation.Channels, h = model.Preparation.Height, w = model.Preparation.Width;
-        var sorted = rows.SelectMany(r => r).Order().ToArray();
-        float min = sorted[(int)(0.005 * (sorted.Length - 1))], max = sorted[(int)(0.995 * (sorted.Length - 1))];
-        float range = max > min ? max - min : 1;
+        var (min, range) = DisplayRange(rows);
         int cols = Math.Min(columns, rows.Length), lines = (rows.Length + cols - 1) / cols;
         const int gutter = 2;
         int tileW = w * zoom, tileH = h * zoom;
@@ -72,5 +70,25 @@ public static class Templates
                     }
         }
         return new Image(width, height, c, pixels);
+    }
+
+    /// <summary>
+    /// Each template as its own image at the model's input size, all on the same scale as <see cref="Render"/>
+    /// (so brightness compares across classes). For logistic regression: one template, class 1 against class 0.
+    /// </summary>
+    public static Image[] RenderEach(NetworkClassifier model)
+    {
+        var rows = Compute(model);
+        int c = model.Preparation.Channels, h = model.Preparation.Height, w = model.Preparation.Width;
+        var (min, range) = DisplayRange(rows);
+        return rows.Select(row => ReportImages.FromFloats(row, c, h, w, min, min + range)).ToArray();
+    }
+
+    // The 0.5th to 99.5th percentile of all template values: a few extreme weights should not wash the rest out.
+    private static (float Min, float Range) DisplayRange(float[][] rows)
+    {
+        var sorted = rows.SelectMany(r => r).Order().ToArray();
+        float min = sorted[(int)(0.005 * (sorted.Length - 1))], max = sorted[(int)(0.995 * (sorted.Length - 1))];
+        return (min, max > min ? max - min : 1);
     }
 }

@@ -231,7 +231,7 @@ public static class ModelStore
         {
             FlipAveraging = meta.TryGetValue("tta", out var tta) && tta == "flip",
         };
-        int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width / preparation.Channels : network.Layers.OfType<Linear>().First().Inputs;
+        int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width : network.Layers.OfType<Linear>().First().Inputs;
         int outputs = network.Layers.OfType<Linear>().LastOrDefault()?.Outputs ?? -1;
         if (inputs != model.InputLength || outputs != model.Outputs)
             throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the model's input has {model.InputLength} values and it needs {model.Outputs} outputs");

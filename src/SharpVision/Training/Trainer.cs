@@ -31,6 +31,22 @@ public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, dou
         ["val_accuracy"] = ValidationAccuracy is double va ? Math.Round(va, 6) : null,
         ["seconds"] = Math.Round(Seconds, 3),
     };
+
+    /// <summary>Reads <see cref="ToJson"/>'s output back.</summary>
+    /// <exception cref="FormatException">A field is missing or has the wrong type.</exception>
+    public static EpochMetrics FromJson(JsonNode? node)
+    {
+        try
+        {
+            var o = node as JsonObject ?? throw new FormatException("an epoch record must be a JSON object");
+            return new EpochMetrics((int)o["epoch"]!, (long)o["step"]!, (double)o["lr"]!, (double)o["train_loss"]!, (double)o["train_accuracy"]!,
+                (double?)o["val_loss"], (double?)o["val_accuracy"], (double)o["seconds"]!);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or ArgumentException)
+        {
+            throw new FormatException($"not an epoch record ({e.Message})", e);
+        }
+    }
 }
 
 /// <summary>Where training is: steps done in the current epoch, and the running sums of that epoch.</summary>
@@ -47,7 +63,7 @@ public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, bool Sto
 
 /// <summary>
 /// Minibatch gradient descent on a <see cref="NetworkClassifier"/>: seeded shuffling per epoch, a learning-rate
-/// schedule per step, validation and a metrics.jsonl line per epoch, checkpoints that resume bit for bit, a clean
+/// schedule per step, a steps.jsonl line per step (<see cref="StepLog"/>), validation and a metrics.jsonl line per epoch, checkpoints that resume bit for bit, a clean
 /// stop on Ctrl-C (checkpoint first) and on a diverging loss (no checkpoint of the bad state).
 /// </summary>
 /// <remarks>
@@ -76,7 +92,7 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains <paramref name="model"/> in place. With <paramref name="runDirectory"/>, writes checkpoint.safetensors
-    /// (each epoch, every <see cref="TrainingOptions.CheckpointEvery"/> steps, and on cancellation) and metrics.jsonl.
+    /// (each epoch, every <see cref="TrainingOptions.CheckpointEvery"/> steps, and on cancellation), metrics.jsonl and steps.jsonl.
     /// </summary>
     /// <param name="model">The model, its parameters initialized (they are overwritten on resume).</param>
     /// <param name="train">Normalized training examples.</param>
@@ -116,6 +132,8 @@ public sealed class Trainer
             best = resume.Best;
         }
         if (runDirectory is not null) WriteMetrics(runDirectory, metrics);
+        // The per-step log, cut back to the checkpoint's step: steps after it are redone and logged again.
+        using var stepLog = runDirectory is null ? null : StepLog.Open(runDirectory, position.GlobalStep);
 
         int d = train.SampleSize;
         var batchInputs = new float[o.BatchSize * d];
@@ -157,6 +175,7 @@ public sealed class Trainer
                 model.Network.Train(new Rng(o.Seed, (1L << 32) + ((long)epoch << 20) + step));
 
                 double batchLoss;
+                long correctBefore = correct;
                 // Activations and intermediate gradients come from the pool and return to it at the end of the step.
                 using (BufferPool.Step())
                 {
@@ -184,17 +203,18 @@ public sealed class Trainer
                     correct += CountCorrect(model, scores.Data, labels);
                     seen += n;
                 }
+                stepLog?.Append(new StepMetrics(globalStep + 1, epoch + 1, batchLoss, (double)(correct - correctBefore) / n, OptimizerFactory.LearningRateAt(schedule, globalStep)));
                 OnStep?.Invoke(new StepProgress(epoch, o.Epochs, step, stepsPerEpoch, batchLoss));
 
                 bool last = step == stepsPerEpoch - 1;
                 var here = new TrainingPosition(epoch, step + 1, globalStep + 1, lossSum, correct, seen);
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    if (runDirectory is not null && !last) SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best);
+                    if (runDirectory is not null && !last) SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best, stepLog);
                     if (!last || runDirectory is null) cancellationToken.ThrowIfCancellationRequested();
                 }
                 if (runDirectory is not null && o.CheckpointEvery > 0 && (globalStep + 1) % o.CheckpointEvery == 0 && !last)
-                    SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best);
+                    SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best, stepLog);
             }
 
             // End of epoch: validate, log, maybe stop early, checkpoint.
@@ -218,7 +238,7 @@ public sealed class Trainer
             if (runDirectory is not null)
             {
                 WriteMetrics(runDirectory, metrics);
-                SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, next, best);
+                SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, next, best, stepLog);
             }
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -288,9 +308,13 @@ public sealed class Trainer
         return correct;
     }
 
+    // The step log reaches the disk before the checkpoint that names its last step (see StepLog).
     private void SaveCheckpoint(string dir, NetworkClassifier model, Optimizer? optimizer, EarlyStopping? stopping,
-        List<EpochMetrics> metrics, TrainingPosition position, Dictionary<string, float[]>? best) =>
+        List<EpochMetrics> metrics, TrainingPosition position, Dictionary<string, float[]>? best, StepLog? stepLog)
+    {
+        stepLog?.Sync();
         Checkpoint.Save(Path.Combine(dir, Checkpoint.FileName), _options, model.Network.NamedParameters(), optimizer, stopping, metrics, position, best, CheckpointMetadata, model.Network.NamedBuffers());
+    }
 
     private static void WriteMetrics(string dir, List<EpochMetrics> metrics) =>
         IO.AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), string.Concat(metrics.Select(m => m.ToJson().ToJsonString() + "\n")));

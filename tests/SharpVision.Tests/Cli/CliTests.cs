@@ -63,9 +63,11 @@ public class CliTests
     }
 
     [Fact]
-    public void Cv_ReportsEverySettingAndTheBest()
+    public void Cv_ReportsEverySettingAndTheBest_AndWritesARunFolder()
     {
-        var (code, output, err) = Run("cv", "--data", SampleDir, "--k", "1,3", "--metric", "l1,l2", "--folds", "3", "--train-limit", "600", "--test", "--json");
+        using var temp = new TempFolder();
+        var run = temp.Combine("cv");
+        var (code, output, err) = Run("cv", "--data", SampleDir, "--k", "1,3", "--metric", "l1,l2", "--folds", "3", "--train-limit", "600", "--test", "--out", run, "--json");
         Assert.True(code == 0, err);
         var doc = JsonNode.Parse(output)!;
         var results = doc["results"]!.AsArray();
@@ -74,6 +76,12 @@ public class CliTests
         Assert.Equal(results.Max(r => (double)r!["mean_accuracy"]!), bestMean);
         Assert.All(results, r => Assert.Equal(3, r!["fold_accuracies"]!.AsArray().Count));
         Assert.Equal(500, (int)doc["metrics"]!["test"]!["count"]!);
+        Assert.Equal(run, (string)doc["run_dir"]!);
+        foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors", "report.html" }) Assert.True(File.Exists(Path.Combine(run, file)), file);
+        Assert.Equal(results.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["results"]!.ToJsonString());
+        var best = ModelStore.Load(Path.Combine(run, "model.safetensors")).Knn!;
+        Assert.Equal((int)doc["best"]!["params"]!["k"]!, best.Options.K);
+        Assert.Equal(600, best.Train.Count); // fitted on the whole (limited) training split
     }
 
     [Fact]

@@ -262,6 +262,8 @@ public class NetworkCliTests
         var actual = Parameters(Path.Combine(run, "model.safetensors"));
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (name, bytes) in expected) Assert.True(bytes.AsSpan().SequenceEqual(actual[name]), $"{name} differs after {kills} kills and resumes");
+        // Every step is in the per-step log exactly once, with the uninterrupted run's values.
+        Assert.Equal(File.ReadAllText(Path.Combine(reference, StepLog.FileName)), File.ReadAllText(Path.Combine(run, StepLog.FileName)));
         // No stray temporary files are left where readers look for the checkpoint.
         Assert.DoesNotContain(Directory.GetFiles(run), f => Path.GetFileName(f).StartsWith("checkpoint", StringComparison.Ordinal) && f != checkpoint);
     }
@@ -286,5 +288,6 @@ public class NetworkCliTests
         var expected = Parameters(Path.Combine(reference, "model.safetensors"));
         var actual = Parameters(Path.Combine(run, "model.safetensors"));
         foreach (var (name, bytes) in expected) Assert.True(bytes.AsSpan().SequenceEqual(actual[name]), name);
+        Assert.Equal(File.ReadAllText(Path.Combine(reference, StepLog.FileName)), File.ReadAllText(Path.Combine(run, StepLog.FileName)));
     }
 }

@@ -53,6 +53,24 @@ public class NetworkModelFileTests
     }
 
     [Fact]
+    public void SaveLoad_ColorCnn_RoundTrips()
+    {
+        // A cnn2 on 3×8×8 images: its first convolution reads 3 channels of 8×8, i.e. 192 values per image.
+        using var temp = new TempFolder();
+        var network = Networks.Cnn2(3, 8, 8, 4);
+        network.ResetParameters(new SharpVision.Tensors.Rng(1));
+        var pixels = new byte[20 * 192];
+        new Random(2).NextBytes(pixels);
+        var images = new SharpVision.Data.ImageDataset("rgb", 3, 8, 8, pixels, Enumerable.Range(0, 20).Select(i => i % 4).ToArray(), ["a", "b", "c", "d"]);
+        var model = new NetworkClassifier("cnn2", network, ClassifierLoss.Softmax, SharpVision.Data.Normalizer.Fit(images, SharpVision.Data.NormalizationMode.PerChannel),
+            new SharpVision.Data.ImagePreparation(3, 8, 8), images.ClassNames);
+        var path = temp.Combine("model.safetensors");
+        ModelStore.Save(path, model);
+        var loaded = ModelStore.Load(path).Network!;
+        Assert.Equal(model.Predict(images).Probabilities, loaded.Predict(images).Probabilities);
+    }
+
+    [Fact]
     public void TruncatedByOneByte_IsRefused()
     {
         using var temp = new TempFolder();

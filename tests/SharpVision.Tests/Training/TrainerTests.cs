@@ -68,6 +68,8 @@ public class TrainerTests
             Assert.Equal(Flatten(reference), Flatten(resumed));
             Assert.Equal(options.Epochs, result.Epochs.Count);
             Assert.Equal(File.ReadAllLines(Path.Combine(referenceDir.Path, "metrics.jsonl")).Select(StripSeconds), File.ReadAllLines(Path.Combine(dir.Path, "metrics.jsonl")).Select(StripSeconds));
+            // The per-step log has every step once, with the same values as the uninterrupted run's.
+            Assert.Equal(File.ReadAllText(Path.Combine(referenceDir.Path, StepLog.FileName)), File.ReadAllText(Path.Combine(dir.Path, StepLog.FileName)));
         }
 
         static string StripSeconds(string line) => System.Text.RegularExpressions.Regex.Replace(line, "\"seconds\":[0-9.eE+-]+", "");
