@@ -20,7 +20,7 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
         var console = new CliConsole(stdout, stderr);
-        var root = new RootCommand("SharpVision: image classification for .NET, from k-nearest neighbours up.\n\nExamples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000\n  sharpvision predict --model runs/latest/model.safetensors shirt.png");
+        var root = new RootCommand("SharpVision: image classification for .NET, from k-nearest neighbours up.\n\nExamples:\n  sharpvision ladder --dataset fashion-mnist\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000\n  sharpvision predict --model runs/latest/model.safetensors shirt.png");
         root.Subcommands.Add(DatasetsCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(CvCommand.Create(console));
@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(TemplatesCommand.Create(console));
         root.Subcommands.Add(FeaturesCommand.Create(console));
+        root.Subcommands.Add(LadderCommand.Create(console));
 
         try
         {

@@ -95,7 +95,15 @@ internal static class NetworkTraining
     }
 
     /// <summary>Trains with a progress bar (on a terminal) and a log line per epoch; on Ctrl-C says where the checkpoint is.</summary>
-    public static TrainingResult TrainWithProgress(CliConsole console, NetworkRun run, CancellationToken token, TimeSpan? timeLimit = null, string? resumeHint = null)
+    /// <param name="console">Where the bar and the lines go.</param>
+    /// <param name="run">A prepared run.</param>
+    /// <param name="token">Ctrl-C.</param>
+    /// <param name="timeLimit">Stop training after this long (the ladder's budget).</param>
+    /// <param name="resumable">Say how to resume after Ctrl-C (the ladder removes an interrupted rung instead).</param>
+    /// <param name="epochLines">Log a line per epoch (with <paramref name="indent"/> before it).</param>
+    /// <param name="indent">Prefix of the epoch lines.</param>
+    public static TrainingResult TrainWithProgress(CliConsole console, NetworkRun run, CancellationToken token, TimeSpan? timeLimit = null, bool resumable = true,
+        bool epochLines = true, string indent = "")
     {
         var recipe = run.Options.Recipe;
         try
@@ -103,12 +111,12 @@ internal static class NetworkTraining
             return console.Steps($"training {run.Options.Spec.Kind}", report => run.Train(
                 s => report((long)s.Epoch * s.StepsPerEpoch + s.Step + 1, (long)s.Epochs * s.StepsPerEpoch,
                     string.Create(CultureInfo.InvariantCulture, $"epoch {s.Epoch + 1}/{s.Epochs} loss {s.Loss:F4}")),
-                m => console.Log(EpochLine(m, recipe.Epochs, run.TrainCount)),
+                m => { if (epochLines) console.Log(indent + EpochLine(m, recipe.Epochs, run.TrainCount)); },
                 timeLimit, token));
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (resumable)
         {
-            console.Log(resumeHint ?? $"checkpoint saved in {run.RunDirectory}; continue with: sharpvision train --resume {run.RunDirectory}");
+            console.Log($"checkpoint saved in {run.RunDirectory}; continue with: sharpvision train --resume {run.RunDirectory}");
             throw;
         }
     }
