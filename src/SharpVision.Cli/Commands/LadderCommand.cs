@@ -65,7 +65,7 @@ internal static partial class LadderCommand
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                console.Log($"ladder interrupted during the {ladder.CurrentRung ?? "last"} rung (its folder was removed); " +
+                console.Log($"ladder interrupted during the {ladder.CurrentRung ?? "last"} rung, which leaves no folder; " +
                             (ladder.Finished.Count == 0 ? "no rung had finished." : $"the {ladder.Finished.Count} finished rung(s) ({string.Join(", ", ladder.Finished.Select(r => r.Name))}) are in {directory}; no ladder.json was written."));
                 throw;
             }

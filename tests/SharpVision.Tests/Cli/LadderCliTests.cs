@@ -176,7 +176,7 @@ public class LadderCliTests
         int code = await run;
 
         Assert.Equal(CliApp.Interrupted, code);
-        Assert.Contains("ladder interrupted during the mlp rung", stderr.ToString());
+        Assert.Contains("ladder interrupted during the mlp rung, which leaves no folder", stderr.ToString());
         Assert.True(File.Exists(Path.Combine(dir, "knn", "model.safetensors")));
         Assert.False(Directory.Exists(Path.Combine(dir, "mlp")));
         Assert.False(File.Exists(Path.Combine(dir, "ladder.json")));
