@@ -15,6 +15,9 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
     /// <summary>True when stderr is an interactive terminal (and we are writing to the real console).</summary>
     public bool Interactive => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
 
+    /// <summary>True when stdout is a terminal (tables may then use its width and colors).</summary>
+    public bool OutIsTerminal => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
+
     /// <summary>A progress/log line on stderr.</summary>
     public void Log(string message) => Error.WriteLine(message);
 

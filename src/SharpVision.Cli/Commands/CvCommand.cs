@@ -6,6 +6,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Evaluation;
 using SharpVision.IO;
+using SharpVision.Runs;
 using SharpVision.Serialization;
 
 namespace SharpVision.Cli.Commands;

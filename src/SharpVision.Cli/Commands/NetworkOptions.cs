@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SharpVision.Data;
 using SharpVision.Nn;
+using SharpVision.Runs;
 using SharpVision.Training;
 
 namespace SharpVision.Cli.Commands;
@@ -53,7 +54,7 @@ internal sealed class NetworkOptions
     /// <summary>The recipe for <paramref name="model"/>: its defaults overridden by the flags given.</summary>
     public TrainingOptions Recipe(ParseResult parse, TrainingFlags shared, string model, int seed)
     {
-        var r = Defaults(model) with { Seed = seed };
+        var r = NetworkSpec.DefaultRecipe(model) with { Seed = seed };
         if (parse.GetValue(shared.Epochs) is int e) r = r with { Epochs = e };
         if (parse.GetValue(shared.BatchSize) is int b) r = r with { BatchSize = b };
         if (parse.GetValue(shared.LearningRate) is double lr) r = r with { LearningRate = lr };
@@ -86,23 +87,6 @@ internal sealed class NetworkOptions
             throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");
         return r;
     }
-
-    /// <summary>
-    /// Per-model defaults, chosen by measurement on Fashion-MNIST (see bench/linear.sh and bench/mlp.sh):
-    /// linear models reach their accuracy in a few epochs of momentum SGD; the MLP trains with Adam and a cosine schedule.
-    /// </summary>
-    public static TrainingOptions Defaults(string model) => model switch
-    {
-        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
-        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.05, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
-        "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
-        "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
-        // torch_peers.py's recipe (SGD + Nesterov 0.9, weight decay 5e-4, one-cycle to 0.1, batch 128, random flips),
-        // trained for 20 epochs with label smoothing 0.1; predictions average each image with its mirror (--tta flip).
-        // Measured on Fashion-MNIST (seed 0): 0.9342 at 20 epochs; 24 and 40 epochs with 1-pixel crops: 0.9345 (README).
-        _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, Schedule: "onecycle",
-            LabelSmoothing: 0.1, Flip: true),
-    };
 
     public int[] HiddenSizes(ParseResult parse)
     {

@@ -3,13 +3,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
-using SharpVision.Evaluation;
 using SharpVision.Features;
-using SharpVision.IO;
-using SharpVision.Nn;
 using SharpVision.Serialization;
 using SharpVision.Tensors;
 using SharpVision.Tensors.Kernels;
+using SharpVision.Runs;
 using SharpVision.Training;
 
 namespace SharpVision.Cli.Commands;
@@ -44,181 +42,100 @@ internal static class NetworkTraining
             splits = splits with { Train = splits.Train.SelectClasses(selection), Test = splits.Test.SelectClasses(selection) };
         if (kind == "logistic" && splits.Train.ClassNames.Count != 2)
             throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs {splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
-        var train = splits.Train;
-        ImageDataset? validation = null;
         double validationFraction = net.Validation(parse, recipe);
-        if (validationFraction > 0)
-        {
-            var (held, kept) = Splits.StratifiedSplit(train.Labels, validationFraction, seed);
-            validation = train.Subset(held);
-            train = train.Subset(kept);
-        }
-        var mode = net.Normalization(parse, kind);
-        FeatureStandardizer? features = null;
-        ExampleSet trainSet;
-        ExampleSet? validationSet;
-        Normalizer normalizer;
-        if (parse.GetValue(net.Features) is string spec)
-        {
-            if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with svm, softmax, logistic and mlp, not {kind}.");
-            var cache = new FeatureCache();
-            float[] trainFeatures;
-            try
-            {
-                (features, trainFeatures) = FeatureStandardizer.Fit(FeaturePipeline.Parse(spec), train, seed, threads, cache, token);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException($"--features: {e.Message}");
-            }
-            console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image (cache {cache.Directory})");
-            normalizer = Normalizer.Fit(train, NormalizationMode.None);
-            mode = NormalizationMode.None;
-            trainSet = new ExampleSet(trainFeatures, train.Labels, features.Length);
-            validationSet = validation is null ? null : new ExampleSet(features.Apply(validation, threads, cache, token), validation.Labels, features.Length);
-        }
-        else
-        {
-            normalizer = Normalizer.Fit(train, mode);
-            int[] sampleShape = [train.Channels, train.Height, train.Width];
-            trainSet = new ExampleSet(normalizer.Apply(train, threads), train.Labels, train.SampleSize, sampleShape);
-            validationSet = validation is null ? null : new ExampleSet(normalizer.Apply(validation, threads), validation.Labels, validation.SampleSize, sampleShape);
-        }
-        load.Stop();
-
-        var loss = kind switch { "svm" => ClassifierLoss.Hinge, "logistic" => ClassifierLoss.Logistic, _ => ClassifierLoss.Softmax };
-        int inputs = features?.Length ?? train.SampleSize, outputs = loss == ClassifierLoss.Logistic ? 1 : train.ClassNames.Count;
-        Sequential network;
-        try
-        {
-            network = kind switch
-            {
-                "mlp" => Networks.Mlp(inputs, net.HiddenSizes(parse), outputs, net.ActivationKind(parse), net.DropoutProbability(parse)),
-                "svm" or "softmax" or "logistic" => Networks.LinearClassifier(inputs, outputs),
-                _ => Networks.ByName(kind, train.Channels, train.Height, train.Width, outputs),
-            };
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
-        network.ResetParameters(new Rng(seed));
-        var preparation = new ImagePreparation(train.Channels, train.Height, train.Width);
-        var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, train.ClassNames, features);
-
+        var spec = new NetworkSpec(kind, net.Normalization(parse, kind), kind == "mlp" ? net.HiddenSizes(parse) : null,
+            kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, net, kind));
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
-        var modelPath = Path.Combine(runDir, "model.safetensors");
-        if (checkpoint is null && Directory.Exists(runDir) && (File.Exists(modelPath) || File.Exists(Path.Combine(runDir, Checkpoint.FileName))))
+        if (checkpoint is null && NetworkRun.HoldsRun(runDir))
             throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
-        Directory.CreateDirectory(runDir);
-        var modelJson = new JsonObject
-        {
-            ["type"] = kind,
-            ["loss"] = ModelStore.LossName(loss),
-            ["architecture"] = Architecture.ToJson(network),
-            ["parameters"] = network.ParameterCount(),
-            ["preprocess"] = Normalizer.Name(mode),
-            ["features"] = features?.Pipeline.CanonicalConfig,
-            ["classes"] = new JsonArray(train.ClassNames.Select(n => (JsonNode)n).ToArray()),
-        };
-        var config = new JsonObject
-        {
-            ["command"] = "train",
-            ["model"] = modelJson,
-            ["training"] = recipe.ToJson(),
-            ["dataset"] = data.RunJson(parse, splits, location),
-            ["validation_fraction"] = validationFraction,
-            ["train_count"] = train.Count,
-            ["validation_count"] = validation?.Count ?? 0,
-            ["threads"] = threads,
-            ["gemm"] = Gemm.Provider.Name,
-        };
-        AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
-
-        console.Log(string.Create(CultureInfo.InvariantCulture,
-            $"{(checkpoint is null ? "training" : "resuming")} {kind} ({network.ParameterCount():N0} parameters) on {train.Count:N0} images{(validation is null ? "" : $" (+{validation.Count:N0} validation)")}: " +
-            $"{recipe.Optimizer} lr {recipe.LearningRate} ({recipe.Schedule}), batch {recipe.BatchSize}, {recipe.Epochs} epochs, {threads} thread(s), GEMM {Gemm.Provider.Name}; run folder {runDir}"));
-        var fit = Stopwatch.StartNew();
-        TrainingResult result;
-        try
-        {
-            result = console.Steps($"training {kind}", report => new Trainer(recipe)
-            {
-                OnEpoch = m => console.Log(EpochLine(m, recipe.Epochs, train.Count)),
-                OnStep = s => report((long)s.Epoch * s.StepsPerEpoch + s.Step + 1, (long)s.Epochs * s.StepsPerEpoch,
-                    string.Create(CultureInfo.InvariantCulture, $"epoch {s.Epoch + 1}/{s.Epochs} loss {s.Loss:F4}")),
-                CheckpointMetadata = new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) },
-            }.Fit(model, trainSet, validationSet, runDir, checkpoint, token));
-        }
-        catch (OperationCanceledException)
-        {
-            console.Log($"checkpoint saved in {runDir}; continue with: sharpvision train --resume {runDir}");
-            throw;
-        }
-        fit.Stop();
+        load.Stop();
+        var options = new NetworkRunOptions(spec, recipe, validationFraction, net.FlipAveraging(parse, kind), threads, Resume: checkpoint,
+            CheckpointMetadata: new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) }, Dataset: data.RunJson(parse, splits, location));
+        var run = PrepareRun(options, splits, location, runDir, load.Elapsed, token);
+        if (run.Inputs.Features is { } features) console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image (cache {new FeatureCache().Directory})");
+        console.Log(run.Description);
+        var result = TrainWithProgress(console, run, token);
         if (result.StoppedEarly) console.Log($"early stopping: no validation improvement for {recipe.Patience} epochs; keeping epoch {result.BestEpoch}'s weights");
-
-        model.FlipAveraging = net.FlipAveraging(parse, kind);
-        var predict = Stopwatch.StartNew();
-        var predictions = model.Predict(splits.Test, threads);
-        predict.Stop();
-        var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, model.ClassNames);
-        ModelStore.Save(modelPath, model, new Dictionary<string, string> { ["dataset"] = location.Name });
+        var outcome = run.Finish();
         total.Stop();
 
-        double epochSeconds = result.Epochs.Count == 0 ? 0 : result.Epochs.Average(e => e.Seconds);
-        var resultJson = new JsonObject
-        {
-            ["command"] = "train",
-            ["model"] = modelJson.DeepClone(),
-            ["training"] = recipe.ToJson(),
-            ["dataset"] = config["dataset"]!.DeepClone(),
-            ["metrics"] = new JsonObject
-            {
-                ["test"] = Reporting.MetricsJson(report),
-                ["epochs"] = new JsonArray(result.Epochs.Select(e => (JsonNode)e.ToJson()).ToArray()),
-                ["best_epoch"] = result.BestEpoch,
-                ["stopped_early"] = result.StoppedEarly,
-            },
-            ["timings_s"] = new JsonObject
-            {
-                ["load"] = Math.Round(load.Elapsed.TotalSeconds, 3),
-                ["fit"] = Math.Round(fit.Elapsed.TotalSeconds, 3),
-                ["epoch_mean"] = Math.Round(epochSeconds, 3),
-                ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3),
-                ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
-            },
-            ["throughput"] = new JsonObject
-            {
-                ["train_images_per_s"] = Math.Round(train.Count / Math.Max(epochSeconds, 1e-9)),
-                ["predict_images_per_s"] = Math.Round(splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9)),
-            },
-            ["backend"] = $"gemm-{Gemm.Provider.Name}",
-            ["threads"] = threads,
-            ["run_dir"] = runDir,
-            ["model_path"] = modelPath,
-        };
-        AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), resultJson.ToJsonString(new() { WriteIndented = true }));
-        var reportPath = RunReports.WriteAfterRun(console, runDir, threads, model, splits.Test, predictions);
+        var resultJson = outcome.Document;
+        var reportPath = RunReports.WriteAfterRun(console, run.RunDirectory, threads, outcome.Model, splits.Test, outcome.Predictions);
         if (reportPath is not null) resultJson["report"] = reportPath;
-
         if (json)
         {
             console.Json(resultJson);
         }
         else
         {
-            console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {train.Count:N0} train{(validation is null ? "" : $" / {validation.Count:N0} validation")} / {splits.Test.Count:N0} test, {train.Channels}×{train.Height}×{train.Width}");
-            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(loss)} loss, {network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(mode)}; GEMM {Gemm.Provider.Name}, {threads} threads)");
+            var (model, report, fit, predict) = (outcome.Model, outcome.Test, outcome.Fit, outcome.Predict);
+            double epochSeconds = result.Epochs.Count == 0 ? 0 : result.Epochs.Average(e => e.Seconds);
+            var train = run.Inputs.Preparation;
+            console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {run.TrainCount:N0} train{(run.ValidationCount == 0 ? "" : $" / {run.ValidationCount:N0} validation")} / {splits.Test.Count:N0} test, {train.Channels}×{train.Height}×{train.Width}");
+            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(model.Loss)} loss, {model.Network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(spec.Normalization)}; GEMM {Gemm.Provider.Name}, {threads} threads)");
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"time:    fit {fit.Elapsed.TotalSeconds:F2} s ({result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {train.Count / Math.Max(epochSeconds, 1e-9):N0} images/s), predict {predict.Elapsed.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
+                $"time:    fit {fit.TotalSeconds:F2} s ({result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {run.TrainCount / Math.Max(epochSeconds, 1e-9):N0} images/s), predict {predict.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
-            console.Out.WriteLine($"run folder: {runDir}");
+            console.Out.WriteLine($"run folder: {run.RunDirectory}");
             if (reportPath is not null) console.Out.WriteLine($"report:     {reportPath}");
         }
         return CliApp.Success;
+    }
+
+    /// <summary>Prepares a network run, turning settings that do not fit the data into usage errors that name the flag.</summary>
+    public static NetworkRun PrepareRun(NetworkRunOptions options, DatasetSplits splits, DatasetLocation location, string runDir, TimeSpan loading, CancellationToken token)
+    {
+        try
+        {
+            return NetworkRun.Prepare(options, splits, location, runDir, loading, token);
+        }
+        catch (RunSetupException e)
+        {
+            throw new UsageException(e.Setting == "features" ? $"--features: {e.Message}" : e.Message);
+        }
+    }
+
+    /// <summary>Trains with a progress bar (on a terminal) and a log line per epoch; on Ctrl-C says where the checkpoint is.</summary>
+    /// <param name="console">Where the bar and the lines go.</param>
+    /// <param name="run">A prepared run.</param>
+    /// <param name="token">Ctrl-C.</param>
+    /// <param name="timeLimit">Stop training after this long (the ladder's budget).</param>
+    /// <param name="resumable">Say how to resume after Ctrl-C (the ladder removes an interrupted rung instead).</param>
+    /// <param name="epochLines">Log a line per epoch (with <paramref name="indent"/> before it).</param>
+    /// <param name="indent">Prefix of the epoch lines.</param>
+    public static TrainingResult TrainWithProgress(CliConsole console, NetworkRun run, CancellationToken token, TimeSpan? timeLimit = null, bool resumable = true,
+        bool epochLines = true, string indent = "")
+    {
+        var recipe = run.Options.Recipe;
+        try
+        {
+            return console.Steps($"training {run.Options.Spec.Kind}", report => run.Train(
+                s => report((long)s.Epoch * s.StepsPerEpoch + s.Step + 1, (long)s.Epochs * s.StepsPerEpoch,
+                    string.Create(CultureInfo.InvariantCulture, $"epoch {s.Epoch + 1}/{s.Epochs} loss {s.Loss:F4}")),
+                m => { if (epochLines) console.Log(indent + EpochLine(m, recipe.Epochs, run.TrainCount)); },
+                timeLimit, token));
+        }
+        catch (OperationCanceledException) when (resumable)
+        {
+            console.Log($"checkpoint saved in {run.RunDirectory}; continue with: sharpvision train --resume {run.RunDirectory}");
+            throw;
+        }
+    }
+
+    private static FeaturePipeline? FeaturePipelineOf(ParseResult parse, NetworkOptions net, string kind)
+    {
+        if (parse.GetValue(net.Features) is not string text) return null;
+        if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with svm, softmax, logistic and mlp, not {kind}.");
+        try
+        {
+            return FeaturePipeline.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--features: {e.Message}");
+        }
     }
 
     private static string EpochLine(EpochMetrics m, int epochs, int images)

@@ -3,44 +3,19 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Runs;
 
 namespace SharpVision.Cli.Commands;
 
 /// <summary>Turns results into the stable JSON keys and into readable tables.</summary>
 internal static class Reporting
 {
-    public static JsonObject MetricsJson(ClassificationMetrics m)
-    {
-        var confusion = new JsonArray();
-        foreach (var row in m.ConfusionMatrix) confusion.Add(new JsonArray(row.Select(v => (JsonNode)v).ToArray()));
-        var perClass = new JsonArray();
-        foreach (var c in m.PerClass)
-            perClass.Add(new JsonObject { ["class"] = c.Name, ["precision"] = Round(c.Precision), ["recall"] = Round(c.Recall), ["f1"] = Round(c.F1), ["support"] = c.Support });
-        return new JsonObject
-        {
-            ["accuracy"] = Round(m.Accuracy),
-            ["top5_accuracy"] = double.IsNaN(m.Top5Accuracy) ? null : Round(m.Top5Accuracy),
-            ["count"] = m.Count,
-            ["macro_f1"] = Round(m.MacroF1),
-            ["class_names"] = new JsonArray(m.ClassNames.Select(n => (JsonNode)n).ToArray()),
-            ["confusion_matrix"] = confusion,
-            ["per_class"] = perClass,
-        };
-    }
+    // The JSON shapes live in the library (run folders are written there); these keep the commands' spelling.
+    public static JsonObject MetricsJson(ClassificationMetrics m) => RunJson.Metrics(m);
 
-    public static JsonObject DatasetJson(DatasetSplits splits, DatasetLocation location) => new()
-    {
-        ["name"] = location.Name,
-        ["format"] = location.Format,
-        ["source"] = location.Directory,
-        ["origin"] = location.Origin,
-        ["is_sample"] = location.IsSample,
-        ["train_count"] = splits.Train.Count,
-        ["test_count"] = splits.Test.Count,
-        ["shape"] = new JsonArray(splits.Train.Channels, splits.Train.Height, splits.Train.Width),
-    };
+    public static JsonObject DatasetJson(DatasetSplits splits, DatasetLocation location) => RunJson.Dataset(splits, location);
 
-    public static double Round(double value) => Math.Round(value, 6);
+    public static double Round(double value) => RunJson.Round(value);
 
     /// <summary>Accuracy line, per-class table and confusion matrix with class names.</summary>
     public static string MetricsText(string split, ClassificationMetrics m)

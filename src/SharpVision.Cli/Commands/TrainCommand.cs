@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using SharpVision.Classic;
-using SharpVision.Evaluation;
-using SharpVision.IO;
+using SharpVision.Runs;
 using SharpVision.Serialization;
 
 namespace SharpVision.Cli.Commands;
@@ -18,7 +16,7 @@ internal static class TrainCommand
         var training = new TrainingFlags();
         var knn = new KnnOptions(lists: false);
         var network = new NetworkOptions();
-        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, steps.jsonl, metrics.json, model.safetensors, report.html).\n\n" +
+        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
             "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
@@ -60,55 +58,13 @@ internal static class TrainCommand
         load.Stop();
         if (options.K > splits.Train.Count) throw new UsageException($"--k {options.K} exceeds the {splits.Train.Count} training images.");
 
-        var fit = Stopwatch.StartNew();
-        var model = new KNearestNeighbors(options).Fit(splits.Train);
-        fit.Stop();
-        console.Log($"k-NN (k={options.K}, {ModelStore.MetricName(options.Metric)}, {options.Weighting.ToString().ToLowerInvariant()}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {threads} thread(s) ...");
-        token.ThrowIfCancellationRequested();
-        var predict = Stopwatch.StartNew();
-        var predictions = model.Predict(splits.Test, threads);
-        predict.Stop();
-        token.ThrowIfCancellationRequested();
-        var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
-
-        var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}"));
-        var config = new JsonObject
-        {
-            ["command"] = "train",
-            ["model"] = new JsonObject { ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform" },
-            ["dataset"] = data.RunJson(parse, splits, location),
-            ["seed"] = seed,
-            ["threads"] = threads,
-            ["train_limit"] = parse.GetValue(data.TrainLimit),
-        };
-        var backend = $"knn-{NeighborSearch.ByteBackend}";
-        var result = new JsonObject
-        {
-            ["command"] = "train",
-            ["model"] = config["model"]!.DeepClone(),
-            ["dataset"] = config["dataset"]!.DeepClone(),
-            ["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(report) },
-            ["timings_s"] = new JsonObject(),
-            ["backend"] = backend,
-            ["threads"] = threads,
-            ["run_dir"] = runDir,
-            ["model_path"] = Path.Combine(runDir, "model.safetensors"),
-        };
-        RunFolder.Write(runDir, dir =>
-        {
-            ModelStore.Save(Path.Combine(dir, "model.safetensors"), model, new Dictionary<string, string> { ["dataset"] = location.Name });
-            AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
-        });
+        var runDir = parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}");
+        var run = KnnRun.Execute(new KnnRunOptions(options, seed, threads, parse.GetValue(data.TrainLimit), Dataset: data.RunJson(parse, splits, location)), splits, location, runDir, load.Elapsed, console.Log, token);
+        var (report, result, predict) = (run.Test, run.Document, run.Predict);
+        runDir = (string)result["run_dir"]!;
+        var backend = (string)result["backend"]!;
         total.Stop();
-        result["timings_s"] = new JsonObject
-        {
-            ["load"] = Math.Round(load.Elapsed.TotalSeconds, 3),
-            ["fit"] = Math.Round(fit.Elapsed.TotalSeconds, 3),
-            ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3),
-            ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3),
-        };
-        AtomicFile.WriteAllText(Path.Combine(runDir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
-        var reportPath = RunReports.WriteAfterRun(console, runDir, threads, model, splits.Test, predictions);
+        var reportPath = RunReports.WriteAfterRun(console, runDir, threads, run.Model, splits.Test, run.Predictions);
         if (reportPath is not null) result["report"] = reportPath;
 
         if (json)
@@ -118,8 +74,8 @@ internal static class TrainCommand
         else
         {
             console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {splits.Train.Count:N0} train / {splits.Test.Count:N0} test, {splits.Train.Channels}×{splits.Train.Height}×{splits.Train.Width}");
-            console.Out.WriteLine($"model:   k-NN k={options.K} metric={ModelStore.MetricName(options.Metric)} weights={(options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform")} (backend {backend}, {threads} threads)");
-            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    predict {predict.Elapsed.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
+            console.Out.WriteLine($"model:   k-NN k={options.K} metric={ModelStore.MetricName(options.Metric)} weights={KnnRun.WeightsName(options.Weighting)} (backend {backend}, {threads} threads)");
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    predict {predict.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
@@ -127,36 +83,5 @@ internal static class TrainCommand
             if (reportPath is not null) console.Out.WriteLine($"report:     {reportPath}");
         }
         return CliApp.Success;
-    }
-}
-
-/// <summary>Creates a run folder without ever leaving a half-written one behind.</summary>
-internal static class RunFolder
-{
-    /// <summary>
-    /// A new folder is filled under a temporary name and renamed into place at the end; an existing folder gets each
-    /// file replaced atomically, so an earlier good model is never overwritten by a partial one.
-    /// </summary>
-    public static void Write(string runDir, Action<string> fill)
-    {
-        if (Directory.Exists(runDir))
-        {
-            fill(runDir);
-            return;
-        }
-        var parent = Path.GetDirectoryName(runDir)!;
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(runDir)}.{Guid.NewGuid():N}.partial");
-        Directory.CreateDirectory(staging);
-        try
-        {
-            fill(staging);
-            Directory.Move(staging, runDir);
-        }
-        catch
-        {
-            try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
-            throw;
-        }
     }
 }

@@ -59,7 +59,15 @@ public readonly record struct StepProgress(int Epoch, int Epochs, int Step, int 
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>What <see cref="Trainer.Fit"/> did.</summary>
-public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, bool StoppedEarly, int BestEpoch, double Seconds);
+/// <param name="Epochs">One line per completed epoch.</param>
+/// <param name="StoppedEarly">Early stopping ended training.</param>
+/// <param name="BestEpoch">The epoch whose weights the model holds (1-based).</param>
+/// <param name="Seconds">Wall time of Fit.</param>
+/// <param name="ReachedTimeLimit">
+/// <see cref="Trainer.TimeLimit"/> ended training before the recipe's last epoch; the model holds the weights reached
+/// (possibly mid-epoch: then <paramref name="Epochs"/> lacks that partial epoch).
+/// </param>
+public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, bool StoppedEarly, int BestEpoch, double Seconds, bool ReachedTimeLimit = false);
 
 /// <summary>
 /// Minibatch gradient descent on a <see cref="NetworkClassifier"/>: seeded shuffling per epoch, a learning-rate
@@ -86,6 +94,14 @@ public sealed class Trainer
 
     /// <summary>Called after every epoch with its metrics.</summary>
     public Action<EpochMetrics>? OnEpoch { get; init; }
+
+    /// <summary>
+    /// Wall-time limit of <see cref="Fit"/>: once reached, training stops after the current step and Fit returns the
+    /// weights reached (<see cref="TrainingResult.ReachedTimeLimit"/>); a stop mid-epoch writes a checkpoint first, as
+    /// Ctrl-C does, so the run can be resumed. Null: no limit. A run stopped by time is not reproducible bit for bit
+    /// (where it stops depends on the machine); one that finishes within its limit is.
+    /// </summary>
+    public TimeSpan? TimeLimit { get; init; }
 
     /// <summary>Extra metadata stored in every checkpoint (the command line records how to rebuild the run).</summary>
     public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
@@ -145,8 +161,9 @@ public sealed class Trainer
             model.Normalizer.Apply(new byte[d], padValue); // what a black pixel becomes after normalization
         }
         var batchLabels = new int[o.BatchSize];
-        bool stoppedEarly = false;
-        for (int epoch = position.Epoch; epoch < o.Epochs && !stoppedEarly; epoch++)
+        bool stoppedEarly = false, outOfTime = false;
+        bool TimeIsUp() => TimeLimit is { } limit && total.Elapsed >= limit;
+        for (int epoch = position.Epoch; epoch < o.Epochs && !stoppedEarly && !outOfTime; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             var order = new Rng(o.Seed, 1 + epoch).Permutation(train.Count);
@@ -213,9 +230,16 @@ public sealed class Trainer
                     if (runDirectory is not null && !last) SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best, stepLog);
                     if (!last || runDirectory is null) cancellationToken.ThrowIfCancellationRequested();
                 }
+                if (!last && TimeIsUp())
+                {
+                    if (runDirectory is not null) SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best, stepLog);
+                    outOfTime = true;
+                    break;
+                }
                 if (runDirectory is not null && o.CheckpointEvery > 0 && (globalStep + 1) % o.CheckpointEvery == 0 && !last)
                     SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, here, best, stepLog);
             }
+            if (outOfTime) break;
 
             // End of epoch: validate, log, maybe stop early, checkpoint.
             double? valLoss = null, valAccuracy = null;
@@ -241,6 +265,7 @@ public sealed class Trainer
                 SaveCheckpoint(runDirectory, model, optimizer, stopping, metrics, next, best, stepLog);
             }
             cancellationToken.ThrowIfCancellationRequested();
+            outOfTime = epoch + 1 < o.Epochs && !stoppedEarly && TimeIsUp();
         }
         if (best is not null)
         {
@@ -248,7 +273,7 @@ public sealed class Trainer
             foreach (var (name, values) in model.Network.NamedBuffers()) best["buffer." + name].CopyTo(values, 0);
         }
         model.Network.Eval();
-        return new TrainingResult(metrics, stoppedEarly, stopping?.BestEpoch is int b ? b + 1 : metrics.Count, total.Elapsed.TotalSeconds);
+        return new TrainingResult(metrics, stoppedEarly, stopping?.BestEpoch is int b ? b + 1 : metrics.Count, total.Elapsed.TotalSeconds, outOfTime);
     }
 
     /// <summary>Mean loss (without penalty) and accuracy on <paramref name="set"/>, in evaluation mode.</summary>

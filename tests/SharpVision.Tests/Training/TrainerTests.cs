@@ -76,6 +76,34 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TimeLimit_Reached_StopsAfterTheCurrentStep_WithACheckpointThatResumesToTheUninterruptedModel()
+    {
+        var data = Blobs(300, 4, 1);
+        var options = Quick with { Epochs = 3 };
+        var (reference, train) = Setup("mlp", data, 7);
+        var unlimited = new Trainer(options) { TimeLimit = TimeSpan.FromHours(1) }.Fit(reference, train, null, null);
+        Assert.False(unlimited.ReachedTimeLimit);
+        Assert.Equal(3, unlimited.Epochs.Count);
+
+        // A limit of zero is reached as soon as the first step is done: Fit returns (no exception) with that step's weights.
+        using var dir = new TempFolder();
+        var (model, _) = Setup("mlp", data, 7);
+        int steps = 0;
+        var limited = new Trainer(options) { TimeLimit = TimeSpan.Zero, OnStep = _ => steps++ }.Fit(model, train, null, dir.Path);
+        Assert.True(limited.ReachedTimeLimit);
+        Assert.Equal(1, steps);
+        Assert.Empty(limited.Epochs);
+        Assert.NotEqual(Flatten(reference), Flatten(model));
+
+        var checkpoint = Checkpoint.Load(Path.Combine(dir.Path, Checkpoint.FileName));
+        Assert.Equal(1, checkpoint.Position.GlobalStep);
+        var (resumed, _) = Setup("mlp", data, 99);
+        var finished = new Trainer(options).Fit(resumed, train, null, dir.Path, checkpoint);
+        Assert.False(finished.ReachedTimeLimit);
+        Assert.Equal(Flatten(reference), Flatten(resumed));
+    }
+
+    [Fact]
     public void Fit_LossBecomesNaN_StopsWithClearErrorAndKeepsLastGoodCheckpoint()
     {
         using var dir = new TempFolder();

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SharpVision.Classic;
+using SharpVision.Data;
+using SharpVision.Evaluation;
+using SharpVision.IO;
+using SharpVision.Serialization;
+
+namespace SharpVision.Runs;
+
+/// <summary>How a k-NN run is set up besides its data.</summary>
+/// <param name="Knn">k, metric and vote weighting.</param>
+/// <param name="Seed">Recorded in config.json (the caller used it for any subset of the data).</param>
+/// <param name="Threads">Worker threads for the neighbour search.</param>
+/// <param name="TrainLimit">Recorded in config.json when the caller used a subset of the training split.</param>
+/// <param name="Command">The command recorded in config.json and metrics.json ("train", "ladder").</param>
+/// <param name="Dataset">The dataset as config.json records it, when the caller knows more than the splits (an image folder's test fraction); null: <see cref="RunJson.Dataset"/>.</param>
+public sealed record KnnRunOptions(KNearestNeighborsOptions Knn, int Seed = 0, int Threads = 1, int? TrainLimit = null, string Command = "train", JsonObject? Dataset = null);
+
+/// <summary>What a k-NN run produced.</summary>
+/// <param name="Model">The fitted model (it holds the training images).</param>
+/// <param name="Test">Metrics on the test split.</param>
+/// <param name="Document">The metrics.json document (also what <c>train --json</c> prints).</param>
+/// <param name="Fit">Time to fit (memorize).</param>
+/// <param name="Predict">Time to classify the test split.</param>
+/// <param name="Predictions">The test split's predictions (for the run's report).</param>
+public sealed record KnnRunResult(KNearestNeighborsModel Model, ClassificationMetrics Test, JsonObject Document, TimeSpan Fit, TimeSpan Predict, Predictions Predictions);
+
+/// <summary>
+/// A k-NN training run: memorize the training split, classify the test split once, and write a run folder
+/// (config.json, model.safetensors, metrics.json). A new folder is filled under a temporary name and renamed into place.
+/// </summary>
+public static class KnnRun
+{
+    /// <param name="options">The k-NN setting and what to record.</param>
+    /// <param name="splits">Training and test images.</param>
+    /// <param name="location">Where the dataset came from (recorded).</param>
+    /// <param name="runDirectory">The run folder to write.</param>
+    /// <param name="loading">Time the caller spent loading the data (reported as timings_s.load and in the total).</param>
+    /// <param name="log">Progress lines (none when null).</param>
+    /// <param name="cancellationToken">Checked before and after the search.</param>
+    /// <exception cref="ArgumentOutOfRangeException">k exceeds the training images.</exception>
+    public static KnnRunResult Execute(KnnRunOptions options, DatasetSplits splits, DatasetLocation location, string runDirectory, TimeSpan loading,
+        Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(splits);
+        ArgumentNullException.ThrowIfNull(location);
+        var total = Stopwatch.StartNew();
+        var knn = options.Knn;
+        var fit = Stopwatch.StartNew();
+        var model = new KNearestNeighbors(knn).Fit(splits.Train);
+        fit.Stop();
+        log?.Invoke($"k-NN (k={knn.K}, {ModelStore.MetricName(knn.Metric)}, {WeightsName(knn.Weighting)}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {options.Threads} thread(s) ...");
+        cancellationToken.ThrowIfCancellationRequested();
+        var predict = Stopwatch.StartNew();
+        var predictions = model.Predict(splits.Test, options.Threads);
+        predict.Stop();
+        cancellationToken.ThrowIfCancellationRequested();
+        var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
+
+        runDirectory = Path.GetFullPath(runDirectory);
+        var modelJson = new JsonObject { ["type"] = "knn", ["k"] = knn.K, ["metric"] = ModelStore.MetricName(knn.Metric), ["weights"] = WeightsName(knn.Weighting) };
+        var config = new JsonObject
+        {
+            ["command"] = options.Command,
+            ["model"] = modelJson,
+            ["dataset"] = (JsonObject?)options.Dataset?.DeepClone() ?? RunJson.Dataset(splits, location),
+            ["seed"] = options.Seed,
+            ["threads"] = options.Threads,
+            ["train_limit"] = options.TrainLimit,
+        };
+        var document = new JsonObject
+        {
+            ["command"] = options.Command,
+            ["model"] = modelJson.DeepClone(),
+            ["dataset"] = config["dataset"]!.DeepClone(),
+            ["metrics"] = new JsonObject { ["test"] = RunJson.Metrics(report) },
+            ["timings_s"] = new JsonObject(),
+            ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+            ["threads"] = options.Threads,
+            ["run_dir"] = runDirectory,
+            ["model_path"] = Path.Combine(runDirectory, "model.safetensors"),
+        };
+        RunFolder.Write(runDirectory, dir =>
+        {
+            ModelStore.Save(Path.Combine(dir, "model.safetensors"), model, new Dictionary<string, string> { ["dataset"] = location.Name });
+            AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(Indented));
+        });
+        total.Stop();
+        document["timings_s"] = new JsonObject
+        {
+            ["load"] = RunJson.Seconds(loading),
+            ["fit"] = RunJson.Seconds(fit.Elapsed),
+            ["predict"] = RunJson.Seconds(predict.Elapsed),
+            ["total"] = RunJson.Seconds(loading + total.Elapsed),
+        };
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, "metrics.json"), document.ToJsonString(Indented));
+        return new KnnRunResult(model, report, document, fit.Elapsed, predict.Elapsed, predictions);
+    }
+
+    /// <summary>"uniform" or "distance", as files and flags spell it.</summary>
+    public static string WeightsName(NeighborWeighting weighting) => weighting == NeighborWeighting.Distance ? "distance" : "uniform";
+
+    internal static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
+}
