@@ -144,19 +144,34 @@ public sealed class FeaturePipeline
         const int Chunk = 64; // images per work item: enough work to amortize scheduling, small enough to balance
         int chunks = (data.Count + Chunk - 1) / Chunk;
         int c = data.Channels, h = data.Height, w = data.Width;
+        int size = c * h * w;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, chunk =>
         {
-            int end = Math.Min(data.Count, (chunk + 1) * Chunk);
-            for (int i = chunk * Chunk; i < end; i++)
+            int start = chunk * Chunk, end = Math.Min(data.Count, start + Chunk);
+            int offset = 0;
+            for (int e = 0; e < Extractors.Count; e++)
             {
-                var image = data.Image(i);
-                var row = features.AsSpan().Slice((int)((long)i * d), d);
-                int offset = 0;
-                for (int e = 0; e < Extractors.Count; e++)
+                if (Extractors[e] is IBatchFeatureExtractor batch)
                 {
-                    Extractors[e].Extract(image, c, h, w, row.Slice(offset, lengths[e]));
-                    offset += lengths[e];
+                    // The whole chunk at once, then scattered into the rows' slice of this extractor.
+                    var scratch = System.Buffers.ArrayPool<float>.Shared.Rent((end - start) * lengths[e]);
+                    try
+                    {
+                        batch.ExtractBatch(data.Pixels.AsSpan(start * size, (end - start) * size), end - start, c, h, w, scratch.AsSpan(0, (end - start) * lengths[e]));
+                        for (int i = start; i < end; i++)
+                            scratch.AsSpan((i - start) * lengths[e], lengths[e]).CopyTo(features.AsSpan((int)((long)i * d) + offset, lengths[e]));
+                    }
+                    finally
+                    {
+                        System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+                    }
                 }
+                else
+                {
+                    for (int i = start; i < end; i++)
+                        Extractors[e].Extract(data.Image(i), c, h, w, features.AsSpan((int)((long)i * d) + offset, lengths[e]));
+                }
+                offset += lengths[e];
             }
         });
         length = d;
