@@ -18,7 +18,7 @@ namespace SharpVision.Features;
 /// <item><c>lbp</c>: method [uniform] (uniform, ror), cell [7].</item>
 /// <item><c>color</c>: bins [10], channels [h] (h, hs, hsv).</item>
 /// <item><c>gabor</c>: freq [0.15/0.3], thetas [4], response [magnitude] (magnitude, real).</item>
-/// <item><c>sift</c>: patch [12], stride [4], words [64], pyramid [false], sample [100000], iterations [50].</item>
+/// <item><c>sift</c>: patch [12] (a multiple of 4), stride [4], words [64], pyramid [false], sample [100000], iterations [50].</item>
 /// </list>
 /// <para><see cref="CanonicalConfig"/> spells every option with its value, so equal pipelines have equal strings
 /// whatever the spec's spelling; standardization is left to the model.</para>
@@ -66,7 +66,8 @@ public sealed class FeaturePipeline
             var part = raw.Trim();
             int colon = part.IndexOf(':');
             var name = (colon < 0 ? part : part[..colon]).Trim().ToLowerInvariant();
-            if (name.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has an empty part.");
+            if (part.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has an empty part: a '+' too many.");
+            if (name.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has options without an extractor name: '{part}'.");
             var options = new SpecOptions(name, colon < 0 ? "" : part[(colon + 1)..].Trim());
             extractors.Add(Create(name, options));
             options.EnsureAllUsed();
@@ -85,7 +86,7 @@ public sealed class FeaturePipeline
         "color" => new ColorHistogram(bins: o.Int("bins", 10, 1, 4096), channels: o.Choice("channels", "h", "h", "hs", "hsv")),
         "gabor" => new GaborBank(frequencies: o.Doubles("freq", [0.15, 0.3], 1e-3, 0.5), thetas: o.Int("thetas", 4, 1, 64),
             response: o.Choice("response", "magnitude", "magnitude", "real") == "magnitude" ? GaborResponse.Magnitude : GaborResponse.Real),
-        "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096), stride: o.Int("stride", 4, 1, 4096)),
+        "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096, multipleOf: 4), stride: o.Int("stride", 4, 1, 4096)),
             words: o.Int("words", 64, 1, 65536), pyramid: o.Bool("pyramid", false), sample: o.Int("sample", 100_000, 1, 100_000_000),
             iterations: o.Int("iterations", 50, 1, 100_000)),
         _ => throw new ArgumentException($"Unknown feature extractor '{name}' (known: {string.Join(", ", KnownExtractors)})."),
