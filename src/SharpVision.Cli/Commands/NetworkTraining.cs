@@ -20,7 +20,7 @@ internal static class NetworkTraining
     /// <summary>Metadata key of the normalized command line stored in checkpoints (what --resume replays).</summary>
     public const string ArgumentsKey = "cli_arguments";
 
-    public static async Task<int> RunAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, NetworkOptions net, string kind, CancellationToken token)
+    public static async Task<int> RunAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, NetworkOptions net, FeatureOptions featureOptions, string kind, CancellationToken token)
     {
         var total = Stopwatch.StartNew();
         int seed = parse.GetValue(training.Seed);
@@ -58,20 +58,13 @@ internal static class NetworkTraining
         ExampleSet trainSet;
         ExampleSet? validationSet;
         Normalizer normalizer;
-        if (parse.GetValue(net.Features) is string spec)
+        if (featureOptions.Pipeline(parse) is { } pipeline)
         {
-            if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with svm, softmax, logistic and mlp, not {kind}.");
-            var cache = new FeatureCache();
+            if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
+            var cache = featureOptions.Cache(parse);
             float[] trainFeatures;
-            try
-            {
-                (features, trainFeatures) = FeatureStandardizer.Fit(FeaturePipeline.Parse(spec), train, seed, threads, cache, token);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException($"--features: {e.Message}");
-            }
-            console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image (cache {cache.Directory})");
+            (features, trainFeatures) = FeatureOptions.Checked(() => FeatureStandardizer.Fit(pipeline, train, seed, threads, cache, token));
+            console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image ({(cache is null ? "no cache" : $"cache {cache.Directory}")})");
             normalizer = Normalizer.Fit(train, NormalizationMode.None);
             mode = NormalizationMode.None;
             trainSet = new ExampleSet(trainFeatures, train.Labels, features.Length);

@@ -18,14 +18,17 @@ internal static class TrainCommand
         var training = new TrainingFlags();
         var knn = new KnnOptions(lists: false);
         var network = new NetworkOptions();
+        var features = new FeatureOptions("Train on hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp), e.g. hog, hog+color, " +
+            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training split and stored in the model; extraction is cached on disk");
         var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
             "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
-            "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
+            "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
         knn.AddTo(command);
         network.AddTo(command);
+        features.AddTo(command);
         training.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
@@ -34,16 +37,16 @@ internal static class TrainCommand
             {
                 foreach (var (name, given) in network.Given(parse))
                     if (given) console.Log($"warning: {name} has no effect on --model knn");
-                return await RunKnnAsync(console, parse, data, training, knn, token);
+                return await RunKnnAsync(console, parse, data, training, knn, features, token);
             }
             if (model is "svm" or "softmax" or "logistic" or "mlp" or "cnn2" or "resnet8" or "resnet20")
-                return await NetworkTraining.RunAsync(console, parse, data, training, network, model, token);
+                return await NetworkTraining.RunAsync(console, parse, data, training, network, features, model, token);
             throw new UsageException($"--model must be knn, svm, softmax, logistic, mlp, cnn2, resnet8 or resnet20, got '{model}'.");
         });
         return command;
     }
 
-    private static async Task<int> RunKnnAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, KnnOptions knn, CancellationToken token)
+    private static async Task<int> RunKnnAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, KnnOptions knn, FeatureOptions features, CancellationToken token)
     {
         var total = Stopwatch.StartNew();
         var (ks, metrics, weightings) = (knn.Ks(parse), knn.Metrics(parse), knn.Weightings(parse));
@@ -54,6 +57,8 @@ internal static class TrainCommand
         bool json = parse.GetValue(training.Json);
         training.WarnUnused(parse, console, "knn");
         var options = new KNearestNeighborsOptions(ks[0], metrics[0], weightings[0]);
+        var pipeline = features.Pipeline(parse);
+        var cache = pipeline is null ? null : features.Cache(parse);
 
         var load = Stopwatch.StartNew();
         var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
@@ -61,12 +66,23 @@ internal static class TrainCommand
         if (options.K > splits.Train.Count) throw new UsageException($"--k {options.K} exceeds the {splits.Train.Count} training images.");
 
         var fit = Stopwatch.StartNew();
-        var model = new KNearestNeighbors(options).Fit(splits.Train);
+        IImageClassifier model;
+        FeatureKNearestNeighborsModel? featureModel = null;
+        if (pipeline is null)
+        {
+            model = new KNearestNeighbors(options).Fit(splits.Train);
+        }
+        else
+        {
+            console.Log($"features {pipeline.CanonicalConfig}: fitting on {splits.Train.Count:N0} training images ({(cache is null ? "no cache" : $"cache {cache.Directory}")}) ...");
+            model = featureModel = FeatureOptions.Checked(() => new KNearestNeighbors(options).Fit(splits.Train, pipeline, seed, threads, cache, token));
+        }
         fit.Stop();
-        console.Log($"k-NN (k={options.K}, {ModelStore.MetricName(options.Metric)}, {options.Weighting.ToString().ToLowerInvariant()}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {threads} thread(s) ...");
+        string what = featureModel is null ? "test images" : $"test images ({featureModel.Features.Length:N0} standardized features each)";
+        console.Log($"k-NN (k={options.K}, {ModelStore.MetricName(options.Metric)}, {options.Weighting.ToString().ToLowerInvariant()}): classifying {splits.Test.Count:N0} {what} against {splits.Train.Count:N0} training images on {threads} thread(s) ...");
         token.ThrowIfCancellationRequested();
         var predict = Stopwatch.StartNew();
-        var predictions = model.Predict(splits.Test, threads);
+        var predictions = featureModel is null ? model.Predict(splits.Test.Pixels, threads) : featureModel.Predict(splits.Test, threads, cache, token);
         predict.Stop();
         token.ThrowIfCancellationRequested();
         var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
@@ -75,13 +91,17 @@ internal static class TrainCommand
         var config = new JsonObject
         {
             ["command"] = "train",
-            ["model"] = new JsonObject { ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform" },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "knn", ["k"] = options.K, ["metric"] = ModelStore.MetricName(options.Metric), ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform",
+                ["features"] = featureModel?.Features.Pipeline.CanonicalConfig, ["feature_length"] = featureModel?.Features.Length,
+            },
             ["dataset"] = Reporting.DatasetJson(splits, location),
             ["seed"] = seed,
             ["threads"] = threads,
             ["train_limit"] = parse.GetValue(data.TrainLimit),
         };
-        var backend = $"knn-{NeighborSearch.ByteBackend}";
+        var backend = featureModel is null ? $"knn-{NeighborSearch.ByteBackend}" : $"knn-{NeighborSearch.FloatBackend}";
         var result = new JsonObject
         {
             ["command"] = "train",
@@ -117,7 +137,9 @@ internal static class TrainCommand
         {
             console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {splits.Train.Count:N0} train / {splits.Test.Count:N0} test, {splits.Train.Channels}×{splits.Train.Height}×{splits.Train.Width}");
             console.Out.WriteLine($"model:   k-NN k={options.K} metric={ModelStore.MetricName(options.Metric)} weights={(options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform")} (backend {backend}, {threads} threads)");
-            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    predict {predict.Elapsed.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
+            if (featureModel is not null) console.Out.WriteLine($"features: {featureModel.Features.Pipeline.CanonicalConfig} ({featureModel.Features.Length:N0} per image, standardized on the training split)");
+            string fitText = featureModel is null ? "" : string.Create(CultureInfo.InvariantCulture, $"fit (training features) {fit.Elapsed.TotalSeconds:F2} s, ");
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    {fitText}predict {predict.Elapsed.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
