@@ -56,7 +56,7 @@ public class NeighborSearchTests
     [Theory]
     [InlineData(1, 1, 1, 1)]
     [InlineData(9, 5, 15, 9)]      // n < 16: the GEMM's narrow path; every training row is a neighbour
-    [InlineData(1100, 131, 17, 5)] // three training tiles (512 + 512 + 76), two query blocks (128 + 3)
+    [InlineData(2100, 131, 17, 5)] // L2: three training tiles (1,024 + 1,024 + 52), one query block on 1 thread, two (80 + 51) on 2; L1: five tiles of 512
     [InlineData(600, 7, 1296, 3)]  // HOG's length
     public void Search_Floats_AwkwardSizes_EqualReferenceAndAnyThreadCount(int n, int q, int d, int k)
     {
