@@ -11,7 +11,7 @@ namespace SharpVision.Features;
 /// from the training split only; a no-op for the others); then <c>Extract(split, threads, out d)</c> on any split.
 /// Shape: (N, C, H, W) bytes → (N, D) floats, row-major, D = Σ extractor lengths.</para>
 /// <para>Spec grammar: <c>extractor[:key=value,...]</c> joined by '+'; lists inside a value use '/'
-/// (<c>gabor:freq=0.1/0.25</c>). Extractors and their options (defaults in brackets):</para>
+/// (<c>gabor:freq=0.15/0.25</c>). Extractors and their options (defaults in brackets):</para>
 /// <list type="bullet">
 /// <item><c>pixels</c>: raw pixels / 255.</item>
 /// <item><c>hog</c>: orientations [9], cell [4], block [2], norm [L2-Hys] (L1, L1-sqrt, L2, L2-Hys), sqrt [false].</item>

@@ -48,7 +48,7 @@ internal sealed class SpecOptions
         return ParseDouble(key, text, min, max);
     }
 
-    /// <summary>A list separated by '/', e.g. <c>freq=0.1/0.2</c> (',' already separates options).</summary>
+    /// <summary>A list separated by '/', e.g. <c>freq=0.15/0.3</c> (',' already separates options).</summary>
     public double[] Doubles(string key, double[] fallback, double min, double max)
     {
         if (!TryGet(key, out var text)) return fallback;
