@@ -43,7 +43,8 @@ public sealed record NeighborResult(int K, int Classes, double[] Distances, int[
 /// 8-bit rows use exact integer arithmetic: L1 is a sum of absolute differences (AVX-512 <c>vpsadbw</c>, 64 bytes per
 /// instruction); L2 is ‖t‖² + ‖q‖² − 2·t·q with the dot product from AVX-VNNI <c>vpdpbusd</c> (u8×s8, 32 bytes per
 /// instruction) on q − 128, corrected by 128·Σt. Rows are zero-padded to a multiple of 64 bytes, which changes no
-/// distance. Float rows (feature vectors) use <see cref="System.Numerics.Tensors.TensorPrimitives"/>.
+/// distance. Float rows (feature vectors): L2 is ‖t‖² + ‖q‖² − 2·q·t with the dot products of whole blocks from the
+/// GEMM provider; L1 sums |t − q| over 16-float vectors, four queries per training row loaded.
 /// </remarks>
 public static class NeighborSearch
 {
