@@ -7,14 +7,15 @@ using SharpVision.Features;
 namespace SharpVision.Bench;
 
 /// <summary>
-/// µs per image of each feature extractor on all 70,000 Fashion-MNIST images (train + test), one JSON line per row:
+/// µs per image of each feature extractor on all 70,000 Fashion-MNIST images (train + test; <c>--images N</c>: the
+/// first N of them), one JSON line per row:
 /// the median of <c>repeats</c> timed passes after a warm-up pass, on <c>threads</c> threads. Learned extractors are
 /// fitted once on the training split first (fit time reported separately). <c>--check FILE</c> compares the HOG row
 /// with scikit-image's values for the first test images (raw little-endian float32, written by bench/features.sh).
 /// </summary>
 internal static class FeatureBench
 {
-    public static int Run(string? dataDirectory, int repeats, int threads, IReadOnlyList<string>? only, string? checkFile)
+    public static int Run(string? dataDirectory, int repeats, int threads, IReadOnlyList<string>? only, string? checkFile, int? images = null)
     {
         var location = new DatasetLocator(dataDirectory).Locate("fashion-mnist");
         var splits = DatasetLoader.Load(location);
@@ -22,6 +23,12 @@ internal static class FeatureBench
         splits.Train.Pixels.CopyTo(pixels, 0);
         splits.Test.Pixels.CopyTo(pixels, splits.Train.Pixels.Length);
         var all = new ImageDataset("fashion-mnist (train+test)", 1, 28, 28, pixels, [.. splits.Train.Labels, .. splits.Test.Labels], splits.Train.ClassNames);
+        if (images is int count)
+        {
+            if (count < 1 || count > all.Count) throw new ArgumentOutOfRangeException(nameof(images), count, $"--images must be from 1 to {all.Count}.");
+            if (checkFile is not null) throw new ArgumentException("--check compares test images, which --images leaves out.");
+            all = all.Subset(Enumerable.Range(0, count).ToArray());
+        }
         Console.Error.WriteLine($"features: {all.Count} images from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; {threads} threads; median of {repeats} after a warm-up");
 
         var specs = new List<string> { "hog:orientations=9,cell=4,block=2,norm=L2-Hys", "pixels", "lbp", "color", "gabor", "sift" };

@@ -5,7 +5,8 @@ using SharpVision.Data;
 
 // SharpVision's own timings for bench/knn.sh, bench/gemm.sh and bench/features.sh; the peers run beside them in the same script.
 // Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
-//        dotnet run -c Release --project bench/SharpVision.Bench -- features [--repeats 3] [--threads 2] [--only hog,lbp] [--check hog_skimage.f32]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- features [--repeats 3] [--threads 2] [--only hog,lbp] [--images N] [--check hog_skimage.f32]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- knnfeatures [--repeats 3] [--threads 2] [--features hog] [--queries N]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING]
@@ -31,12 +32,16 @@ if (what == "convkernels")
     return SharpVision.Bench.ConvKernelBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null);
 if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
-        argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null);
+        argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
+        argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
+if (what == "knnfeatures")
+    return SharpVision.Bench.FeatureKnnBench.Run(data, repeats, threads, Arg("--features", "hog"),
+        argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, gemm, conv, convkernels, features, tsne)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne)");
     return 2;
 }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Runs;
 using SharpVision.Serialization;
@@ -21,13 +22,17 @@ internal static class CvCommand
         var knn = new KnnOptions(lists: true);
         var folds = new Option<int>("--folds") { Description = "Number of stratified folds", DefaultValueFactory = _ => 5 };
         var test = new Option<bool>("--test") { Description = "After choosing the best setting, evaluate it once on the test split" };
+        var features = new FeatureOptions("Cross-validate k-NN on hand-crafted features instead of pixels, e.g. hog or hog:cell=7+lbp; the pipeline's learned parts and the " +
+            "standardization are fitted on each fold's training part only; extraction is cached on disk");
         var command = new Command("cv", "Cross-validate k-NN settings on the training split: mean ± std accuracy per setting, and the best one. " +
             "Writes a run folder (config.json, metrics.json, report.html with accuracy against k; with --test also model.safetensors and the test evaluation).\n\n" +
-            "Example:\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000 --test --out runs/knn-cv");
+            "Examples:\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000 --test --out runs/knn-cv\n" +
+            "  sharpvision cv --features hog --k 1,3,5 --folds 3 --train-limit 10000");
         data.AddTo(command);
         knn.AddTo(command);
         command.Options.Add(folds);
         command.Options.Add(test);
+        features.AddTo(command);
         training.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
@@ -38,6 +43,8 @@ internal static class CvCommand
             bool json = parse.GetValue(training.Json);
             training.WarnUnused(parse, console, "knn");
             if (foldCount < 2) throw new UsageException($"--folds must be at least 2, got {foldCount}.");
+            var pipeline = features.Pipeline(parse);
+            var cache = pipeline is null ? null : features.Cache(parse);
 
             var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
             var train = splits.Train;
@@ -49,18 +56,26 @@ internal static class CvCommand
             var accuracy = new Dictionary<(int, DistanceMetric, NeighborWeighting), double[]>();
             foreach (var k in ks) foreach (var m in metrics) foreach (var w in weightings) accuracy[(k, m, w)] = new double[foldCount];
             var search = Stopwatch.StartNew();
+            var foldFeatures = pipeline is null ? null : FeatureOptions.Checked(() => new CrossValidationFeatures(pipeline, train, seed, threads, cache));
+            if (pipeline is not null)
+                console.Log($"features {pipeline.CanonicalConfig}: {foldFeatures!.Length:N0} per image, fitted per fold on its training part ({(cache is null ? "no cache" : $"cache {cache.Directory}")})");
             for (int f = 0; f < foldCount; f++)
             {
                 var (trainIdx, validationIdx) = foldIndices[f];
                 var foldTrain = train.Subset(trainIdx);
                 var foldValidation = train.Subset(validationIdx);
                 if (kMax > foldTrain.Count) throw new UsageException($"--k {kMax} exceeds the {foldTrain.Count} training images of a fold.");
+                // Features: the pipeline and standardization see this fold's training part only.
+                float[]? trainVectors = null, validationVectors = null;
+                if (foldFeatures is not null) (_, trainVectors, validationVectors) = FeatureOptions.Checked(() => foldFeatures.Fold(trainIdx, validationIdx, token));
                 foreach (var metric in metrics)
                 {
                     token.ThrowIfCancellationRequested();
                     console.Log($"fold {f + 1}/{foldCount}, {ModelStore.MetricName(metric)}: {foldValidation.Count:N0} validation images against {foldTrain.Count:N0} ...");
                     // One search with the largest k serves every smaller k (neighbour lists are sorted).
-                    var neighbors = new KNearestNeighbors(new(kMax, metric)).Fit(foldTrain).Neighbors(foldValidation.Pixels, threads);
+                    var neighbors = trainVectors is null
+                        ? new KNearestNeighbors(new(kMax, metric)).Fit(foldTrain).Neighbors(foldValidation.Pixels, threads)
+                        : NeighborSearch.Search(trainVectors, foldTrain.Labels, train.ClassNames.Count, validationVectors!, foldFeatures!.Length, metric, kMax, threads);
                     foreach (var k in ks)
                         foreach (var w in weightings)
                         {
@@ -86,6 +101,7 @@ internal static class CvCommand
                 ["command"] = "cv",
                 ["dataset"] = data.RunJson(parse, splits, location),
                 ["folds"] = foldCount,
+                ["features"] = pipeline?.CanonicalConfig,
                 ["seed"] = seed,
                 ["results"] = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
                 {
@@ -95,18 +111,28 @@ internal static class CvCommand
                     ["fold_accuracies"] = new JsonArray(r.Folds.Select(a => (JsonNode)Reporting.Round(a)).ToArray()),
                 }).ToArray()),
                 ["best"] = new JsonObject { ["params"] = Params(best.Setting), ["mean_accuracy"] = Reporting.Round(best.Mean), ["std_accuracy"] = Reporting.Round(best.Std) },
-                ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+                ["backend"] = pipeline is null ? $"knn-{NeighborSearch.ByteBackend}" : $"knn-{NeighborSearch.FloatBackend}",
                 ["threads"] = threads,
             };
             ClassificationMetrics? testReport = null;
-            KNearestNeighborsModel? bestModel = null;
+            IImageClassifier? bestModel = null;
             Predictions? testPredictions = null;
             var predictTime = TimeSpan.Zero;
             if (parse.GetValue(test))
             {
                 var sw = Stopwatch.StartNew();
-                bestModel = new KNearestNeighbors(new(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3)).Fit(train);
-                testPredictions = bestModel.Predict(splits.Test, threads);
+                var bestOptions = new KNearestNeighborsOptions(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3);
+                if (pipeline is null)
+                {
+                    var pixelModel = new KNearestNeighbors(bestOptions).Fit(train);
+                    (bestModel, testPredictions) = (pixelModel, pixelModel.Predict(splits.Test, threads));
+                }
+                else
+                {
+                    // A fresh pipeline fitted on the whole training split, as train --features would.
+                    var featureModel = FeatureOptions.Checked(() => new KNearestNeighbors(bestOptions).Fit(train, FeaturePipeline.Parse(pipeline.CanonicalConfig), seed, threads, cache, token));
+                    (bestModel, testPredictions) = (featureModel, featureModel.Predict(splits.Test, threads, cache, token));
+                }
                 testReport = ClassificationMetrics.Compute(splits.Test.Labels, testPredictions, splits.Test.ClassNames);
                 predictTime = sw.Elapsed;
                 result["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(testReport) };
@@ -156,6 +182,7 @@ internal static class CvCommand
             }
             var o = console.Out;
             o.WriteLine($"dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}, {train.Count:N0} training images, {foldCount}-fold stratified cross-validation (seed {seed})");
+            if (pipeline is not null) o.WriteLine($"features: {pipeline.CanonicalConfig} ({foldFeatures!.Length:N0} per image; pipeline and standardization fitted on each fold's training part)");
             o.WriteLine();
             o.WriteLine("  k  metric  weights    mean acc   ± std     folds");
             foreach (var r in rows)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.Serialization;
 
 namespace SharpVision.Cli.Commands;
@@ -17,7 +18,8 @@ internal static class EvaluateCommand
         var split = new Option<string>("--split") { Description = "Which split to evaluate: test or train", DefaultValueFactory = _ => "test" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
-        var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were.\n\nExample:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test");
+        var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were; a model trained with --features computes those features itself.\n\nExamples:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test\n" +
+            "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)");
         command.Options.Add(modelPath);
         data.AddTo(command, withTrainLimit: false);
         command.Options.Add(split);
@@ -25,6 +27,9 @@ internal static class EvaluateCommand
         command.Options.Add(json);
         var tta = new Option<string?>("--tta") { Description = "Test-time augmentation for network models: none or flip (default: what the model was trained with)" };
         command.Options.Add(tta);
+        var features = new FeatureOptions("A check, not a choice: the model always computes the features it was trained on (its stored pipeline, vocabulary " +
+            "and standardization); given, the spec must describe the same pipeline (any spelling of the same options), else evaluate stops with a usage error");
+        features.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
             var total = Stopwatch.StartNew();
@@ -33,6 +38,7 @@ internal static class EvaluateCommand
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
             var stored = ModelStore.Load(parse.GetValue(modelPath)!);
+            CheckFeatures(features.Pipeline(parse), stored, parse.GetValue(modelPath)!);
             var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
             var set = which == "test" ? splits.Test : splits.Train;
             if (stored.ClassNames.Count < set.ClassNames.Count && stored.ClassNames.All(set.ClassNames.Contains))
@@ -53,7 +59,10 @@ internal static class EvaluateCommand
             bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), stored.Network?.FlipAveraging ?? false);
             if (flip && stored.Network is null) throw new UsageException("--tta flip applies to network models, not k-NN.");
             if (stored.Network is { } networkModel) networkModel.FlipAveraging = flip;
-            var predictions = stored.Model.Predict(set.Pixels, threadCount);
+            // A k-NN feature model reads and writes the feature cache (keyed by pixels and pipeline state), like train.
+            var predictions = stored.FeatureKnn is { } featureKnn
+                ? featureKnn.Predict(set, threadCount, features.Cache(parse), token)
+                : stored.Model.Predict(set.Pixels, threadCount);
             predict.Stop();
             var report = ClassificationMetrics.Compute(set.Labels, predictions, stored.ClassNames);
             total.Stop();
@@ -66,18 +75,31 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = stored.Knn is null ? $"gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}" : $"knn-{NeighborSearch.ByteBackend}",
+                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : $"gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}",
+                    ["features"] = stored.Features?.Pipeline.CanonicalConfig,
                     ["threads"] = threadCount,
                 });
             }
             else
             {
-                var described = stored.Knn is { } knn ? $"k-NN k={knn.Options.K}, {ModelStore.MetricName(knn.Options.Metric)}" : $"{stored.Kind}, {stored.Network!.Network.ParameterCount():N0} parameters";
+                var described = stored.KnnOptions is { } knn ? $"k-NN k={knn.K}, {ModelStore.MetricName(knn.Metric)}" : $"{stored.Kind}, {stored.Network!.Network.ParameterCount():N0} parameters";
+                if (stored.Features is { } f) described += $", features {f.Pipeline.CanonicalConfig}";
                 console.Out.WriteLine($"model: {parse.GetValue(modelPath)} ({described}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
                 console.Out.Write(Reporting.MetricsText(which, report));
             }
             return CliApp.Success;
         });
         return command;
+    }
+
+    /// <summary>--features on evaluate: the spec must name the pipeline the model was trained with (compared by canonical config).</summary>
+    private static void CheckFeatures(FeaturePipeline? given, StoredModel stored, string path)
+    {
+        if (given is null) return;
+        if (stored.Features is not { } features)
+            throw new UsageException($"--features {given.CanonicalConfig}: {path} was trained on pixels, not features; evaluate it without --features.");
+        if (given.CanonicalConfig != features.Pipeline.CanonicalConfig)
+            throw new UsageException($"--features {given.CanonicalConfig} disagrees with the model's features {features.Pipeline.CanonicalConfig}; " +
+                                     "evaluate always computes the model's own features: omit --features or give the same spec.");
     }
 }

@@ -33,13 +33,12 @@ internal sealed class NetworkOptions
     public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
     public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = "Augmentation: random crop after padding each side by N pixels (0 = off)" };
     public Option<int?> Cutout { get; } = new("--cutout") { Description = "Augmentation: cutout square side in pixels (0 = off)" };
-    public Option<string?> Features { get; } = new("--features") { Description = "Train on hand-crafted features instead of pixels (svm, softmax, logistic, mlp), e.g. hog, hog+color, hog:orientations=9,cell=4,block=2, sift:words=64; standardized on the training split; cached on disk" };
     public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each image with its mirror; default flip for CNNs)" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Features, Tta, Resume })
+        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta, Resume })
             command.Options.Add(option);
     }
 

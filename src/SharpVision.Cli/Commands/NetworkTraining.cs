@@ -18,7 +18,7 @@ internal static class NetworkTraining
     /// <summary>Metadata key of the normalized command line stored in checkpoints (what --resume replays).</summary>
     public const string ArgumentsKey = "cli_arguments";
 
-    public static async Task<int> RunAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, NetworkOptions net, string kind, CancellationToken token)
+    public static async Task<int> RunAsync(CliConsole console, ParseResult parse, DataOptions data, TrainingFlags training, NetworkOptions net, FeatureOptions featureOptions, string kind, CancellationToken token)
     {
         var total = Stopwatch.StartNew();
         int seed = parse.GetValue(training.Seed);
@@ -44,15 +44,16 @@ internal static class NetworkTraining
             throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs {splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
         double validationFraction = net.Validation(parse, recipe);
         var spec = new NetworkSpec(kind, net.Normalization(parse, kind), kind == "mlp" ? net.HiddenSizes(parse) : null,
-            kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, net, kind));
+            kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, featureOptions, kind));
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
         if (checkpoint is null && NetworkRun.HoldsRun(runDir))
             throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
         load.Stop();
         var options = new NetworkRunOptions(spec, recipe, validationFraction, net.FlipAveraging(parse, kind), threads, Resume: checkpoint,
-            CheckpointMetadata: new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) }, Dataset: data.RunJson(parse, splits, location));
+            CheckpointMetadata: new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) }, Dataset: data.RunJson(parse, splits, location),
+            UseFeatureCache: featureOptions.Cache(parse) is not null);
         var run = PrepareRun(options, splits, location, runDir, load.Elapsed, token);
-        if (run.Inputs.Features is { } features) console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image (cache {new FeatureCache().Directory})");
+        if (run.Inputs.Features is { } features) console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image ({(options.UseFeatureCache ? $"cache {new FeatureCache().Directory}" : "no cache")})");
         console.Log(run.Description);
         var result = TrainWithProgress(console, run, token);
         if (result.StoppedEarly) console.Log($"early stopping: no validation improvement for {recipe.Patience} epochs; keeping epoch {result.BestEpoch}'s weights");
@@ -124,18 +125,11 @@ internal static class NetworkTraining
         }
     }
 
-    private static FeaturePipeline? FeaturePipelineOf(ParseResult parse, NetworkOptions net, string kind)
+    private static FeaturePipeline? FeaturePipelineOf(ParseResult parse, FeatureOptions features, string kind)
     {
-        if (parse.GetValue(net.Features) is not string text) return null;
-        if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with svm, softmax, logistic and mlp, not {kind}.");
-        try
-        {
-            return FeaturePipeline.Parse(text);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"--features: {e.Message}");
-        }
+        if (features.Pipeline(parse) is not { } pipeline) return null;
+        if (kind is not ("svm" or "softmax" or "logistic" or "mlp")) throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
+        return pipeline;
     }
 
     private static string EpochLine(EpochMetrics m, int epochs, int images)

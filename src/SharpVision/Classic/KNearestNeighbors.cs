@@ -37,6 +37,30 @@ public sealed class KNearestNeighbors(KNearestNeighborsOptions options)
             throw new ArgumentOutOfRangeException(nameof(train), $"k = {Options.K} exceeds the {train.Count} training images.");
         return new KNearestNeighborsModel(Options, train);
     }
+
+    /// <summary>
+    /// k-NN on hand-crafted features: fits <paramref name="pipeline"/>'s learned parts and the per-feature
+    /// standardization on <paramref name="train"/> only, and memorizes its standardized feature vectors.
+    /// </summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="pipeline">The extractors (fitted here when they learn).</param>
+    /// <param name="seed">Seed of learned extractors (k-means).</param>
+    /// <param name="threads">Worker threads for extraction.</param>
+    /// <param name="cache">Feature cache, or null.</param>
+    /// <param name="cancellationToken">Cancels extraction.</param>
+    /// <exception cref="ArgumentOutOfRangeException">k exceeds the training set size.</exception>
+    /// <exception cref="ArgumentException">The pipeline does not fit the images or the data.</exception>
+    public FeatureKNearestNeighborsModel Fit(ImageDataset train, Features.FeaturePipeline pipeline, int seed, int threads,
+        Features.FeatureCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        Options.Validate();
+        if (Options.K > train.Count)
+            throw new ArgumentOutOfRangeException(nameof(train), $"k = {Options.K} exceeds the {train.Count} training images.");
+        var (standardizer, features) = Features.FeatureStandardizer.Fit(pipeline, train, seed, threads, cache, cancellationToken);
+        return new FeatureKNearestNeighborsModel(Options, standardizer, features, train.Labels, train.ClassNames);
+    }
 }
 
 /// <summary>A fitted k-NN model: the training images plus the options.</summary>

@@ -11,14 +11,14 @@ namespace SharpVision.Features;
 /// from the training split only; a no-op for the others); then <c>Extract(split, threads, out d)</c> on any split.
 /// Shape: (N, C, H, W) bytes → (N, D) floats, row-major, D = Σ extractor lengths.</para>
 /// <para>Spec grammar: <c>extractor[:key=value,...]</c> joined by '+'; lists inside a value use '/'
-/// (<c>gabor:freq=0.1/0.25</c>). Extractors and their options (defaults in brackets):</para>
+/// (<c>gabor:freq=0.15/0.25</c>). Extractors and their options (defaults in brackets):</para>
 /// <list type="bullet">
 /// <item><c>pixels</c>: raw pixels / 255.</item>
 /// <item><c>hog</c>: orientations [9], cell [4], block [2], norm [L2-Hys] (L1, L1-sqrt, L2, L2-Hys), sqrt [false].</item>
 /// <item><c>lbp</c>: method [uniform] (uniform, ror), cell [7].</item>
 /// <item><c>color</c>: bins [10], channels [h] (h, hs, hsv).</item>
 /// <item><c>gabor</c>: freq [0.15/0.3], thetas [4], response [magnitude] (magnitude, real).</item>
-/// <item><c>sift</c>: patch [12], stride [4], words [64], pyramid [false], sample [100000], iterations [50].</item>
+/// <item><c>sift</c>: patch [12] (a multiple of 4), stride [4], words [64], pyramid [false], sample [100000], iterations [50].</item>
 /// </list>
 /// <para><see cref="CanonicalConfig"/> spells every option with its value, so equal pipelines have equal strings
 /// whatever the spec's spelling; standardization is left to the model.</para>
@@ -66,7 +66,8 @@ public sealed class FeaturePipeline
             var part = raw.Trim();
             int colon = part.IndexOf(':');
             var name = (colon < 0 ? part : part[..colon]).Trim().ToLowerInvariant();
-            if (name.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has an empty part.");
+            if (part.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has an empty part: a '+' too many.");
+            if (name.Length == 0) throw new ArgumentException($"The feature spec '{spec}' has options without an extractor name: '{part}'.");
             var options = new SpecOptions(name, colon < 0 ? "" : part[(colon + 1)..].Trim());
             extractors.Add(Create(name, options));
             options.EnsureAllUsed();
@@ -85,7 +86,7 @@ public sealed class FeaturePipeline
         "color" => new ColorHistogram(bins: o.Int("bins", 10, 1, 4096), channels: o.Choice("channels", "h", "h", "hs", "hsv")),
         "gabor" => new GaborBank(frequencies: o.Doubles("freq", [0.15, 0.3], 1e-3, 0.5), thetas: o.Int("thetas", 4, 1, 64),
             response: o.Choice("response", "magnitude", "magnitude", "real") == "magnitude" ? GaborResponse.Magnitude : GaborResponse.Real),
-        "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096), stride: o.Int("stride", 4, 1, 4096)),
+        "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096, multipleOf: 4), stride: o.Int("stride", 4, 1, 4096)),
             words: o.Int("words", 64, 1, 65536), pyramid: o.Bool("pyramid", false), sample: o.Int("sample", 100_000, 1, 100_000_000),
             iterations: o.Int("iterations", 50, 1, 100_000)),
         _ => throw new ArgumentException($"Unknown feature extractor '{name}' (known: {string.Join(", ", KnownExtractors)})."),
@@ -144,19 +145,34 @@ public sealed class FeaturePipeline
         const int Chunk = 64; // images per work item: enough work to amortize scheduling, small enough to balance
         int chunks = (data.Count + Chunk - 1) / Chunk;
         int c = data.Channels, h = data.Height, w = data.Width;
+        int size = c * h * w;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, chunk =>
         {
-            int end = Math.Min(data.Count, (chunk + 1) * Chunk);
-            for (int i = chunk * Chunk; i < end; i++)
+            int start = chunk * Chunk, end = Math.Min(data.Count, start + Chunk);
+            int offset = 0;
+            for (int e = 0; e < Extractors.Count; e++)
             {
-                var image = data.Image(i);
-                var row = features.AsSpan().Slice((int)((long)i * d), d);
-                int offset = 0;
-                for (int e = 0; e < Extractors.Count; e++)
+                if (Extractors[e] is IBatchFeatureExtractor batch)
                 {
-                    Extractors[e].Extract(image, c, h, w, row.Slice(offset, lengths[e]));
-                    offset += lengths[e];
+                    // The whole chunk at once, then scattered into the rows' slice of this extractor.
+                    var scratch = System.Buffers.ArrayPool<float>.Shared.Rent((end - start) * lengths[e]);
+                    try
+                    {
+                        batch.ExtractBatch(data.Pixels.AsSpan(start * size, (end - start) * size), end - start, c, h, w, scratch.AsSpan(0, (end - start) * lengths[e]));
+                        for (int i = start; i < end; i++)
+                            scratch.AsSpan((i - start) * lengths[e], lengths[e]).CopyTo(features.AsSpan((int)((long)i * d) + offset, lengths[e]));
+                    }
+                    finally
+                    {
+                        System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+                    }
                 }
+                else
+                {
+                    for (int i = start; i < end; i++)
+                        Extractors[e].Extract(data.Image(i), c, h, w, features.AsSpan((int)((long)i * d) + offset, lengths[e]));
+                }
+                offset += lengths[e];
             }
         });
         length = d;

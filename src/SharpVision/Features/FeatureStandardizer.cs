@@ -48,21 +48,44 @@ public sealed class FeatureStandardizer
         if (pipeline.RequiresFit) pipeline.Fit(train, seed, threads);
         int d;
         var features = cache is null ? pipeline.Extract(train, threads, out d, cancellationToken) : (float[])cache.GetOrExtract(pipeline, train, threads, out d, out _, cancellationToken).Clone();
+        var standardizer = FromRows(pipeline, train.Channels, train.Height, train.Width, features, null);
+        standardizer.Standardize(features);
+        return (standardizer, features);
+    }
+
+    /// <summary>
+    /// The standardizer whose μ and σ are those of <paramref name="rows"/> of <paramref name="features"/> (N×D raw
+    /// features of the fitted <paramref name="pipeline"/>; null: every row). Cross-validation passes a fold's training
+    /// rows, so the held-out rows never enter the statistics.
+    /// </summary>
+    /// <exception cref="ArgumentException">The features are not whole rows of the pipeline's length, a row index is out of range, or no rows.</exception>
+    public static FeatureStandardizer FromRows(FeaturePipeline pipeline, int channels, int height, int width, ReadOnlySpan<float> features, int[]? rows)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        int d = pipeline.Length(channels, height, width);
+        if (features.Length % d != 0) throw new ArgumentException($"{features.Length} values are not whole rows of {d} features.", nameof(features));
+        int n = features.Length / d;
+        bool all = rows is null;
+        int count = rows?.Length ?? n;
+        if (count == 0) throw new ArgumentException("Feature statistics need at least one row.", nameof(rows));
         var sum = new double[d];
         var sumSq = new double[d];
-        for (int i = 0; i < train.Count; i++)
+        for (int r = 0; r < count; r++)
+        {
+            int i = all ? r : rows![r];
+            if ((uint)i >= (uint)n) throw new ArgumentException($"Row {i} is outside 0..{n - 1}.", nameof(rows));
+            var row = features.Slice(i * d, d);
             for (int j = 0; j < d; j++)
             {
-                double v = features[(long)i * d + j];
+                double v = row[j];
                 sum[j] += v;
                 sumSq[j] += v * v;
             }
+        }
         var mean = new float[d];
         var scale = new float[d];
-        for (int j = 0; j < d; j++) (mean[j], scale[j]) = Data.Standardization.MeanAndInverseStd(sum[j], sumSq[j], train.Count);
-        var standardizer = new FeatureStandardizer(pipeline, train.Channels, train.Height, train.Width, mean, scale);
-        standardizer.Standardize(features);
-        return (standardizer, features);
+        for (int j = 0; j < d; j++) (mean[j], scale[j]) = Data.Standardization.MeanAndInverseStd(sum[j], sumSq[j], count);
+        return new FeatureStandardizer(pipeline, channels, height, width, mean, scale);
     }
 
     /// <summary>Standardizes rows of D features in place.</summary>
@@ -82,6 +105,18 @@ public sealed class FeatureStandardizer
         var features = cache is null ? Pipeline.Extract(data, threads, out _, cancellationToken) : (float[])cache.GetOrExtract(Pipeline, data, threads, out _, out _, cancellationToken).Clone();
         Standardize(features);
         return features;
+    }
+
+    /// <summary>Standardized features of q images given as q×C×H×W bytes (q×D), extracted on <paramref name="threads"/> threads.</summary>
+    /// <exception cref="ArgumentException">Not a whole number of images.</exception>
+    public float[] Apply(ReadOnlySpan<byte> images, int threads, CancellationToken cancellationToken = default)
+    {
+        int size = Channels * Height * Width;
+        if (images.Length % size != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Channels}×{Height}×{Width} images.", nameof(images));
+        int count = images.Length / size;
+        // An unlabelled dataset over a copy of the bytes: the pipeline's parallel extraction takes datasets.
+        var queries = new Data.ImageDataset("queries", Channels, Height, Width, images.ToArray(), new int[count], ["?"]);
+        return Apply(queries, threads, null, cancellationToken);
     }
 
     /// <summary>Standardized features of q images given as q×C×H×W bytes.</summary>

@@ -33,6 +33,21 @@ public interface IFeatureExtractor
 }
 
 /// <summary>
+/// An extractor that works faster on many images at once (the Gabor bank: one convolution over an N×1×H×W batch).
+/// <c>FeaturePipeline</c> hands it each chunk of images it extracts; results equal <see cref="IFeatureExtractor.Extract"/>
+/// image by image.
+/// </summary>
+public interface IBatchFeatureExtractor : IFeatureExtractor
+{
+    /// <summary>
+    /// Writes the features of <paramref name="count"/> C×H×W planar images (<paramref name="images"/>: count×C×H×W
+    /// bytes) into <paramref name="destination"/> (count×D, row-major), on the calling thread.
+    /// </summary>
+    /// <exception cref="ArgumentException">Sizes disagree, or the parameters do not fit the image.</exception>
+    void ExtractBatch(ReadOnlySpan<byte> images, int count, int channels, int height, int width, Span<float> destination);
+}
+
+/// <summary>
 /// An extractor that learns from training images first (dense SIFT's visual vocabulary). Fit it on the training
 /// split only; then extract any split. Standardization is not its job: the model side standardizes.
 /// </summary>
@@ -59,6 +74,13 @@ internal static class FeatureChecks
         if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be at least 1.");
         if (image.Length != (long)channels * height * width)
             throw new ArgumentException($"A {channels}×{height}×{width} image has {(long)channels * height * width} bytes, got {image.Length}.", nameof(image));
+    }
+
+    public static void Images(ReadOnlySpan<byte> images, int count, int channels, int height, int width)
+    {
+        if (count > 0) Image(images[..Math.Min(images.Length, channels * height * width)], channels, height, width);
+        if (images.Length != (long)count * channels * height * width)
+            throw new ArgumentException($"{count} images of {channels}×{height}×{width} have {(long)count * channels * height * width} bytes, got {images.Length}.", nameof(images));
     }
 
     public static void Destination(Span<float> destination, int length)

@@ -19,8 +19,9 @@ internal sealed class SpecOptions
         if (text.Length == 0) return;
         foreach (var part in text.Split(','))
         {
+            if (string.IsNullOrWhiteSpace(part)) throw new ArgumentException($"The options of '{extractor}' ('{text}') have an empty entry: a ',' too many.");
             int eq = part.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"Option '{part}' of '{extractor}' must look like key=value.");
+            if (eq <= 0) throw new ArgumentException($"Option '{part.Trim()}' of '{extractor}' must look like key=value.");
             var key = part[..eq].Trim();
             if (!_values.TryAdd(key, part[(eq + 1)..].Trim())) throw new ArgumentException($"Option '{key}' of '{extractor}' is given twice.");
         }
@@ -32,11 +33,12 @@ internal sealed class SpecOptions
         return _values.TryGetValue(key, out value!);
     }
 
-    public int Int(string key, int fallback, int min, int max)
+    /// <summary>An integer in [min, max]; with <paramref name="multipleOf"/> &gt; 1, also a multiple of it.</summary>
+    public int Int(string key, int fallback, int min, int max, int multipleOf = 1)
     {
         if (!TryGet(key, out var text)) return fallback;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
-            throw new ArgumentException($"Option '{key}' of '{_extractor}' must be an integer from {min} to {max}, got '{text}'.");
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max || value % multipleOf != 0)
+            throw new ArgumentException($"Option '{key}' of '{_extractor}' must be {(multipleOf > 1 ? $"a multiple of {multipleOf}" : "an integer")} from {min} to {max}, got '{text}'.");
         return value;
     }
 
@@ -46,7 +48,7 @@ internal sealed class SpecOptions
         return ParseDouble(key, text, min, max);
     }
 
-    /// <summary>A list separated by '/', e.g. <c>freq=0.1/0.2</c> (',' already separates options).</summary>
+    /// <summary>A list separated by '/', e.g. <c>freq=0.15/0.3</c> (',' already separates options).</summary>
     public double[] Doubles(string key, double[] fallback, double min, double max)
     {
         if (!TryGet(key, out var text)) return fallback;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Serialization;
 
@@ -15,16 +16,19 @@ namespace SharpVision.Runs;
 /// <param name="TrainLimit">Recorded in config.json when the caller used a subset of the training split.</param>
 /// <param name="Command">The command recorded in config.json and metrics.json ("train", "ladder").</param>
 /// <param name="Dataset">The dataset as config.json records it, when the caller knows more than the splits (an image folder's test fraction); null: <see cref="RunJson.Dataset"/>.</param>
-public sealed record KnnRunOptions(KNearestNeighborsOptions Knn, int Seed = 0, int Threads = 1, int? TrainLimit = null, string Command = "train", JsonObject? Dataset = null);
+/// <param name="Pipeline">Search on these standardized features instead of the pixels (null: pixels).</param>
+/// <param name="Cache">Where extracted features are cached (null: not cached).</param>
+public sealed record KnnRunOptions(KNearestNeighborsOptions Knn, int Seed = 0, int Threads = 1, int? TrainLimit = null, string Command = "train", JsonObject? Dataset = null,
+    FeaturePipeline? Pipeline = null, FeatureCache? Cache = null);
 
 /// <summary>What a k-NN run produced.</summary>
-/// <param name="Model">The fitted model (it holds the training images).</param>
+/// <param name="Model">The fitted model (it holds the training images, or their standardized features).</param>
 /// <param name="Test">Metrics on the test split.</param>
 /// <param name="Document">The metrics.json document (also what <c>train --json</c> prints).</param>
 /// <param name="Fit">Time to fit (memorize).</param>
 /// <param name="Predict">Time to classify the test split.</param>
 /// <param name="Predictions">The test split's predictions (for the run's report).</param>
-public sealed record KnnRunResult(KNearestNeighborsModel Model, ClassificationMetrics Test, JsonObject Document, TimeSpan Fit, TimeSpan Predict, Predictions Predictions);
+public sealed record KnnRunResult(IImageClassifier Model, ClassificationMetrics Test, JsonObject Document, TimeSpan Fit, TimeSpan Predict, Predictions Predictions);
 
 /// <summary>
 /// A k-NN training run: memorize the training split, classify the test split once, and write a run folder
@@ -49,18 +53,33 @@ public static class KnnRun
         var total = Stopwatch.StartNew();
         var knn = options.Knn;
         var fit = Stopwatch.StartNew();
-        var model = new KNearestNeighbors(knn).Fit(splits.Train);
+        IImageClassifier model;
+        FeatureKNearestNeighborsModel? featureModel = null;
+        if (options.Pipeline is null)
+        {
+            model = new KNearestNeighbors(knn).Fit(splits.Train);
+        }
+        else
+        {
+            log?.Invoke($"features {options.Pipeline.CanonicalConfig}: fitting on {splits.Train.Count:N0} training images ({(options.Cache is null ? "no cache" : $"cache {options.Cache.Directory}")}) ...");
+            model = featureModel = new KNearestNeighbors(knn).Fit(splits.Train, options.Pipeline, options.Seed, options.Threads, options.Cache, cancellationToken);
+        }
         fit.Stop();
-        log?.Invoke($"k-NN (k={knn.K}, {ModelStore.MetricName(knn.Metric)}, {WeightsName(knn.Weighting)}): classifying {splits.Test.Count:N0} test images against {splits.Train.Count:N0} training images on {options.Threads} thread(s) ...");
+        string what = featureModel is null ? "test images" : $"test images ({featureModel.Features.Length:N0} standardized features each)";
+        log?.Invoke($"k-NN (k={knn.K}, {ModelStore.MetricName(knn.Metric)}, {WeightsName(knn.Weighting)}): classifying {splits.Test.Count:N0} {what} against {splits.Train.Count:N0} training images on {options.Threads} thread(s) ...");
         cancellationToken.ThrowIfCancellationRequested();
         var predict = Stopwatch.StartNew();
-        var predictions = model.Predict(splits.Test, options.Threads);
+        var predictions = featureModel is null ? model.Predict(splits.Test.Pixels, options.Threads) : featureModel.Predict(splits.Test, options.Threads, options.Cache, cancellationToken);
         predict.Stop();
         cancellationToken.ThrowIfCancellationRequested();
         var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
 
         runDirectory = Path.GetFullPath(runDirectory);
-        var modelJson = new JsonObject { ["type"] = "knn", ["k"] = knn.K, ["metric"] = ModelStore.MetricName(knn.Metric), ["weights"] = WeightsName(knn.Weighting) };
+        var modelJson = new JsonObject
+        {
+            ["type"] = "knn", ["k"] = knn.K, ["metric"] = ModelStore.MetricName(knn.Metric), ["weights"] = WeightsName(knn.Weighting),
+            ["features"] = featureModel?.Features.Pipeline.CanonicalConfig, ["feature_length"] = featureModel?.Features.Length,
+        };
         var config = new JsonObject
         {
             ["command"] = options.Command,
@@ -77,7 +96,7 @@ public static class KnnRun
             ["dataset"] = config["dataset"]!.DeepClone(),
             ["metrics"] = new JsonObject { ["test"] = RunJson.Metrics(report) },
             ["timings_s"] = new JsonObject(),
-            ["backend"] = $"knn-{NeighborSearch.ByteBackend}",
+            ["backend"] = featureModel is null ? $"knn-{NeighborSearch.ByteBackend}" : $"knn-{NeighborSearch.FloatBackend}",
             ["threads"] = options.Threads,
             ["run_dir"] = runDirectory,
             ["model_path"] = Path.Combine(runDirectory, "model.safetensors"),

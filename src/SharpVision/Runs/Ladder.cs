@@ -266,7 +266,7 @@ public sealed class Ladder
         if (cutShort) notes.Insert(0, $"cut short by the budget: {grid.Count} of {ks.Length * metrics.Length} settings tried");
         return new RungResult("knn", Title("knn"), KnnParameters(chosen), new JsonObject { ["weights"] = "uniform" }, grid, ks.Length * metrics.Length,
             best.ValidationAccuracy, run.Test.Accuracy, run.Fit.TotalSeconds, search, clock.Elapsed.TotalSeconds, PerImage(run.Predict, c.Splits.Test.Count),
-            ModelBytes(directory), (long)run.Model.Train.Count * run.Model.Train.SampleSize, Path.GetFullPath(directory), cutShort, notes);
+            ModelBytes(directory), (long)c.Splits.Train.Count * c.Splits.Train.SampleSize, Path.GetFullPath(directory), cutShort, notes);
     }
 
     private static JsonObject KnnParameters(KNearestNeighborsOptions o) => new() { ["k"] = o.K, ["metric"] = ModelStore.MetricName(o.Metric) };

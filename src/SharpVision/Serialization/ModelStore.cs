@@ -14,8 +14,17 @@ namespace SharpVision.Serialization;
 /// <param name="Metadata">All metadata stored in the file.</param>
 public sealed record StoredModel(string Kind, ImagePreparation Preparation, IReadOnlyList<string> ClassNames, IImageClassifier Model, IReadOnlyDictionary<string, string> Metadata)
 {
-    /// <summary>The k-NN model, when <see cref="Kind"/> is "knn".</summary>
+    /// <summary>The k-NN model on pixels, when <see cref="Kind"/> is "knn" and the file has no features.</summary>
     public KNearestNeighborsModel? Knn => Model as KNearestNeighborsModel;
+
+    /// <summary>The k-NN model on standardized features (<c>train --model knn --features SPEC</c>).</summary>
+    public FeatureKNearestNeighborsModel? FeatureKnn => Model as FeatureKNearestNeighborsModel;
+
+    /// <summary>The k-NN options of either k-NN model; null for networks.</summary>
+    public KNearestNeighborsOptions? KnnOptions => Knn?.Options ?? FeatureKnn?.Options;
+
+    /// <summary>The model's feature pipeline and standardization, or null when it reads pixels.</summary>
+    public Features.FeatureStandardizer? Features => FeatureKnn?.Features ?? Network?.Features;
 
     /// <summary>The network model (svm, softmax, logistic, mlp).</summary>
     public NetworkClassifier? Network => Model as NetworkClassifier;
@@ -33,20 +42,7 @@ public static class ModelStore
     public static void Save(string path, KNearestNeighborsModel model, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var train = model.Train;
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["format"] = "sharpvision",
-            ["format_version"] = FormatVersion,
-            ["model"] = "knn",
-            ["config"] = new JsonObject
-            {
-                ["k"] = model.Options.K,
-                ["metric"] = MetricName(model.Options.Metric),
-                ["weights"] = model.Options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform",
-            }.ToJsonString(),
-            ["class_names"] = JsonSerializer.Serialize(train.ClassNames),
-            ["preparation"] = new JsonObject { ["channels"] = train.Channels, ["height"] = train.Height, ["width"] = train.Width }.ToJsonString(),
-        };
+        var metadata = KnnMetadata(model.Options, train.ClassNames, model.Preparation);
         if (extraMetadata is not null)
             foreach (var (key, value) in extraMetadata) metadata.TryAdd(key, value);
         SafeTensorsFile.Write(path, metadata,
@@ -54,6 +50,81 @@ public static class ModelStore
             new TensorEntry("train.images", TensorDType.U8, [train.Count, train.Channels, train.Height, train.Width], train.Pixels),
             TensorEntry.FromInt32("train.labels", train.Labels, train.Count),
         ]);
+    }
+
+    /// <summary>
+    /// Saves a k-NN model on features atomically: its options, the pipeline's canonical config and learned
+    /// vocabularies, the standardization, and the standardized training features (F32 N×D) with their labels.
+    /// </summary>
+    public static void Save(string path, FeatureKNearestNeighborsModel model, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var metadata = KnnMetadata(model.Options, model.ClassNames, model.Preparation);
+        if (extraMetadata is not null)
+            foreach (var (key, value) in extraMetadata) metadata.TryAdd(key, value);
+        var entries = new List<TensorEntry>
+        {
+            TensorEntry.FromSingle("train.features", model.TrainFeatures, model.TrainCount, model.Features.Length),
+            TensorEntry.FromInt32("train.labels", model.TrainLabels, model.TrainCount),
+        };
+        AddFeatures(model.Features, metadata, entries);
+        SafeTensorsFile.Write(path, metadata, entries);
+    }
+
+    private static Dictionary<string, string> KnnMetadata(KNearestNeighborsOptions options, IReadOnlyList<string> classNames, ImagePreparation preparation) => new(StringComparer.Ordinal)
+    {
+        ["format"] = "sharpvision",
+        ["format_version"] = FormatVersion,
+        ["model"] = "knn",
+        ["config"] = new JsonObject
+        {
+            ["k"] = options.K,
+            ["metric"] = MetricName(options.Metric),
+            ["weights"] = options.Weighting == NeighborWeighting.Distance ? "distance" : "uniform",
+        }.ToJsonString(),
+        ["class_names"] = JsonSerializer.Serialize(classNames),
+        ["preparation"] = new JsonObject { ["channels"] = preparation.Channels, ["height"] = preparation.Height, ["width"] = preparation.Width }.ToJsonString(),
+    };
+
+    // The "features" metadata (canonical spec, length) and tensors: features.mean, features.scale, and
+    // features.vocabulary.<i> for each learned bag-of-words extractor i.
+    private static void AddFeatures(Features.FeatureStandardizer f, Dictionary<string, string> metadata, List<TensorEntry> entries)
+    {
+        metadata["features"] = new JsonObject { ["spec"] = f.Pipeline.CanonicalConfig, ["length"] = f.Length }.ToJsonString();
+        entries.Add(TensorEntry.FromSingle("features.mean", f.Mean, f.Length));
+        entries.Add(TensorEntry.FromSingle("features.scale", f.Scale, f.Length));
+        for (int i = 0; i < f.Pipeline.Extractors.Count; i++)
+            if (f.Pipeline.Extractors[i] is Features.BagOfVisualWords bag)
+            {
+                var vocabulary = bag.Vocabulary;
+                entries.Add(TensorEntry.FromSingle($"features.vocabulary.{i}", vocabulary, vocabulary.Length));
+            }
+    }
+
+    // The names AddFeatures writes for this standardizer.
+    private static IEnumerable<string> FeatureTensorNames(Features.FeatureStandardizer f) =>
+        new[] { "features.mean", "features.scale" }.Concat(Enumerable.Range(0, f.Pipeline.Extractors.Count)
+            .Where(i => f.Pipeline.Extractors[i] is Features.BagOfVisualWords).Select(i => $"features.vocabulary.{i}"));
+
+    // The pipeline (vocabularies restored) and standardization a file's "features" metadata describes; null without it.
+    private static Features.FeatureStandardizer? LoadFeatures(string path, SafeTensorsFile file, ImagePreparation preparation)
+    {
+        if (!file.Metadata.TryGetValue("features", out var featureJson)) return null;
+        var spec = (string?)JsonNode.Parse(featureJson)!["spec"] ?? throw new DataFormatException(path, "features metadata has no spec");
+        try
+        {
+            var pipeline = Features.FeaturePipeline.Parse(spec);
+            for (int i = 0; i < pipeline.Extractors.Count; i++)
+                if (pipeline.Extractors[i] is Features.BagOfVisualWords bag)
+                    bag.SetVocabulary((file.Find($"features.vocabulary.{i}") ?? throw new DataFormatException(path, $"no 'features.vocabulary.{i}' tensor")).ToSingle());
+            return new Features.FeatureStandardizer(pipeline, preparation.Channels, preparation.Height, preparation.Width,
+                (file.Find("features.mean") ?? throw new DataFormatException(path, "no 'features.mean' tensor")).ToSingle(),
+                (file.Find("features.scale") ?? throw new DataFormatException(path, "no 'features.scale' tensor")).ToSingle());
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(path, $"invalid features: {e.Message}", e);
+        }
     }
 
     /// <summary>Loads and validates a model file.</summary>
@@ -86,6 +157,7 @@ public static class ModelStore
                     "distance" => NeighborWeighting.Distance,
                     var w => throw new DataFormatException(path, $"unknown weights '{w}'"),
                 });
+            if (LoadFeatures(path, file, preparation) is { } standardizer) return LoadFeatureKnn(path, file, kind, preparation, classNames, options, standardizer);
             var images = file.Find("train.images") ?? throw new DataFormatException(path, "k-NN model has no 'train.images' tensor");
             var labels = file.Find("train.labels") ?? throw new DataFormatException(path, "k-NN model has no 'train.labels' tensor");
             long[] expectedShape = [labels.Shape.Length == 1 ? labels.Shape[0] : -1, preparation.Channels, preparation.Height, preparation.Width];
@@ -101,6 +173,22 @@ public static class ModelStore
         {
             throw new DataFormatException(path, $"inconsistent model: {e.Message}", e);
         }
+    }
+
+    private static StoredModel LoadFeatureKnn(string path, SafeTensorsFile file, string kind, ImagePreparation preparation, string[] classNames,
+        KNearestNeighborsOptions options, Features.FeatureStandardizer standardizer)
+    {
+        var features = file.Find("train.features") ?? throw new DataFormatException(path, "k-NN feature model has no 'train.features' tensor");
+        var labels = file.Find("train.labels") ?? throw new DataFormatException(path, "k-NN feature model has no 'train.labels' tensor");
+        if (labels.DType != TensorDType.I32 || labels.Shape.Length != 1) throw new DataFormatException(path, $"'train.labels' is {labels.DType} [{string.Join(", ", labels.Shape)}], expected I32 [N]");
+        long[] expected = [labels.Shape[0], standardizer.Length];
+        if (features.DType != TensorDType.F32 || !features.Shape.SequenceEqual(expected))
+            throw new DataFormatException(path, $"'train.features' is {features.DType} [{string.Join(", ", features.Shape)}], expected F32 [{string.Join(", ", expected)}] ({standardizer.Pipeline.CanonicalConfig})");
+        var known = FeatureTensorNames(standardizer).Append("train.features").Append("train.labels").ToHashSet(StringComparer.Ordinal);
+        var extra = file.Tensors.Select(t => t.Name).FirstOrDefault(n => !known.Contains(n));
+        if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not part of a k-NN feature model");
+        var model = new FeatureKNearestNeighborsModel(options, standardizer, features.ToSingle(), labels.ToInt32(), classNames);
+        return new StoredModel(kind, preparation, classNames, model, file.Metadata);
     }
 
     /// <summary>The model types a file may hold (a closed list).</summary>
@@ -134,18 +222,7 @@ public static class ModelStore
             entries.Add(TensorEntry.FromSingle("param." + name, p.Data, p.Shape.ToArray().Select(d => (long)d).ToArray()));
         foreach (var (name, values) in model.Network.NamedBuffers())
             entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
-        if (model.Features is { } f)
-        {
-            metadata["features"] = new JsonObject { ["spec"] = f.Pipeline.CanonicalConfig, ["length"] = f.Length }.ToJsonString();
-            entries.Add(TensorEntry.FromSingle("features.mean", f.Mean, f.Length));
-            entries.Add(TensorEntry.FromSingle("features.scale", f.Scale, f.Length));
-            for (int i = 0; i < f.Pipeline.Extractors.Count; i++)
-                if (f.Pipeline.Extractors[i] is Features.BagOfVisualWords bag)
-                {
-                    var vocabulary = bag.Vocabulary;
-                    entries.Add(TensorEntry.FromSingle($"features.vocabulary.{i}", vocabulary, vocabulary.Length));
-                }
-        }
+        if (model.Features is { } f) AddFeatures(f, metadata, entries);
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -155,6 +232,7 @@ public static class ModelStore
         switch (model)
         {
             case KNearestNeighborsModel knn: Save(path, knn, extraMetadata); break;
+            case FeatureKNearestNeighborsModel knn: Save(path, knn, extraMetadata); break;
             case NetworkClassifier network: Save(path, network, extraMetadata); break;
             default: throw new ArgumentException($"Cannot save a {model?.GetType().Name ?? "null"}.", nameof(model));
         }
@@ -207,26 +285,7 @@ public static class ModelStore
         var mean = file.Find("normalizer.mean") ?? throw new DataFormatException(path, "no 'normalizer.mean' tensor");
         var scale = file.Find("normalizer.scale") ?? throw new DataFormatException(path, "no 'normalizer.scale' tensor");
         var normalizer = new Normalizer(mode, preparation.Channels, preparation.Channels * preparation.Height * preparation.Width, mean.ToSingle(), scale.ToSingle());
-        Features.FeatureStandardizer? features = null;
-        if (meta.TryGetValue("features", out var featureJson))
-        {
-            var spec = (string?)JsonNode.Parse(featureJson)!["spec"] ?? throw new DataFormatException(path, "features metadata has no spec");
-            Features.FeaturePipeline pipeline;
-            try
-            {
-                pipeline = Features.FeaturePipeline.Parse(spec);
-                for (int i = 0; i < pipeline.Extractors.Count; i++)
-                    if (pipeline.Extractors[i] is Features.BagOfVisualWords bag)
-                        bag.SetVocabulary((file.Find($"features.vocabulary.{i}") ?? throw new DataFormatException(path, $"no 'features.vocabulary.{i}' tensor")).ToSingle());
-                features = new Features.FeatureStandardizer(pipeline, preparation.Channels, preparation.Height, preparation.Width,
-                    (file.Find("features.mean") ?? throw new DataFormatException(path, "no 'features.mean' tensor")).ToSingle(),
-                    (file.Find("features.scale") ?? throw new DataFormatException(path, "no 'features.scale' tensor")).ToSingle());
-            }
-            catch (ArgumentException e)
-            {
-                throw new DataFormatException(path, $"invalid features: {e.Message}", e);
-            }
-        }
+        var features = LoadFeatures(path, file, preparation);
         var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features)
         {
             FlipAveraging = meta.TryGetValue("tta", out var tta) && tta == "flip",

@@ -53,6 +53,67 @@ public class NeighborSearchTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1, 1, 1)]
+    [InlineData(9, 5, 15, 9)]      // n < 16: the GEMM's narrow path; every training row is a neighbour
+    [InlineData(2100, 131, 17, 5)] // L2: three training tiles (1,024 + 1,024 + 52), one query block on 1 thread, two (80 + 51) on 2; L1: five tiles of 512
+    [InlineData(600, 7, 1296, 3)]  // HOG's length
+    public void Search_Floats_AwkwardSizes_EqualReferenceAndAnyThreadCount(int n, int q, int d, int k)
+    {
+        var random = new Random(n + q + d);
+        // Standardized-feature-like values (mean 0, spread 1) with a duplicate training row: equal distances go to the lower index.
+        var train = Enumerable.Range(0, n * d).Select(_ => (float)(random.NextDouble() * 3.4 - 1.7)).ToArray();
+        if (n > 2) train.AsSpan(0, d).CopyTo(train.AsSpan(2 * d, d));
+        var queries = Enumerable.Range(0, q * d).Select(_ => (float)(random.NextDouble() * 3.4 - 1.7)).ToArray();
+        var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
+        foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
+        {
+            var one = NeighborSearch.Search(train, labels, 3, queries, d, metric, k, threads: 1);
+            var two = NeighborSearch.Search(train, labels, 3, queries, d, metric, k, threads: 2);
+            Assert.Equal(one.Indices, two.Indices);
+            Assert.Equal(one.Distances, two.Distances);
+            Assert.Equal(one.ClassNearest, two.ClassNearest);
+            var oracle = NeighborSearchReference.Search(train, labels, 3, queries, d, metric, k);
+            // float32 sums of d terms: relative error ~ d·2⁻²⁴ of the distance's scale (‖t‖² + ‖q‖² for the identity).
+            double scale = metric == DistanceMetric.Euclidean ? 2 * d : d;
+            for (int i = 0; i < oracle.Distances.Length; i++) Assert.Equal(oracle.Distances[i], one.Distances[i], 1e-5 * scale);
+            for (int i = 0; i < oracle.ClassNearest.Length; i++) Assert.Equal(oracle.ClassNearest[i], one.ClassNearest[i], 1e-5 * scale);
+            // Rows 0 and 2 are equal, so they are equally far from every query: row 0 comes first wherever row 2 is listed.
+            for (int i = 0; i < q && n > 2; i++)
+            {
+                var list = one.Indices.AsSpan(i * k, k).ToArray();
+                int at2 = Array.IndexOf(list, 2);
+                if (at2 >= 0) Assert.InRange(Array.IndexOf(list, 0), 0, at2 - 1);
+            }
+            // Neighbour lists agree wherever the oracle's distances are not within rounding of each other.
+            for (int i = 0; i < q; i++)
+                for (int j = 0; j < k; j++)
+                {
+                    double mine = oracle.Distances[i * k + j];
+                    bool nearTie = Enumerable.Range(0, n).Any(t => t != oracle.Indices[i * k + j] && Math.Abs(Distance(train, queries, t, i, d, metric) - mine) <= 1e-5 * scale);
+                    if (!nearTie) Assert.Equal(oracle.Indices[i * k + j], one.Indices[i * k + j]);
+                }
+        }
+    }
+
+    private static double Distance(float[] train, float[] queries, int t, int q, int d, DistanceMetric metric)
+    {
+        double sum = 0;
+        for (int j = 0; j < d; j++)
+        {
+            double diff = (double)train[t * d + j] - queries[q * d + j];
+            sum += metric == DistanceMetric.Manhattan ? Math.Abs(diff) : diff * diff;
+        }
+        return sum;
+    }
+
+    [Fact]
+    public void Search_Floats_NonFinite_Throws()
+    {
+        var e = Assert.Throws<ArgumentException>(() => NeighborSearch.Search([0f, float.NaN], [0], 1, [0f, 0f], 2, DistanceMetric.Euclidean, 1));
+        Assert.Contains("finite", e.Message);
+    }
+
     [Fact]
     public void Truncate_EqualsSearchingWithTheSmallerK()
     {

@@ -88,6 +88,11 @@ public class NetworkCliTests
             var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--json");
             Assert.True(evaluated.Code == 0, evaluated.Err);
             Assert.Equal(accuracy, (double)JsonNode.Parse(evaluated.Out)!["metrics"]!["test"]!["accuracy"]!, 6);
+            // evaluate --features checks the spec against the model's stored pipeline.
+            Assert.Equal(0, Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--features", "hog:cell=4+color:bins=10").Code);
+            var other = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--features", "hog");
+            Assert.Equal(CliApp.UsageError, other.Code);
+            Assert.Contains("disagrees with the model's features hog:orientations=9,cell=4,block=2,norm=L2-Hys,sqrt=false+color:bins=10,channels=h", other.Err);
 
             var bad = Run("train", "--data", SampleDir, "--model", "svm", "--features", "hog:cell=40", "--out", temp.Combine("bad"));
             Assert.Equal(CliApp.UsageError, bad.Code);

@@ -47,6 +47,21 @@ public class FeaturePipelineTests
     [InlineData("color:bins=0", "Option 'bins' of 'color' must be an integer from 1")]
     [InlineData("gabor:freq=0.1/0.9", "Option 'freq' of 'gabor' must be a number from 0.001 to 0.5")]
     [InlineData("lbp:method=var", "must be one of uniform, ror")]
+    [InlineData("hog+ +color", "has an empty part: a '+' too many")]
+    [InlineData(":cell=4", "has options without an extractor name: ':cell=4'")]
+    [InlineData("hog:cell=4,", "The options of 'hog' ('cell=4,') have an empty entry: a ',' too many")]
+    [InlineData("hog:=4", "Option '=4' of 'hog' must look like key=value")]
+    [InlineData("hog:cell=4:block=2", "Option 'cell' of 'hog' must be an integer from 1 to 4096, got '4:block=2'")]
+    [InlineData("hog,lbp", "Unknown feature extractor 'hog,lbp'")]
+    [InlineData("hog:sqrt=maybe", "Option 'sqrt' of 'hog' must be true or false, got 'maybe'")]
+    [InlineData("hog:block=0", "Option 'block' of 'hog' must be an integer from 1 to 4096, got '0'")]
+    [InlineData("lbp:cell=0", "Option 'cell' of 'lbp' must be an integer from 1 to 4096, got '0'")]
+    [InlineData("gabor:thetas=0", "Option 'thetas' of 'gabor' must be an integer from 1 to 64, got '0'")]
+    [InlineData("gabor:freq=0.1//0.2", "Option 'freq' of 'gabor' must be a number from 0.001 to 0.5, got ''")]
+    [InlineData("gabor:freq=NaN", "Option 'freq' of 'gabor' must be a number from 0.001 to 0.5, got 'NaN'")]
+    [InlineData("sift:words=0", "Option 'words' of 'sift' must be an integer from 1 to 65536, got '0'")]
+    [InlineData("sift:patch=6", "Option 'patch' of 'sift' must be a multiple of 4 from 4 to 4096, got '6'")]
+    [InlineData("pixels:x=1", "Unknown option 'x' for 'pixels' (known: none)")]
     public void Parse_BadSpec_ThrowsWithClearMessage(string spec, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse(spec));
@@ -59,6 +74,13 @@ public class FeaturePipelineTests
         Assert.Contains("do not fit", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("hog:cell=29").Length(1, 28, 28)).Message);
         Assert.Contains("cell grid", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("hog:cell=8,block=4").Length(1, 28, 28)).Message);
         Assert.Contains("do not fit", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("sift:patch=32").Length(1, 28, 28)).Message);
+        Assert.Equal("LBP cells of 29×29 pixels do not fit a 28×28 image.", Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("hog+lbp:cell=29").Length(1, 28, 28)).Message);
+        Assert.StartsWith("Gabor kernels of frequency 0.1 are 35×35 pixels, larger than the 28×28 image",
+            Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse("gabor:freq=0.1/0.3").Length(1, 28, 28)).Message);
+        // Fit checks the sizes before learning anything.
+        var sift = FeaturePipeline.Parse("sift:patch=32,words=2");
+        Assert.Contains("do not fit", Assert.Throws<ArgumentException>(() => sift.Fit(Images(3), seed: 0, threads: 1)).Message);
+        Assert.False(sift.IsFitted);
     }
 
     [Fact]

@@ -194,37 +194,74 @@ public class GaborBankTests
         Assert.Equal(variance, features[3], variance * 1e-4);
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(256)]
-    [InlineData(512)]
-    public void Correlation_ZeroBorder_MatchesDirectSum(int vectorBits)
+    [Fact]
+    public void ExtractBatch_AcrossConvolutionBatches_EqualsImageByImage()
     {
-        if (vectorBits == 512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the 512-bit body needs AVX-512
-        var random = new Random(3);
-        int h = 9, w = 37, kh = 5, kw = 3; // 37 = 2×16 + 5 = 4×8 + 5: full vectors and a tail at both widths
-        var input = Enumerable.Range(0, h * w).Select(_ => (float)random.NextDouble()).ToArray();
-        var ka = Enumerable.Range(0, kh * kw).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var kb = Enumerable.Range(0, kh * kw).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var padded = new float[(h + kh - 1) * (w + kw - 1) + Correlation2d.PaddingSlack];
-        Correlation2d.Pad(input, h, w, kh, kw, BorderMode.Zero, padded);
-        var a = new float[h * w];
-        var b = new float[h * w];
-        if (vectorBits == 512) Correlation2d.CorrelatePair512(padded, h, w, ka, kb, kh, kw, a, b);
-        else if (vectorBits == 256) Correlation2d.CorrelatePair256(padded, h, w, ka, kb, kh, kw, a, b);
-        else Correlation2d.CorrelatePair(padded, h, w, ka, kb, kh, kw, a, b);
-        for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
+        // 70 images: one Conv2d batch of 64 and one of 6; color images go through rgb2gray first.
+        var random = new Random(5);
+        var images = new byte[70 * 3 * 28 * 28];
+        random.NextBytes(images);
+        var bank = new GaborBank([0.15, 0.3], thetas: 3, GaborResponse.Real); // kernels of 25, 21 (θ = π/3, 2π/3), 13 and 11 pixels
+        int d = bank.Length(3, 28, 28);
+        var batch = new float[70 * d];
+        bank.ExtractBatch(images, 70, 3, 28, 28, batch);
+        var one = new float[d];
+        for (int i = 0; i < 70; i++)
         {
-            double sum = 0;
-            for (int i = 0; i < kh; i++)
-            for (int j = 0; j < kw; j++)
-            {
-                int sy = y + i - kh / 2, sx = x + j - kw / 2;
-                if (sy >= 0 && sy < h && sx >= 0 && sx < w) sum += ka[i * kw + j] * input[sy * w + sx];
-            }
-            Assert.Equal(sum, a[y * w + x], 1e-5);
+            bank.Extract(images.AsSpan(i * 3 * 28 * 28, 3 * 28 * 28), 3, 28, 28, one);
+            Assert.Equal(one, batch.AsSpan(i * d, d).ToArray());
         }
+        Assert.All(batch, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Extract_UniformImage_HasTheKernelSumsAsResponse()
+    {
+        // A constant image c reflects into a constant plane, so every response pixel is c·Σg: with response=real the
+        // mean is c·Σ Re g and the variance 0 (up to float32 rounding of the 625-tap sums).
+        var bank = new GaborBank([0.15], thetas: 2, GaborResponse.Real);
+        var image = Enumerable.Repeat((byte)200, 28 * 28).ToArray();
+        var features = new float[bank.Length(1, 28, 28)];
+        bank.Extract(image, 1, 28, 28, features);
+        for (int t = 0; t < 2; t++)
+        {
+            var (_, _, real, _) = GaborBank.KernelOf(0.15, t * Math.PI / 2);
+            Assert.Equal(200 * real.Sum(), features[2 * t], 1e-3);
+            Assert.Equal(0, features[2 * t + 1], 1e-3);
+        }
+    }
+
+    [Theory]
+    [InlineData(28, 28, 0.13, true)]   // 2⌈1.6866/0.13⌉ + 1 = 27 ≤ 28
+    [InlineData(28, 28, 0.129, false)] // 2⌈13.07⌉ + 1 = 29 > 28
+    [InlineData(64, 20, 0.15, false)]  // 25 > 20: the smaller side decides
+    [InlineData(64, 25, 0.15, true)]
+    public void Length_KernelLargerThanImage_ThrowsNamingAFrequencyThatFits(int height, int width, double frequency, bool fits)
+    {
+        var bank = new GaborBank([0.3, frequency], thetas: 4);
+        if (fits)
+        {
+            Assert.Equal(16, bank.Length(1, height, width));
+            return;
+        }
+        var e = Assert.Throws<ArgumentException>(() => bank.Length(1, height, width));
+        Assert.Contains($"Gabor kernels of frequency {frequency.ToString(System.Globalization.CultureInfo.InvariantCulture)} are {bank.LargestKernel}×{bank.LargestKernel} pixels, larger than the {height}×{width} image", e.Message);
+        // The frequency the message suggests fits, and one 1% lower does not.
+        var suggested = double.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"at least ([\d.]+) fit").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(16, new GaborBank([0.3, suggested]).Length(1, height, width));
+        Assert.Throws<ArgumentException>(() => new GaborBank([0.3, suggested * 0.99]).Length(1, height, width));
+        // The pipeline reports it the same way, before any extraction.
+        Assert.Throws<ArgumentException>(() => FeaturePipeline.Parse($"gabor:freq={frequency.ToString(System.Globalization.CultureInfo.InvariantCulture)}").Extract(new SharpVision.Data.ImageDataset("x", 1, height, width, new byte[height * width], [0], ["a"]), 1, out _));
+    }
+
+    [Fact]
+    public void Length_ImageTooSmallForAnyKernel_SaysSo()
+    {
+        // f = 0.5: 3σ = 1.6866/0.5 = 3.37, so x₀ = 4 and the kernel is 9×9; an 8-pixel side cannot hold it.
+        var e = Assert.Throws<ArgumentException>(() => new GaborBank([0.5], thetas: 1).Length(1, 8, 28));
+        Assert.Contains("are 9×9 pixels, larger than the 8×28 image", e.Message);
+        Assert.Contains("no Gabor frequency fits it: the smallest kernel, at 0.5 cycles per pixel, is 9 pixels wide", e.Message);
+        Assert.Equal(2, new GaborBank([0.5], thetas: 1).Length(1, 9, 9));
     }
 
     [Fact]
