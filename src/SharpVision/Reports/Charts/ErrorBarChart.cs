@@ -7,21 +7,8 @@ public sealed record ErrorBarSeries(string Name, IReadOnlyList<(double X, double
 /// Means with ±error bars for several series over shared axes (e.g. cross-validated accuracy ± 1 std against k, one
 /// series per metric). The y axis covers every mean ± error.
 /// </summary>
-public sealed class ErrorBarChart
+public sealed class ErrorBarChart : XYChart
 {
-    public required string Title { get; init; }
-
-    public string XLabel { get; init; } = "";
-
-    public string YLabel { get; init; } = "";
-
-    public double Width { get; init; } = 520;
-
-    public double Height { get; init; } = 300;
-
-    /// <summary>X ticks at whole numbers only (epochs, k).</summary>
-    public bool IntegerX { get; init; }
-
     public required IReadOnlyList<ErrorBarSeries> Series { get; init; }
 
     /// <summary>The chart as an &lt;svg&gt;; each series is a &lt;g class="series" data-series="NAME"&gt; with a line, markers and error bars.</summary>

@@ -27,21 +27,8 @@ public sealed record ChartSeries(string Name, IReadOnlyList<(double X, double Y)
 /// A line chart of several series over shared axes, as SVG: title, legend, ticks and grid; the axis ranges cover every
 /// finite point of every series (plus <see cref="IncludeY"/>, e.g. 0 for a loss).
 /// </summary>
-public sealed class LineChart
+public sealed class LineChart : XYChart
 {
-    public required string Title { get; init; }
-
-    public string XLabel { get; init; } = "";
-
-    public string YLabel { get; init; } = "";
-
-    public double Width { get; init; } = 520;
-
-    public double Height { get; init; } = 300;
-
-    /// <summary>X ticks at whole numbers only (epochs, k).</summary>
-    public bool IntegerX { get; init; }
-
     public required IReadOnlyList<ChartSeries> Series { get; init; }
 
     /// <summary>Values the y axis must include besides the data (none by default).</summary>
