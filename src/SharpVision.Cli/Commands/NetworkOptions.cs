@@ -27,7 +27,7 @@ internal sealed class NetworkOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
     public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
-    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (default 0.1; 0 = none)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none; default 0.1, and 0 for the convolutional networks, whose recipe is fixed in advance so all training images train them)" };
     public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
     public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
@@ -119,9 +119,11 @@ internal sealed class NetworkOptions
         return Normalizer.Parse(text) ?? throw new UsageException($"--preprocess must be pixel, channel, mean-image or none, got '{text}'.");
     }
 
-    public double Validation(ParseResult parse, TrainingOptions recipe)
+    public double Validation(ParseResult parse, TrainingOptions recipe, string kind)
     {
-        double v = parse.GetValue(ValidationFraction) ?? 0.1;
+        // The CNN recipe selects nothing on validation data (no early stopping, fixed epochs), so by default all
+        // training images train it; the other models keep a 10% split for their curves and early stopping.
+        double v = parse.GetValue(ValidationFraction) ?? (Networks.Convolutional.Contains(kind) ? 0 : 0.1);
         if (!(v >= 0 && v < 1)) throw new UsageException($"--validation-fraction must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}.");
         if (v == 0 && recipe.Patience > 0) throw new UsageException("--patience needs a validation split (--validation-fraction > 0).");
         return v;

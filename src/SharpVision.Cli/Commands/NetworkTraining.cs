@@ -42,7 +42,7 @@ internal static class NetworkTraining
             splits = splits with { Train = splits.Train.SelectClasses(selection), Test = splits.Test.SelectClasses(selection) };
         if (kind == "logistic" && splits.Train.ClassNames.Count != 2)
             throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs {splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
-        double validationFraction = net.Validation(parse, recipe);
+        double validationFraction = net.Validation(parse, recipe, kind);
         var spec = new NetworkSpec(kind, net.Normalization(parse, kind), kind == "mlp" ? net.HiddenSizes(parse) : null,
             kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, featureOptions, kind));
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
