@@ -82,6 +82,12 @@ public static unsafe partial class Conv2dKernels
         CheckLengths(g, x.Length, weight.Length, y.Length);
         if (bias.Length != 0 && bias.Length != g.Filters) throw new ArgumentException($"Conv2d: bias has {bias.Length} values for {g.Filters} filters.", nameof(bias));
         if (g.Batch == 0) return;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.Forward, algorithm))
+        {
+            fixed (float* px = x, pw = weight, pb = bias, py = y)
+                Conv2dBackend.OneDnn!.Forward(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
+            return;
+        }
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* px = x, pw = weight, pb = bias, py = y)
@@ -107,12 +113,44 @@ public static unsafe partial class Conv2dKernels
         }
     }
 
-    /// <summary>dx += col2im(Wᵀ · dy) for every image.</summary>
-    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weight, Span<float> inputGradient, int threads,
+    /// <summary>
+    /// Both gradients of a layer from one dy: <see cref="BackwardData"/> when <paramref name="inputGradient"/> is not
+    /// empty and <see cref="BackwardWeight"/> when <paramref name="weightGradient"/> is not empty. On oneDNN the two
+    /// passes share the reordered dy.
+    /// </summary>
+    public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
+        Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
         Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto)
+    {
+        bool data = !inputGradient.IsEmpty, weights = !weightGradient.IsEmpty;
+        if (!weights && !biasGradient.IsEmpty) throw new ArgumentException("Conv2d: the bias gradient is computed with the weight gradient; pass a weight gradient buffer.", nameof(weightGradient));
+        if (data && weights && g.Batch > 0
+            && Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm) && Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm))
+        {
+            CheckLengths(g, inputGradient.Length, weightGradient.Length, outputGradient.Length);
+            CheckLengths(g, x.Length, weight.Length, outputGradient.Length);
+            if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
+            fixed (float* pdy = outputGradient, px = x, pw = weight, pdx = inputGradient, pdw = weightGradient, pdb = biasGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, px, pw, pdx, accumulateInput, pdw, biasGradient.Length != 0 ? pdb : null, threads);
+            return;
+        }
+        if (data) BackwardData(g, outputGradient, weight, inputGradient, threads, algorithm, accumulateInput);
+        if (weights) BackwardWeight(g, outputGradient, x, weightGradient, biasGradient, threads, algorithm);
+    }
+
+    /// <summary>dx += col2im(Wᵀ · dy) for every image; with <paramref name="accumulate"/> false, dx = col2im(Wᵀ · dy).</summary>
+    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weight, Span<float> inputGradient, int threads,
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto, bool accumulate = true)
     {
         CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
         if (g.Batch == 0) return;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm))
+        {
+            fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, null, pw, pdx, accumulate, null, null, threads);
+            return;
+        }
+        if (!accumulate) inputGradient.Clear(); // the managed kernels scatter-add
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
@@ -142,6 +180,12 @@ public static unsafe partial class Conv2dKernels
         CheckLengths(g, x.Length, weightGradient.Length, outputGradient.Length);
         if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
         if (g.Batch == 0) return;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm))
+        {
+            fixed (float* pdy = outputGradient, px = x, pdw = weightGradient, pdb = biasGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, px, null, null, false, pdw, biasGradient.Length != 0 ? pdb : null, threads);
+            return;
+        }
         var plan = new Plan(g);
         var geometry = g; // lambdas cannot capture an in parameter
         int k = g.Filters, d = g.PatchSize, weightSize = k * d;

@@ -1,0 +1,137 @@
+namespace SharpVision.Tensors.Kernels;
+
+/// <summary>The three kernels of a convolution layer.</summary>
+public enum Conv2dPass
+{
+    /// <summary>y = conv(x, W) + b.</summary>
+    Forward,
+    /// <summary>dx += ∂y/∂x applied to dy.</summary>
+    BackwardData,
+    /// <summary>dW += …, db += Σ dy.</summary>
+    BackwardWeight,
+}
+
+/// <summary>Which convolution backends <see cref="Conv2dKernels"/> may use (<c>SHARPVISION_CONV</c>).</summary>
+public enum Conv2dBackendMode
+{
+    /// <summary>Per geometry and pass, the backend that measured faster (<see cref="Conv2dBackend.PrefersOneDnn"/>); managed when oneDNN is absent.</summary>
+    Auto,
+    /// <summary>Only the managed kernels (direct and im2col + GEMM).</summary>
+    Managed,
+    /// <summary>oneDNN for every convolution.</summary>
+    OneDnn,
+}
+
+/// <summary>
+/// Chooses between the managed convolution kernels and oneDNN (libdnnl.so.2, when installed) and reports which ran.
+/// </summary>
+/// <remarks>
+/// <see cref="Mode"/> defaults to <see cref="Variable"/> (<c>managed</c>, <c>onednn</c> or <c>auto</c>; unset means
+/// auto). Calls that name an explicit <see cref="Conv2dAlgorithm"/> bypass the mode. Results differ between the
+/// backends in the last bits (different summation orders), so a run is reproducible for a given mode, thread count
+/// and machine; <see cref="Used"/> says which backends actually ran.
+/// </remarks>
+public static class Conv2dBackend
+{
+    /// <summary>Environment variable that selects the mode: <c>managed</c>, <c>onednn</c> or <c>auto</c>.</summary>
+    public const string Variable = "SHARPVISION_CONV";
+
+    private const int UsedManaged = 1, UsedOneDnn = 2;
+
+    private static readonly Lazy<(OneDnnConv2d? Backend, string Reason)> LoadedOneDnn = new(() =>
+    {
+        var backend = OneDnnConv2d.TryCreate(out string reason);
+        return (backend, reason);
+    });
+
+    private static Conv2dBackendMode? _mode;
+    private static int _used;
+
+    /// <summary>The oneDNN backend, or null when libdnnl.so.2 is not usable (see <see cref="OneDnnUnavailableReason"/>).</summary>
+    internal static OneDnnConv2d? OneDnn => LoadedOneDnn.Value.Backend;
+
+    /// <summary>True when libdnnl.so.2 (oneDNN 2.x on OpenMP) loaded and passed its self-test.</summary>
+    public static bool OneDnnAvailable => OneDnn is not null;
+
+    /// <summary>Why oneDNN is not available ("" when it is).</summary>
+    public static string OneDnnUnavailableReason => LoadedOneDnn.Value.Reason;
+
+    /// <summary>"2.6.3 (OpenMP)", or null when oneDNN is not available.</summary>
+    public static string? OneDnnVersion => OneDnn?.Version;
+
+    /// <summary>The mode in force; set it to choose, the default comes from <see cref="ChooseDefault"/>.</summary>
+    /// <exception cref="InvalidOperationException">Setting <see cref="Conv2dBackendMode.OneDnn"/> when oneDNN is not available.</exception>
+    public static Conv2dBackendMode Mode
+    {
+        get => _mode ??= ChooseDefault();
+        set
+        {
+            if (value == Conv2dBackendMode.OneDnn && !OneDnnAvailable)
+                throw new InvalidOperationException($"The oneDNN convolution backend is not available: {OneDnnUnavailableReason}.");
+            _mode = value;
+        }
+    }
+
+    /// <summary>The mode <see cref="Variable"/> names (auto when unset).</summary>
+    /// <exception cref="InvalidOperationException">The variable names an unknown mode, or onednn when libdnnl.so.2 is not usable.</exception>
+    public static Conv2dBackendMode ChooseDefault()
+    {
+        string? requested = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrWhiteSpace(requested)) return Conv2dBackendMode.Auto;
+        return requested.Trim().ToLowerInvariant() switch
+        {
+            "auto" => Conv2dBackendMode.Auto,
+            "managed" => Conv2dBackendMode.Managed,
+            "onednn" => OneDnnAvailable ? Conv2dBackendMode.OneDnn : throw new InvalidOperationException(
+                $"{Variable}=onednn, but oneDNN is not available: {OneDnnUnavailableReason}."),
+            _ => throw new InvalidOperationException($"{Variable}='{requested}' is not a convolution backend; use 'managed', 'onednn' or 'auto', or unset it."),
+        };
+    }
+
+    /// <summary>
+    /// The measured rule of <see cref="Conv2dBackendMode.Auto"/>: true where oneDNN's pass (reorders included) beat
+    /// the managed kernel on this machine (bench/conv.sh, bench convkernels; 2 threads, batch 128).
+    /// </summary>
+    public static bool PrefersOneDnn(in Conv2dGeometry g, Conv2dPass pass) => true;
+
+    /// <summary>True when a call with <paramref name="algorithm"/> runs on oneDNN under the current <see cref="Mode"/>.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="Conv2dAlgorithm.OneDnn"/> was asked for and oneDNN is not available.</exception>
+    internal static bool UsesOneDnn(in Conv2dGeometry g, Conv2dPass pass, Conv2dAlgorithm algorithm)
+    {
+        bool oneDnn = algorithm switch
+        {
+            Conv2dAlgorithm.OneDnn => OneDnnAvailable ? true
+                : throw new InvalidOperationException($"Conv2dAlgorithm.OneDnn: oneDNN is not available: {OneDnnUnavailableReason}."),
+            Conv2dAlgorithm.Auto => Mode switch
+            {
+                Conv2dBackendMode.OneDnn => true,
+                Conv2dBackendMode.Auto => OneDnnAvailable && PrefersOneDnn(g, pass),
+                _ => false,
+            },
+            _ => false,
+        };
+        int flag = oneDnn ? UsedOneDnn : UsedManaged;
+        if ((Volatile.Read(ref _used) & flag) == 0) Interlocked.Or(ref _used, flag);
+        return oneDnn;
+    }
+
+    /// <summary>
+    /// The backends that ran so far: "managed", "onednn", "onednn+managed" (auto mixing them), or, before any
+    /// convolution ran, the mode's name ("managed", "onednn", "auto").
+    /// </summary>
+    public static string Used => Volatile.Read(ref _used) switch
+    {
+        UsedManaged => "managed",
+        UsedOneDnn => "onednn",
+        UsedManaged | UsedOneDnn => "onednn+managed",
+        _ => Mode.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>One line for logs: the mode and oneDNN's version or why it is missing.</summary>
+    public static string Describe() => Mode switch
+    {
+        Conv2dBackendMode.Managed => "managed",
+        Conv2dBackendMode.OneDnn => $"onednn {OneDnnVersion}",
+        _ => OneDnnAvailable ? $"auto (onednn {OneDnnVersion} where faster, else managed)" : $"auto (managed; {OneDnnUnavailableReason})",
+    };
+}

@@ -1,0 +1,426 @@
+// Shape legend: x (N, C, H, W), W (K, C, kh, kw), b (K), y (N, K, Ho, Wo): our buffers, always plain NCHW / OIHW.
+// oneDNN picks its own layouts for each pass (format_tag any: on AVX-512 usually nChw16c activations and
+// OIhw16i16o-like weights); plain buffers are reordered into those layouts on the way in and back on the way out.
+//   forward          y  = conv(x, W) + b                      reorders: x, W in; y out
+//   backward, data   dx += conv_bwd_data(dy, W)               reorders: dy, W in; dx out with a sum post-op (dx += …)
+//   backward, weight dW += conv_bwd_weights(x, dy); db += Σ dy reorders: x, dy in; dW, db out with a sum post-op
+using System.Runtime.InteropServices;
+
+namespace SharpVision.Tensors.Kernels;
+
+/// <summary>
+/// Convolution on oneDNN (libdnnl.so.2): forward (training), backward data and backward weights (+ bias) primitives,
+/// created once per geometry, thread count and pass and kept in a small cache, so a training step creates nothing.
+/// </summary>
+/// <remarks>
+/// Each cached <see cref="Plan"/> holds the primitive, memory objects wrapping our plain buffers (their data handles
+/// are set per call), buffers in oneDNN's preferred layouts, and the reorders between the two; a reorder is skipped
+/// when oneDNN's choice is the plain layout itself. Gradients accumulate (dx += …, dW += …, db += …) like the managed
+/// kernels, through reorders with a sum post-op. Primitives run on <c>threads</c> OpenMP threads of the calling
+/// thread. Deterministic for a given geometry and thread count (OpenMP's static schedule, our own 64-byte-aligned
+/// staging buffers); the weight gradient may differ in the last bits between thread counts, as oneDNN splits its
+/// reduction by thread.
+/// </remarks>
+internal sealed unsafe class OneDnnConv2d : IDisposable
+{
+    // Plans kept at once: a network has a handful of geometries per batch size; eviction only bounds odd workloads.
+    private const int MaxPlans = 96;
+
+    private readonly OneDnnNative _dnnl;
+    private readonly nint _stream;
+    private readonly object _cacheLock = new();
+    private readonly Dictionary<PlanKey, Plan> _plans = [];
+    private readonly Queue<PlanKey> _age = new();
+
+    // Accumulate: the pass adds into its outputs (dx += …) rather than overwriting them (backward data only; the
+    // weight gradient always accumulates, forward never does).
+    private readonly record struct PlanKey(Conv2dGeometry Geometry, Conv2dPass Pass, bool Bias, bool Accumulate, int Threads);
+
+    private OneDnnConv2d(OneDnnNative dnnl)
+    {
+        _dnnl = dnnl;
+        nint stream;
+        OneDnnNative.Check(dnnl.StreamCreate(&stream, dnnl.Engine, OneDnnNative.StreamDefaultFlags), "dnnl_stream_create");
+        _stream = stream;
+    }
+
+    /// <summary>The backend, or null with <paramref name="reason"/> when libdnnl.so.2 is unusable.</summary>
+    public static OneDnnConv2d? TryCreate(out string reason)
+    {
+        var native = OneDnnNative.TryLoad(out reason);
+        if (native is null) return null;
+        try
+        {
+            var backend = new OneDnnConv2d(native);
+            backend.SelfTest();
+            return backend;
+        }
+        catch (InvalidOperationException e)
+        {
+            reason = e.Message;
+            return null;
+        }
+    }
+
+    /// <summary>"2.6.3 (OpenMP)".</summary>
+    public string Version => _dnnl.Version;
+
+    /// <summary>y = conv(x, W) + b (b may be null).</summary>
+    public void Forward(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads)
+    {
+        var key = new PlanKey(g, Conv2dPass.Forward, bias is not null, false, threads);
+        while (true)
+        {
+            var plan = Acquire(key);
+            lock (plan)
+            {
+                if (plan.Disposed) continue; // evicted between lookup and lock: build it again
+                _dnnl.SetThreads(threads);
+                plan.Execute(_dnnl, _stream, [(nint)x, (nint)weight, (nint)bias, (nint)y], null);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Both gradients of one layer from one dy: dx (+)= ∂(conv)/∂x·dy when <paramref name="inputGradient"/> is not
+    /// null (added when <paramref name="accumulateInput"/>, else overwritten), dW += Σ_n dy_n ⋆ x_n when
+    /// <paramref name="weightGradient"/> is not null, and db += Σ dy when <paramref name="biasGradient"/> is not null
+    /// too. dy is reordered once when both passes read it in the same layout.
+    /// </summary>
+    public void Backward(in Conv2dGeometry g, float* outputGradient, float* x, float* weight, float* inputGradient, bool accumulateInput,
+        float* weightGradient, float* biasGradient, int threads)
+    {
+        if (biasGradient is not null && weightGradient is null) throw new ArgumentException("oneDNN computes the bias gradient with the weight gradient.", nameof(weightGradient));
+        var dataKey = new PlanKey(g, Conv2dPass.BackwardData, false, accumulateInput, threads);
+        var weightKey = new PlanKey(g, Conv2dPass.BackwardWeight, biasGradient is not null, true, threads);
+        while (true)
+        {
+            // Plans are looked up before any plan lock is taken (eviction takes the cache lock, then a plan's).
+            var data = inputGradient is null ? null : Acquire(dataKey);
+            var weights = weightGradient is null ? null : Acquire(weightKey);
+            if (data is null && weights is null) return;
+            lock (data ?? weights!)
+            {
+                lock (weights ?? data!)
+                {
+                    if (data is { Disposed: true } || weights is { Disposed: true }) continue;
+                    _dnnl.SetThreads(threads);
+                    data?.Execute(_dnnl, _stream, [(nint)outputGradient, (nint)weight, (nint)inputGradient], null);
+                    weights?.Execute(_dnnl, _stream, [(nint)x, (nint)outputGradient, (nint)weightGradient, (nint)biasGradient], data?.Staged(OneDnnNative.ArgDiffDestination));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The oneDNN implementation a pass runs on for this geometry (e.g. "jit:avx512_core"), creating its plan.</summary>
+    internal string Implementation(in Conv2dGeometry g, Conv2dPass pass, bool bias, int threads) =>
+        Acquire(new PlanKey(g, pass, bias, pass != Conv2dPass.Forward, threads)).Implementation;
+
+    private Plan Acquire(PlanKey key)
+    {
+        lock (_cacheLock)
+        {
+            if (_plans.TryGetValue(key, out var plan)) return plan;
+            _dnnl.SetThreads(key.Threads); // primitives are tuned for the thread count at creation
+            plan = Plan.Create(_dnnl, key);
+            _plans.Add(key, plan);
+            _age.Enqueue(key);
+            while (_plans.Count > MaxPlans)
+            {
+                var oldest = _age.Dequeue();
+                var evicted = _plans[oldest];
+                _plans.Remove(oldest);
+                lock (evicted) evicted.Dispose(_dnnl);
+            }
+            return plan;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_cacheLock)
+        {
+            foreach (var plan in _plans.Values)
+                lock (plan) plan.Dispose(_dnnl);
+            _plans.Clear();
+            _age.Clear();
+        }
+    }
+
+    // One 1×1 convolution of a 1×1 image by hand: fails loudly (and leaves the toolkit on the managed path) if the
+    // calling convention or descriptor sizes were wrong for this build.
+    private void SelfTest()
+    {
+        var g = new Conv2dGeometry(1, 2, 1, 1, 1, 1, 1, 1, 0);
+        float* x = stackalloc float[] { 2, 3 };
+        float* w = stackalloc float[] { 5, 7 };
+        float* b = stackalloc float[] { 0.5f };
+        float y = 0;
+        Forward(g, x, w, b, &y, 1);
+        if (y != 2 * 5 + 3 * 7 + 0.5f) throw new InvalidOperationException($"oneDNN self-test: 1×1 convolution gave {y}, expected 31.5.");
+        Dispose();
+    }
+
+    /// <summary>
+    /// One primitive and its arguments. Argument i (in the order the public methods pass pointers) is bound either
+    /// directly to our buffer, or staged through a buffer in oneDNN's layout with a reorder in or out.
+    /// </summary>
+    private sealed class Plan
+    {
+        private readonly nint[] _descriptors; // primitive descriptors owned (the pass's and its forward hint)
+        private nint _primitive;
+        private readonly Argument[] _arguments;
+        public readonly string Implementation;
+        public bool Disposed;
+
+        private Plan(nint[] descriptors, nint primitive, Argument[] arguments, string implementation)
+        {
+            _descriptors = descriptors;
+            _primitive = primitive;
+            _arguments = arguments;
+            Implementation = implementation;
+        }
+
+        public static Plan Create(OneDnnNative dnnl, PlanKey key)
+        {
+            var g = key.Geometry;
+            long[] src = [g.Batch, g.Channels, g.Height, g.Width], weights = [g.Filters, g.Channels, g.KernelHeight, g.KernelWidth];
+            long[] dst = [g.Batch, g.Filters, g.OutputHeight, g.OutputWidth], bias = [g.Filters];
+            long[] strides = [g.Stride, g.Stride], padL = [g.Padding, g.Padding];
+            long[] padR = padL; // symmetric: oneDNN's ⌊(H + 2·pad − kh)/s⌋ + 1 is our Ho
+            var anySrc = dnnl.Descriptor(src, any: true);
+            var anyWeights = dnnl.Descriptor(weights, any: true);
+            var anyDst = dnnl.Descriptor(dst, any: true);
+            var plainBias = dnnl.Descriptor(bias, any: false);
+            var descriptors = new List<nint>();
+            var arguments = new List<Argument>();
+            try
+            {
+                nint forward = CreateForward(dnnl, &anySrc, &anyWeights, key.Bias ? &plainBias : null, &anyDst, strides, padL, padR);
+                descriptors.Add(forward);
+                nint pd = forward;
+                switch (key.Pass)
+                {
+                    case Conv2dPass.Forward:
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgSource, dnnl.Query(pd, OneDnnNative.QuerySourceMd), src));
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgWeights, dnnl.Query(pd, OneDnnNative.QueryWeightsMd), weights));
+                        arguments.Add(key.Bias ? Argument.Input(dnnl, OneDnnNative.ArgBias, plainBias, bias) : Argument.None);
+                        arguments.Add(Argument.Output(dnnl, OneDnnNative.ArgDestination, dnnl.Query(pd, OneDnnNative.QueryDestinationMd), dst, accumulate: false));
+                        break;
+                    case Conv2dPass.BackwardData:
+                    {
+                        OneDnnNative.ConvolutionDescriptor desc;
+                        fixed (long* s = strides, l = padL, r = padR)
+                            OneDnnNative.Check(dnnl.ConvolutionBackwardDataDescInit(&desc, OneDnnNative.ConvolutionDirect, &anySrc, &anyWeights, &anyDst, s, l, r), "dnnl_convolution_backward_data_desc_init");
+                        pd = CreateDescriptor(dnnl, &desc, forward, "backward data");
+                        descriptors.Add(pd);
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgDiffDestination, dnnl.Query(pd, OneDnnNative.QueryDiffDestinationMd), dst));
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgWeights, dnnl.Query(pd, OneDnnNative.QueryWeightsMd), weights));
+                        arguments.Add(Argument.Output(dnnl, OneDnnNative.ArgDiffSource, dnnl.Query(pd, OneDnnNative.QueryDiffSourceMd), src, accumulate: key.Accumulate));
+                        break;
+                    }
+                    case Conv2dPass.BackwardWeight:
+                    {
+                        OneDnnNative.ConvolutionDescriptor desc;
+                        fixed (long* s = strides, l = padL, r = padR)
+                            OneDnnNative.Check(dnnl.ConvolutionBackwardWeightsDescInit(&desc, OneDnnNative.ConvolutionDirect, &anySrc, &anyWeights,
+                                key.Bias ? &plainBias : null, &anyDst, s, l, r), "dnnl_convolution_backward_weights_desc_init");
+                        pd = CreateDescriptor(dnnl, &desc, forward, "backward weights");
+                        descriptors.Add(pd);
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgSource, dnnl.Query(pd, OneDnnNative.QuerySourceMd), src));
+                        arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgDiffDestination, dnnl.Query(pd, OneDnnNative.QueryDiffDestinationMd), dst));
+                        arguments.Add(Argument.Output(dnnl, OneDnnNative.ArgDiffWeights, dnnl.Query(pd, OneDnnNative.QueryDiffWeightsMd), weights, accumulate: true));
+                        arguments.Add(key.Bias ? Argument.Output(dnnl, OneDnnNative.ArgDiffBias, plainBias, bias, accumulate: true) : Argument.None);
+                        break;
+                    }
+                }
+                nint primitive;
+                OneDnnNative.Check(dnnl.PrimitiveCreate(&primitive, pd), "dnnl_primitive_create");
+                return new Plan([.. descriptors], primitive, [.. arguments], dnnl.ImplementationName(pd));
+            }
+            catch
+            {
+                foreach (var argument in arguments) argument.Dispose(dnnl);
+                foreach (nint d in descriptors) dnnl.PrimitiveDescDestroy(d);
+                throw;
+            }
+        }
+
+        private static nint CreateForward(OneDnnNative dnnl, OneDnnNative.MemoryDescriptor* src, OneDnnNative.MemoryDescriptor* weights,
+            OneDnnNative.MemoryDescriptor* bias, OneDnnNative.MemoryDescriptor* dst, long[] strides, long[] padL, long[] padR)
+        {
+            OneDnnNative.ConvolutionDescriptor desc;
+            fixed (long* s = strides, l = padL, r = padR)
+                OneDnnNative.Check(dnnl.ConvolutionForwardDescInit(&desc, OneDnnNative.ForwardTraining, OneDnnNative.ConvolutionDirect, src, weights, bias, dst, s, l, r),
+                    "dnnl_convolution_forward_desc_init");
+            return CreateDescriptor(dnnl, &desc, 0, "forward");
+        }
+
+        private static nint CreateDescriptor(OneDnnNative dnnl, OneDnnNative.ConvolutionDescriptor* desc, nint hint, string what)
+        {
+            nint pd;
+            OneDnnNative.Check(dnnl.PrimitiveDescCreate(&pd, desc, 0, dnnl.Engine, hint), $"dnnl_primitive_desc_create (convolution {what})");
+            return pd;
+        }
+
+        /// <summary>
+        /// Runs the pass on our buffers (<paramref name="pointers"/> in the order the public methods list them).
+        /// <paramref name="staged"/>, when given, is another plan's input already reordered this call: an argument of
+        /// the same kind and layout reads it instead of reordering again.
+        /// </summary>
+        public void Execute(OneDnnNative dnnl, nint stream, ReadOnlySpan<nint> pointers, Argument? staged)
+        {
+            var args = stackalloc OneDnnNative.ExecArgument[_arguments.Length];
+            int count = 0;
+            for (int i = 0; i < _arguments.Length; i++)
+            {
+                var a = _arguments[i];
+                if (a.Kind == 0) continue;
+                if (staged is not null && a.CanRead(dnnl, staged))
+                {
+                    args[count++] = new OneDnnNative.ExecArgument(a.Kind, staged.PrimitiveMemory);
+                    continue;
+                }
+                a.Bind(dnnl, pointers[i]);
+                if (!a.IsOutput) a.Reorder(dnnl, stream);
+                args[count++] = new OneDnnNative.ExecArgument(a.Kind, a.PrimitiveMemory);
+            }
+            OneDnnNative.Check(dnnl.PrimitiveExecute(_primitive, stream, count, args), "dnnl_primitive_execute (convolution)");
+            foreach (var a in _arguments)
+                if (a.IsOutput) a.Reorder(dnnl, stream);
+            OneDnnNative.Check(dnnl.StreamWait(stream), "dnnl_stream_wait");
+        }
+
+        /// <summary>The staged (reordered) input of this kind, or null when the argument reads our buffer directly.</summary>
+        public Argument? Staged(int kind) => Array.Find(_arguments, a => a.Kind == kind && !a.IsOutput && a.IsStaged);
+
+        public void Dispose(OneDnnNative dnnl)
+        {
+            if (Disposed) return;
+            Disposed = true;
+            dnnl.PrimitiveDestroy(_primitive);
+            _primitive = 0;
+            foreach (var a in _arguments) a.Dispose(dnnl);
+            foreach (nint d in _descriptors) dnnl.PrimitiveDescDestroy(d);
+        }
+    }
+
+    /// <summary>
+    /// One primitive argument: a memory object over our plain buffer (handle set per call) and, when oneDNN's layout
+    /// differs or the output accumulates, a staging buffer in that layout with the reorder between the two.
+    /// </summary>
+    private sealed class Argument
+    {
+        public static readonly Argument None = new(0, false, default, 0, 0, 0, null);
+
+        public readonly int Kind; // DNNL_ARG_*, 0 for an absent optional argument
+        public readonly bool IsOutput;
+        private OneDnnNative.MemoryDescriptor _layout; // the layout the primitive reads or writes
+        private nint _user, _staged, _reorder;
+        private void* _buffer;
+
+        private Argument(int kind, bool isOutput, OneDnnNative.MemoryDescriptor layout, nint user, nint staged, nint reorder, void* buffer)
+        {
+            Kind = kind;
+            IsOutput = isOutput;
+            _layout = layout;
+            _user = user;
+            _staged = staged;
+            _reorder = reorder;
+            _buffer = buffer;
+        }
+
+        public bool IsStaged => _staged != 0;
+
+        /// <summary>True when this input can read <paramref name="other"/>'s staging buffer: same kind, same layout.</summary>
+        public bool CanRead(OneDnnNative dnnl, Argument other)
+        {
+            if (other.Kind != Kind || IsOutput || other.IsOutput || !other.IsStaged) return false;
+            fixed (OneDnnNative.MemoryDescriptor* mine = &_layout, theirs = &other._layout)
+                return dnnl.MemoryDescEqual(mine, theirs) != 0;
+        }
+
+        /// <summary>The memory the primitive reads or writes: the staging buffer if any, else our buffer.</summary>
+        public nint PrimitiveMemory => _staged != 0 ? _staged : _user;
+
+        public static Argument Input(OneDnnNative dnnl, int kind, OneDnnNative.MemoryDescriptor chosen, long[] dims) =>
+            Create(dnnl, kind, isOutput: false, chosen, dims, accumulate: false);
+
+        public static Argument Output(OneDnnNative dnnl, int kind, OneDnnNative.MemoryDescriptor chosen, long[] dims, bool accumulate) =>
+            Create(dnnl, kind, isOutput: true, chosen, dims, accumulate);
+
+        private static Argument Create(OneDnnNative dnnl, int kind, bool isOutput, OneDnnNative.MemoryDescriptor chosen, long[] dims, bool accumulate)
+        {
+            var plain = dnnl.Descriptor(dims, any: false);
+            nint user = 0, staged = 0, reorder = 0, attr = 0, postOps = 0, reorderPd = 0;
+            void* buffer = null;
+            bool done = false;
+            try
+            {
+                // Created with a dummy handle; Bind sets the real one before every use.
+                OneDnnNative.Check(dnnl.MemoryCreate(&user, &plain, dnnl.Engine, (void*)64), "dnnl_memory_create (plain)");
+                if (!accumulate && dnnl.MemoryDescEqual(&plain, &chosen) != 0)
+                {
+                    done = true;
+                    return new Argument(kind, isOutput, chosen, user, 0, 0, null);
+                }
+                nuint bytes = dnnl.MemoryDescGetSize(&chosen);
+                buffer = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+                NativeMemory.Clear(buffer, bytes); // blocked layouts pad channels to the block: the padding must read as zeros
+                OneDnnNative.Check(dnnl.MemoryCreate(&staged, &chosen, dnnl.Engine, buffer), "dnnl_memory_create (staged)");
+                if (accumulate)
+                {
+                    // reorder with a sum post-op: destination = reorder(source) + 1·destination
+                    OneDnnNative.Check(dnnl.AttrCreate(&attr), "dnnl_primitive_attr_create");
+                    OneDnnNative.Check(dnnl.PostOpsCreate(&postOps), "dnnl_post_ops_create");
+                    OneDnnNative.Check(dnnl.PostOpsAppendSum(postOps, 1f), "dnnl_post_ops_append_sum");
+                    OneDnnNative.Check(dnnl.AttrSetPostOps(attr, postOps), "dnnl_primitive_attr_set_post_ops");
+                }
+                var from = isOutput ? &chosen : &plain;
+                var to = isOutput ? &plain : &chosen;
+                OneDnnNative.Check(dnnl.ReorderPrimitiveDescCreate(&reorderPd, from, dnnl.Engine, to, dnnl.Engine, attr), "dnnl_reorder_primitive_desc_create");
+                OneDnnNative.Check(dnnl.PrimitiveCreate(&reorder, reorderPd), "dnnl_primitive_create (reorder)");
+                done = true;
+                return new Argument(kind, isOutput, chosen, user, staged, reorder, buffer);
+            }
+            finally
+            {
+                if (reorderPd != 0) dnnl.PrimitiveDescDestroy(reorderPd);
+                if (postOps != 0) dnnl.PostOpsDestroy(postOps);
+                if (attr != 0) dnnl.AttrDestroy(attr);
+                if (!done)
+                {
+                    if (reorder != 0) dnnl.PrimitiveDestroy(reorder);
+                    if (staged != 0) dnnl.MemoryDestroy(staged);
+                    if (user != 0) dnnl.MemoryDestroy(user);
+                    if (buffer != null) NativeMemory.AlignedFree(buffer);
+                }
+            }
+        }
+
+        public void Bind(OneDnnNative dnnl, nint pointer) =>
+            OneDnnNative.Check(dnnl.MemorySetDataHandle(_user, (void*)pointer), "dnnl_memory_set_data_handle");
+
+        /// <summary>Inputs: our buffer → staging; outputs: staging → our buffer (+= when accumulating). No-op when not staged.</summary>
+        public void Reorder(OneDnnNative dnnl, nint stream)
+        {
+            if (_reorder == 0) return;
+            var args = stackalloc OneDnnNative.ExecArgument[2];
+            args[0] = new OneDnnNative.ExecArgument(OneDnnNative.ArgFrom, IsOutput ? _staged : _user);
+            args[1] = new OneDnnNative.ExecArgument(OneDnnNative.ArgTo, IsOutput ? _user : _staged);
+            OneDnnNative.Check(dnnl.PrimitiveExecute(_reorder, stream, 2, args), "dnnl_primitive_execute (reorder)");
+        }
+
+        public void Dispose(OneDnnNative dnnl)
+        {
+            if (_reorder != 0) dnnl.PrimitiveDestroy(_reorder);
+            if (_staged != 0) dnnl.MemoryDestroy(_staged);
+            if (_user != 0) dnnl.MemoryDestroy(_user);
+            if (_buffer != null) NativeMemory.AlignedFree(_buffer);
+            _reorder = _staged = _user = 0;
+            _buffer = null;
+        }
+    }
+}
