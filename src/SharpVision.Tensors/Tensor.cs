@@ -65,6 +65,16 @@ public sealed class Tensor
     /// <summary>The gradient buffer, allocated (zeroed) on first use; intermediate results rent it from <see cref="BufferPool"/>.</summary>
     public float[] EnsureGrad() => Grad ??= Operation is null ? new float[Size] : BufferPool.Zeroed<float>(Size);
 
+    /// <summary>
+    /// The gradient buffer for a backward step that writes every element: the existing one (<paramref name="fresh"/>
+    /// false: add to it), or a new one whose contents are unspecified (true: overwrite it, skipping the zeroing).
+    /// </summary>
+    internal float[] GradForWriting(out bool fresh)
+    {
+        fresh = Grad is null;
+        return Grad ??= Operation is null ? new float[Size] : BufferPool.Uninitialized<float>(Size);
+    }
+
     /// <summary>A tensor sharing this one's storage with no history: gradients do not flow through it.</summary>
     public Tensor Detach() => new(Shape, Data);
 

@@ -39,14 +39,12 @@ public static partial class Ops
         {
             var dy = result.Grad!;
             // y = W ⋆ x + b: ∂/∂x = col2im(Wᵀ·dy), ∂/∂W = Σ_n dy_n·im2col(x_n)ᵀ, ∂/∂b = Σ_{n,oy,ox} dy
-            if (x.RequiresGrad) Conv2dKernels.BackwardData(g, dy, weight.Data, x.EnsureGrad(), Engine.Threads);
+            bool freshDx = false;
+            var dx = x.RequiresGrad ? x.GradForWriting(out freshDx) : [];
             bool biasGrad = bias is { RequiresGrad: true };
-            if (weight.RequiresGrad || biasGrad)
-            {
-                // The kernel computes both together; a gradient nobody asked for goes to a scratch buffer.
-                var dw = weight.RequiresGrad ? weight.EnsureGrad() : new float[weight.Size];
-                Conv2dKernels.BackwardWeight(g, dy, x.Data, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads);
-            }
+            // The kernels compute dW and db together; a gradient nobody asked for goes to a scratch buffer.
+            var dw = weight.RequiresGrad ? weight.EnsureGrad() : biasGrad ? new float[weight.Size] : [];
+            Conv2dKernels.Backward(g, dy, x.Data, weight.Data, dx, accumulateInput: !freshDx, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads);
         });
     }
 }
