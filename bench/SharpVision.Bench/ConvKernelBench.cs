@@ -28,7 +28,9 @@ internal static class ConvKernelBench
             float[] x = Random(rng, g.Batch * g.InputImageSize), w = Random(rng, g.Filters * g.PatchSize), dy = Random(rng, g.Batch * g.OutputImageSize);
             float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[w.Length];
             var line = $"{s.Name,-22}";
-            foreach (var algorithm in new[] { Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct })
+            var algorithms = new List<Conv2dAlgorithm> { Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct };
+            if (Conv2dBackend.OneDnnAvailable) algorithms.Add(Conv2dAlgorithm.OneDnn);
+            foreach (var algorithm in algorithms)
             {
                 double f = Time(repeats, () => Conv2dKernels.Forward(g, x, w, [], y, threads, algorithm));
                 double d = Time(repeats, () => Conv2dKernels.BackwardData(g, dy, w, dx, threads, algorithm));
