@@ -59,7 +59,7 @@ public static class Conv2dBackend
     /// <summary>"2.6.3 (OpenMP)", or null when oneDNN is not available.</summary>
     public static string? OneDnnVersion => OneDnn?.Version;
 
-    /// <summary>The mode in force; set it to choose, the default comes from <see cref="ChooseDefault"/>.</summary>
+    /// <summary>The mode in force; set it to choose, the default comes from <see cref="ChooseDefault()"/>.</summary>
     /// <exception cref="InvalidOperationException">Setting <see cref="Conv2dBackendMode.OneDnn"/> when oneDNN is not available.</exception>
     public static Conv2dBackendMode Mode
     {
@@ -74,9 +74,12 @@ public static class Conv2dBackend
 
     /// <summary>The mode <see cref="Variable"/> names (auto when unset).</summary>
     /// <exception cref="InvalidOperationException">The variable names an unknown mode, or onednn when libdnnl.so.2 is not usable.</exception>
-    public static Conv2dBackendMode ChooseDefault()
+    public static Conv2dBackendMode ChooseDefault() => ChooseDefault(Environment.GetEnvironmentVariable(Variable));
+
+    /// <summary>The mode a value of <see cref="Variable"/> names: managed, onednn or auto (any case; null or blank: auto).</summary>
+    /// <exception cref="InvalidOperationException">An unknown mode, or onednn when libdnnl.so.2 is not usable.</exception>
+    public static Conv2dBackendMode ChooseDefault(string? requested)
     {
-        string? requested = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(requested)) return Conv2dBackendMode.Auto;
         return requested.Trim().ToLowerInvariant() switch
         {
@@ -98,22 +101,25 @@ public static class Conv2dBackend
     /// <exception cref="InvalidOperationException"><see cref="Conv2dAlgorithm.OneDnn"/> was asked for and oneDNN is not available.</exception>
     internal static bool UsesOneDnn(in Conv2dGeometry g, Conv2dPass pass, Conv2dAlgorithm algorithm)
     {
-        bool oneDnn = algorithm switch
-        {
-            Conv2dAlgorithm.OneDnn => OneDnnAvailable ? true
-                : throw new InvalidOperationException($"Conv2dAlgorithm.OneDnn: oneDNN is not available: {OneDnnUnavailableReason}."),
-            Conv2dAlgorithm.Auto => Mode switch
-            {
-                Conv2dBackendMode.OneDnn => true,
-                Conv2dBackendMode.Auto => OneDnnAvailable && PrefersOneDnn(g, pass),
-                _ => false,
-            },
-            _ => false,
-        };
+        if (algorithm == Conv2dAlgorithm.OneDnn && !OneDnnAvailable)
+            throw new InvalidOperationException($"Conv2dAlgorithm.OneDnn: oneDNN is not available: {OneDnnUnavailableReason}.");
+        bool oneDnn = Chooses(algorithm == Conv2dAlgorithm.Auto ? Mode : Conv2dBackendMode.Managed, OneDnnAvailable, g, pass)
+            || algorithm == Conv2dAlgorithm.OneDnn;
         int flag = oneDnn ? UsedOneDnn : UsedManaged;
         if ((Volatile.Read(ref _used) & flag) == 0) Interlocked.Or(ref _used, flag);
         return oneDnn;
     }
+
+    /// <summary>The choice of <see cref="Conv2dAlgorithm.Auto"/> under <paramref name="mode"/>: true for oneDNN.</summary>
+    internal static bool Chooses(Conv2dBackendMode mode, bool oneDnnAvailable, in Conv2dGeometry g, Conv2dPass pass) => mode switch
+    {
+        Conv2dBackendMode.OneDnn => true,
+        Conv2dBackendMode.Auto => oneDnnAvailable && PrefersOneDnn(g, pass),
+        _ => false,
+    };
+
+    /// <summary>Forgets which backends ran (<see cref="Used"/> starts over), e.g. between two runs in one process.</summary>
+    public static void ResetUsed() => Volatile.Write(ref _used, 0);
 
     /// <summary>
     /// The backends that ran so far: "managed", "onednn", "onednn+managed" (auto mixing them), or, before any

@@ -8,7 +8,7 @@ namespace SharpVision.Tensors.Kernels;
 
 /// <summary>
 /// Entry points of libdnnl.so.2 and libgomp's <c>omp_set_num_threads</c>, loaded with
-/// <see cref="NativeLibrary.TryLoad(string, out nint)"/>: <see cref="TryLoad"/> returns null when either library,
+/// <see cref="NativeLibrary.TryLoad(string, out nint)"/>: <see cref="TryLoad(out string)"/> returns null when either library,
 /// an entry point, or the CPU engine is missing, so the toolkit runs without them.
 /// </summary>
 /// <remarks>
@@ -155,12 +155,15 @@ internal sealed unsafe class OneDnnNative
     /// The bindings, or null (with the reason) when libdnnl.so.2 or libgomp.so.1 cannot be loaded, an entry point is
     /// missing, the library is not a 2.x build on OpenMP, or the CPU engine cannot be created.
     /// </summary>
-    public static OneDnnNative? TryLoad(out string reason)
+    public static OneDnnNative? TryLoad(out string reason) => TryLoad(LibraryName, out reason);
+
+    /// <summary><see cref="TryLoad(out string)"/> from another file name (tests name a missing one).</summary>
+    internal static OneDnnNative? TryLoad(string libraryName, out string reason)
     {
         PreferPassiveOpenMpWaits();
-        if (!NativeLibrary.TryLoad(LibraryName, out nint library))
+        if (!NativeLibrary.TryLoad(libraryName, out nint library))
         {
-            reason = $"{LibraryName} could not be loaded (Debian package libdnnl2)";
+            reason = $"{libraryName} could not be loaded (Debian package libdnnl2)";
             return null;
         }
         // oneDNN links libgomp, so loading it again only finds the copy already mapped.
@@ -190,7 +193,7 @@ internal sealed unsafe class OneDnnNative
             Export(name);
         if (missing is not null)
         {
-            reason = $"{LibraryName} has no entry point {missing} (not a oneDNN 2.x build)";
+            reason = $"{libraryName} has no entry point {missing} (not a oneDNN 2.x build)";
             return null;
         }
         try
@@ -198,7 +201,7 @@ internal sealed unsafe class OneDnnNative
             var native = new OneDnnNative(name => Export(name), setThreads);
             if (native.MajorVersion != 2 || native.CpuRuntime != RuntimeOpenMp)
             {
-                reason = $"{LibraryName} is oneDNN {native.Version}; the bindings need 2.x on OpenMP";
+                reason = $"{libraryName} is oneDNN {native.Version}; the bindings need 2.x on OpenMP";
                 return null;
             }
             native.CheckDescriptorSize();
