@@ -48,6 +48,7 @@ internal static class EvaluateCommand
                 console.Log($"warning: the dataset's classes ({string.Join(", ", set.ClassNames)}) differ from the model's ({string.Join(", ", stored.ClassNames)}); labels are compared by index");
             if (set.ClassNames.Count != stored.ClassNames.Count)
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
+            SharpVision.Tensors.Kernels.Conv2dBackend.ResetUsed(); // the JSON's backend names what this evaluation used
             var predict = Stopwatch.StartNew();
             SharpVision.Tensors.Engine.Threads = threadCount;
             bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), stored.Network?.FlipAveraging ?? false);
@@ -66,7 +67,7 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = stored.Knn is null ? $"gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}" : $"knn-{NeighborSearch.ByteBackend}",
+                    ["backend"] = stored.Network is { } network ? Reporting.NetworkBackend(network.Network) : $"knn-{NeighborSearch.ByteBackend}",
                     ["threads"] = threadCount,
                 });
             }

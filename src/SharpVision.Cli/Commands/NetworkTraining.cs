@@ -132,12 +132,14 @@ internal static class NetworkTraining
             ["validation_count"] = validation?.Count ?? 0,
             ["threads"] = threads,
             ["gemm"] = Gemm.Provider.Name,
+            ["conv"] = Conv2dBackend.Describe(),
         };
         AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
 
         console.Log(string.Create(CultureInfo.InvariantCulture,
             $"{(checkpoint is null ? "training" : "resuming")} {kind} ({network.ParameterCount():N0} parameters) on {train.Count:N0} images{(validation is null ? "" : $" (+{validation.Count:N0} validation)")}: " +
-            $"{recipe.Optimizer} lr {recipe.LearningRate} ({recipe.Schedule}), batch {recipe.BatchSize}, {recipe.Epochs} epochs, {threads} thread(s), GEMM {Gemm.Provider.Name}; run folder {runDir}"));
+            $"{recipe.Optimizer} lr {recipe.LearningRate} ({recipe.Schedule}), batch {recipe.BatchSize}, {recipe.Epochs} epochs, {threads} thread(s), {Reporting.NetworkBackendDescription(network)}; run folder {runDir}"));
+        Conv2dBackend.ResetUsed(); // the JSON's backend names what this run used
         var fit = Stopwatch.StartNew();
         TrainingResult result;
         try
@@ -193,7 +195,7 @@ internal static class NetworkTraining
                 ["train_images_per_s"] = Math.Round(train.Count / Math.Max(epochSeconds, 1e-9)),
                 ["predict_images_per_s"] = Math.Round(splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9)),
             },
-            ["backend"] = $"gemm-{Gemm.Provider.Name}",
+            ["backend"] = Reporting.NetworkBackend(network),
             ["threads"] = threads,
             ["run_dir"] = runDir,
             ["model_path"] = modelPath,
@@ -207,7 +209,7 @@ internal static class NetworkTraining
         else
         {
             console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {train.Count:N0} train{(validation is null ? "" : $" / {validation.Count:N0} validation")} / {splits.Test.Count:N0} test, {train.Channels}×{train.Height}×{train.Width}");
-            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(loss)} loss, {network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(mode)}; GEMM {Gemm.Provider.Name}, {threads} threads)");
+            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(loss)} loss, {network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(mode)}; {Reporting.NetworkBackendDescription(network)}, {threads} threads)");
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time:    fit {fit.Elapsed.TotalSeconds:F2} s ({result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {train.Count / Math.Max(epochSeconds, 1e-9):N0} images/s), predict {predict.Elapsed.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();

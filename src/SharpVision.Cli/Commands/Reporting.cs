@@ -3,12 +3,27 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Nn;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Cli.Commands;
 
 /// <summary>Turns results into the stable JSON keys and into readable tables.</summary>
 internal static class Reporting
 {
+    /// <summary>
+    /// The engine backends a network ran on: "gemm-managed-avx512", plus "+conv-onednn" (or -managed,
+    /// -onednn+managed when auto mixed them) when it has convolutions.
+    /// </summary>
+    public static string NetworkBackend(Module network) =>
+        $"gemm-{Gemm.Provider.Name}" + (HasConvolution(network) ? $"+conv-{Conv2dBackend.Used}" : "");
+
+    /// <summary>The GEMM provider and, for networks with convolutions, the convolution mode, for log lines.</summary>
+    public static string NetworkBackendDescription(Module network) =>
+        $"GEMM {Gemm.Provider.Name}" + (HasConvolution(network) ? $", conv {Conv2dBackend.Describe()}" : "");
+
+    private static bool HasConvolution(Module module) => module is Conv2d || module.Children.Any(c => HasConvolution(c.Module));
+
     public static JsonObject MetricsJson(ClassificationMetrics m)
     {
         var confusion = new JsonArray();

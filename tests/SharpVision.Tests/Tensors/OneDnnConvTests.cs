@@ -1,6 +1,8 @@
+using System.Text.Json.Nodes;
 using SharpVision.Tensors;
 using SharpVision.Tensors.Kernels;
 using SharpVision.Tensors.Kernels.Reference;
+using SharpVision.Tests.Support;
 
 namespace SharpVision.Tests.Tensors;
 
@@ -245,6 +247,33 @@ public class ConvBackendModeTests
                 Assert.Throws<InvalidOperationException>(() => Conv2dBackend.Mode = Conv2dBackendMode.OneDnn);
                 Assert.Contains(Conv2dBackend.OneDnnUnavailableReason, Conv2dBackend.Describe());
             }
+        }
+        finally
+        {
+            Conv2dBackend.Mode = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(Conv2dBackendMode.Managed, "managed")]
+    [InlineData(Conv2dBackendMode.OneDnn, "onednn")]
+    public void Train_Cnn2_JsonBackendNamesTheConvolutionBackend(Conv2dBackendMode mode, string expected)
+    {
+        if (mode == Conv2dBackendMode.OneDnn && !Conv2dBackend.OneDnnAvailable)
+        {
+            Assert.Throws<InvalidOperationException>(() => Conv2dBackend.Mode = mode); // nothing to run; what it says is tested above
+            return;
+        }
+        var saved = Conv2dBackend.Mode;
+        try
+        {
+            Conv2dBackend.Mode = mode;
+            using var temp = new TempFolder();
+            var (code, output, err) = CliRunner.Run("train", "--data", CliRunner.SampleDir, "--model", "cnn2", "--epochs", "1", "--batch-size", "32",
+                "--train-limit", "64", "--threads", "2", "--out", temp.Combine("run"), "--json");
+            Assert.True(code == 0, err);
+            Assert.EndsWith($"+conv-{expected}", (string)JsonNode.Parse(output)!["backend"]!);
+            Assert.Contains($"conv {Conv2dBackend.Describe()}", err);
         }
         finally
         {
