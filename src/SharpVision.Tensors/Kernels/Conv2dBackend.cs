@@ -92,10 +92,23 @@ public static class Conv2dBackend
     }
 
     /// <summary>
-    /// The measured rule of <see cref="Conv2dBackendMode.Auto"/>: true where oneDNN's pass (reorders included) beat
-    /// the managed kernel on this machine (bench/conv.sh, bench convkernels; 2 threads, batch 128).
+    /// The measured rule of <see cref="Conv2dBackendMode.Auto"/>: oneDNN for layers with at least 16 input channels,
+    /// 16 filters and 8 images, the managed kernels otherwise; the same rule for the three passes.
     /// </summary>
-    public static bool PrefersOneDnn(in Conv2dGeometry g, Conv2dPass pass) => true;
+    /// <remarks>
+    /// bench convkernels (2 threads, passes interleaved, min of 12 × 2 rounds, AMD EPYC with AVX-512, machine shared
+    /// with other work): at batch 128 oneDNN's passes (reorders included) ran 1.1–3.0× faster than the best managed
+    /// kernel on every 16-, 32- and 64-channel 3×3 layer of cnn2 and resnet8 and 0.95–1.9× on the 1×1 stride-2
+    /// projections. Below 16 channels or filters oneDNN pads them to its AVX-512 block of 16: on the 1-channel first
+    /// layers (cnn2 conv1, resnet8 stem) its passes took 1.5–5× the managed time (input gradient worst). At batch 1
+    /// the ~20–60 µs passes are dominated by reorders and OpenMP wake-ups and the managed kernels were 1–2.5× faster;
+    /// from batch 8 oneDNN led again.
+    /// </remarks>
+    public static bool PrefersOneDnn(in Conv2dGeometry g, Conv2dPass pass) =>
+        g.Channels >= OneDnnBlock && g.Filters >= OneDnnBlock && g.Batch >= OneDnnMinimumBatch;
+
+    // oneDNN's channel block on AVX-512 (nChw16c), and the smallest batch where it measured faster.
+    private const int OneDnnBlock = 16, OneDnnMinimumBatch = 8;
 
     /// <summary>True when a call with <paramref name="algorithm"/> runs on oneDNN under the current <see cref="Mode"/>.</summary>
     /// <exception cref="InvalidOperationException"><see cref="Conv2dAlgorithm.OneDnn"/> was asked for and oneDNN is not available.</exception>
