@@ -1,3 +1,4 @@
+using SharpVision.Tensors.Autograd;
 using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tensors;
@@ -32,7 +33,9 @@ public static partial class Ops
         g.Validate();
 
         var y = BufferPool.Uninitialized<float>(g.Batch * g.OutputImageSize); // every element is written: skip the memset
-        Conv2dKernels.Forward(g, x.Data, weight.Data, bias is null ? [] : bias.Data, y, Engine.Threads);
+        // On oneDNN, x stays in its blocked layout for the weight gradient (disposed by backward, else finalized).
+        bool weightGradient = GradMode.IsEnabled && (weight.RequiresGrad || bias is { RequiresGrad: true });
+        var savedInput = Conv2dKernels.Forward(g, x.Data, weight.Data, bias is null ? [] : bias.Data, y, Engine.Threads, Conv2dAlgorithm.Auto, weightGradient);
         var result = new Tensor(new Shape(g.Batch, g.Filters, g.OutputHeight, g.OutputWidth), y);
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
         return result.Record("conv2d", parents, () =>
@@ -44,7 +47,9 @@ public static partial class Ops
             bool biasGrad = bias is { RequiresGrad: true };
             // The kernels compute dW and db together; a gradient nobody asked for goes to a scratch buffer.
             var dw = weight.RequiresGrad ? weight.EnsureGrad() : biasGrad ? new float[weight.Size] : [];
-            Conv2dKernels.Backward(g, dy, x.Data, weight.Data, dx, accumulateInput: !freshDx, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads);
+            Conv2dKernels.Backward(g, dy, x.Data, weight.Data, dx, accumulateInput: !freshDx, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads,
+                Conv2dAlgorithm.Auto, savedInput);
+            savedInput?.Dispose();
         });
     }
 }

@@ -123,6 +123,11 @@ public static class Conv2dBackend
         return oneDnn;
     }
 
+    /// <summary><see cref="UsesOneDnn"/> without recording the call in <see cref="Used"/> (for planning ahead).</summary>
+    internal static bool WouldUseOneDnn(in Conv2dGeometry g, Conv2dPass pass, Conv2dAlgorithm algorithm) =>
+        algorithm == Conv2dAlgorithm.OneDnn ? OneDnnAvailable
+            : algorithm == Conv2dAlgorithm.Auto && Chooses(Mode, OneDnnAvailable, g, pass);
+
     /// <summary>The choice of <see cref="Conv2dAlgorithm.Auto"/> under <paramref name="mode"/>: true for oneDNN.</summary>
     internal static bool Chooses(Conv2dBackendMode mode, bool oneDnnAvailable, in Conv2dGeometry g, Conv2dPass pass) => mode switch
     {

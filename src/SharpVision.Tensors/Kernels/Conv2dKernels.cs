@@ -77,22 +77,32 @@ public static unsafe partial class Conv2dKernels
 
     /// <summary>y = conv(x, W) + b. <paramref name="bias"/> may be empty (no bias).</summary>
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
-        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto)
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto) =>
+        Forward(g, x, weight, bias, y, threads, algorithm, keepInputForWeightGradient: false)?.Dispose();
+
+    /// <summary>
+    /// <see cref="Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, Conv2dAlgorithm)"/>
+    /// that, when oneDNN runs both this pass and the weight gradient, keeps x in oneDNN's layout for
+    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm, OneDnnConv2d.SavedSource?)"/>
+    /// (null otherwise). The caller disposes it after the backward pass.
+    /// </summary>
+    internal static OneDnnConv2d.SavedSource? Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
+        Conv2dAlgorithm algorithm, bool keepInputForWeightGradient)
     {
         CheckLengths(g, x.Length, weight.Length, y.Length);
         if (bias.Length != 0 && bias.Length != g.Filters) throw new ArgumentException($"Conv2d: bias has {bias.Length} values for {g.Filters} filters.", nameof(bias));
-        if (g.Batch == 0) return;
+        if (g.Batch == 0) return null;
         if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.Forward, algorithm))
         {
+            bool keep = keepInputForWeightGradient && Conv2dBackend.WouldUseOneDnn(g, Conv2dPass.BackwardWeight, algorithm);
             fixed (float* px = x, pw = weight, pb = bias, py = y)
-                Conv2dBackend.OneDnn!.Forward(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
-            return;
+                return Conv2dBackend.OneDnn!.Forward(g, px, pw, bias.Length != 0 ? pb : null, py, threads, keep);
         }
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* px = x, pw = weight, pb = bias, py = y)
                 ForwardDirect(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
-            return;
+            return null;
         }
         var plan = new Plan(g);
         var geometry = g; // lambdas cannot capture an in parameter
@@ -111,6 +121,7 @@ public static unsafe partial class Conv2dKernels
                 }
             });
         }
+        return null;
     }
 
     /// <summary>
@@ -120,18 +131,27 @@ public static unsafe partial class Conv2dKernels
     /// </summary>
     public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
         Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
-        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto)
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto) =>
+        Backward(g, outputGradient, x, weight, inputGradient, accumulateInput, weightGradient, biasGradient, threads, algorithm, null);
+
+    /// <summary>
+    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm)"/>
+    /// with x as the forward pass kept it in oneDNN's layout (<paramref name="savedInput"/>; may be null).
+    /// </summary>
+    internal static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
+        Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
+        Conv2dAlgorithm algorithm, OneDnnConv2d.SavedSource? savedInput)
     {
         bool data = !inputGradient.IsEmpty, weights = !weightGradient.IsEmpty;
         if (!weights && !biasGradient.IsEmpty) throw new ArgumentException("Conv2d: the bias gradient is computed with the weight gradient; pass a weight gradient buffer.", nameof(weightGradient));
-        if (data && weights && g.Batch > 0
-            && Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm) && Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm))
+        if (g.Batch > 0 && (data || weights)
+            && (!data || Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm)) && (!weights || Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm)))
         {
-            CheckLengths(g, inputGradient.Length, weightGradient.Length, outputGradient.Length);
-            CheckLengths(g, x.Length, weight.Length, outputGradient.Length);
+            if (data) CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
+            if (weights) CheckLengths(g, x.Length, weightGradient.Length, outputGradient.Length);
             if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
             fixed (float* pdy = outputGradient, px = x, pw = weight, pdx = inputGradient, pdw = weightGradient, pdb = biasGradient)
-                Conv2dBackend.OneDnn!.Backward(g, pdy, px, pw, pdx, accumulateInput, pdw, biasGradient.Length != 0 ? pdb : null, threads);
+                Conv2dBackend.OneDnn!.Backward(g, pdy, px, pw, data ? pdx : null, accumulateInput, weights ? pdw : null, biasGradient.Length != 0 ? pdb : null, threads, savedInput);
             return;
         }
         if (data) BackwardData(g, outputGradient, weight, inputGradient, threads, algorithm, accumulateInput);

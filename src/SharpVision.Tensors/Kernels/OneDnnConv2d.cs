@@ -65,8 +65,12 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
     /// <summary>"2.6.3 (OpenMP)".</summary>
     public string Version => _dnnl.Version;
 
-    /// <summary>y = conv(x, W) + b (b may be null).</summary>
-    public void Forward(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads)
+    /// <summary>
+    /// y = conv(x, W) + b (b may be null). With <paramref name="keepSource"/>, x stays available in oneDNN's layout:
+    /// the returned buffer (null when the layout is plain) can be passed to <see cref="Backward"/>, which then skips
+    /// reordering x again; dispose it after the backward pass (a buffer never disposed is freed by its finalizer).
+    /// </summary>
+    public SavedSource? Forward(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads, bool keepSource = false)
     {
         var key = new PlanKey(g, Conv2dPass.Forward, bias is not null, false, threads);
         while (true)
@@ -76,8 +80,9 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             {
                 if (plan.Disposed) continue; // evicted between lookup and lock: build it again
                 _dnnl.SetThreads(threads);
-                plan.Execute(_dnnl, _stream, [(nint)x, (nint)weight, (nint)bias, (nint)y], null);
-                return;
+                var saved = keepSource ? plan.RentSource(_dnnl) : null;
+                plan.Execute(_dnnl, _stream, [(nint)x, (nint)weight, (nint)bias, (nint)y], [saved]);
+                return saved;
             }
         }
     }
@@ -86,10 +91,11 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
     /// Both gradients of one layer from one dy: dx (+)= ∂(conv)/∂x·dy when <paramref name="inputGradient"/> is not
     /// null (added when <paramref name="accumulateInput"/>, else overwritten), dW += Σ_n dy_n ⋆ x_n when
     /// <paramref name="weightGradient"/> is not null, and db += Σ dy when <paramref name="biasGradient"/> is not null
-    /// too. dy is reordered once when both passes read it in the same layout.
+    /// too. dy is reordered once when both passes read it in the same layout, and x not at all when
+    /// <paramref name="savedSource"/> (from <see cref="Forward"/>) holds it in the layout the weight pass reads.
     /// </summary>
     public void Backward(in Conv2dGeometry g, float* outputGradient, float* x, float* weight, float* inputGradient, bool accumulateInput,
-        float* weightGradient, float* biasGradient, int threads)
+        float* weightGradient, float* biasGradient, int threads, SavedSource? savedSource = null)
     {
         if (biasGradient is not null && weightGradient is null) throw new ArgumentException("oneDNN computes the bias gradient with the weight gradient.", nameof(weightGradient));
         var dataKey = new PlanKey(g, Conv2dPass.BackwardData, false, accumulateInput, threads);
@@ -106,8 +112,12 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
                 {
                     if (data is { Disposed: true } || weights is { Disposed: true }) continue;
                     _dnnl.SetThreads(threads);
-                    data?.Execute(_dnnl, _stream, [(nint)outputGradient, (nint)weight, (nint)inputGradient], null);
-                    weights?.Execute(_dnnl, _stream, [(nint)x, (nint)outputGradient, (nint)weightGradient, (nint)biasGradient], data?.Staged(OneDnnNative.ArgDiffDestination));
+                    data?.Execute(_dnnl, _stream, [(nint)outputGradient, (nint)weight, (nint)inputGradient], []);
+                    var stagedDy = data?.Staged(OneDnnNative.ArgDiffDestination); // holds this dy now
+                    if (stagedDy is not null) stagedDy.Filled = true;
+                    weights?.Execute(_dnnl, _stream, [(nint)x, (nint)outputGradient, (nint)weightGradient, (nint)biasGradient],
+                        [stagedDy, savedSource is { Filled: true } ? savedSource : null]);
+                    if (stagedDy is not null) stagedDy.Filled = false;
                     return;
                 }
             }
@@ -267,10 +277,10 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
 
         /// <summary>
         /// Runs the pass on our buffers (<paramref name="pointers"/> in the order the public methods list them).
-        /// <paramref name="staged"/>, when given, is another plan's input already reordered this call: an argument of
-        /// the same kind and layout reads it instead of reordering again.
+        /// An input whose kind and layout match one of <paramref name="shared"/> uses that buffer instead of its own
+        /// staging: it reads it when it is <see cref="StagedBuffer.Filled"/> (no reorder), else reorders into it.
         /// </summary>
-        public void Execute(OneDnnNative dnnl, nint stream, ReadOnlySpan<nint> pointers, Argument? staged)
+        public void Execute(OneDnnNative dnnl, nint stream, ReadOnlySpan<nint> pointers, ReadOnlySpan<StagedBuffer?> shared)
         {
             var args = stackalloc OneDnnNative.ExecArgument[_arguments.Length];
             int count = 0;
@@ -278,9 +288,16 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             {
                 var a = _arguments[i];
                 if (a.Kind == 0) continue;
-                if (staged is not null && a.CanRead(dnnl, staged))
+                var buffer = a.IsOutput ? null : Find(dnnl, a, shared);
+                if (buffer is not null)
                 {
-                    args[count++] = new OneDnnNative.ExecArgument(a.Kind, staged.PrimitiveMemory);
+                    if (!buffer.Filled)
+                    {
+                        a.Bind(dnnl, pointers[i]);
+                        a.ReorderInto(dnnl, stream, buffer.Memory);
+                        buffer.Filled = true;
+                    }
+                    args[count++] = new OneDnnNative.ExecArgument(a.Kind, buffer.Memory);
                     continue;
                 }
                 a.Bind(dnnl, pointers[i]);
@@ -291,10 +308,39 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             foreach (var a in _arguments)
                 if (a.IsOutput) a.Reorder(dnnl, stream);
             OneDnnNative.Check(dnnl.StreamWait(stream), "dnnl_stream_wait");
+
+            static StagedBuffer? Find(OneDnnNative dnnl, Argument a, ReadOnlySpan<StagedBuffer?> shared)
+            {
+                foreach (var b in shared)
+                    if (b is not null && b.Kind == a.Kind && a.HasLayout(dnnl, b)) return b;
+                return null;
+            }
         }
 
-        /// <summary>The staged (reordered) input of this kind, or null when the argument reads our buffer directly.</summary>
-        public Argument? Staged(int kind) => Array.Find(_arguments, a => a.Kind == kind && !a.IsOutput && a.IsStaged);
+        /// <summary>This plan's staged input of a kind, holding what the last <see cref="Execute"/> reordered into it; null when not staged.</summary>
+        public StagedBuffer? Staged(int kind) => Array.Find(_arguments, a => a.Kind == kind && !a.IsOutput)?.Staging;
+
+        private readonly Stack<SavedSource> _spareSources = new();
+
+        /// <summary>An empty buffer in this forward plan's source layout (null when the source is not staged). Call under the plan's lock.</summary>
+        public SavedSource? RentSource(OneDnnNative dnnl)
+        {
+            var source = Array.Find(_arguments, a => a.Kind == OneDnnNative.ArgSource);
+            if (source?.Staging is not { } staging) return null;
+            var saved = _spareSources.Count > 0 ? _spareSources.Pop() : new SavedSource(dnnl, staging.Layout, Return);
+            saved.Filled = false;
+            return saved;
+        }
+
+        /// <summary>Takes a saved source back for the next forward pass, or frees it once the plan is gone.</summary>
+        public void Return(SavedSource saved)
+        {
+            lock (this)
+            {
+                if (Disposed) saved.Free();
+                else _spareSources.Push(saved);
+            }
+        }
 
         public void Dispose(OneDnnNative dnnl)
         {
@@ -303,6 +349,7 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             dnnl.PrimitiveDestroy(_primitive);
             _primitive = 0;
             foreach (var a in _arguments) a.Dispose(dnnl);
+            while (_spareSources.Count > 0) _spareSources.Pop().Free();
             foreach (nint d in _descriptors) dnnl.PrimitiveDescDestroy(d);
         }
     }
@@ -313,37 +360,35 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
     /// </summary>
     private sealed class Argument
     {
-        public static readonly Argument None = new(0, false, default, 0, 0, 0, null);
+        public static readonly Argument None = new(0, false, default, 0, null, 0);
 
         public readonly int Kind; // DNNL_ARG_*, 0 for an absent optional argument
         public readonly bool IsOutput;
         private OneDnnNative.MemoryDescriptor _layout; // the layout the primitive reads or writes
-        private nint _user, _staged, _reorder;
-        private void* _buffer;
+        private nint _user, _reorder;
 
-        private Argument(int kind, bool isOutput, OneDnnNative.MemoryDescriptor layout, nint user, nint staged, nint reorder, void* buffer)
+        private Argument(int kind, bool isOutput, OneDnnNative.MemoryDescriptor layout, nint user, StagedBuffer? staging, nint reorder)
         {
             Kind = kind;
             IsOutput = isOutput;
             _layout = layout;
             _user = user;
-            _staged = staged;
+            Staging = staging;
             _reorder = reorder;
-            _buffer = buffer;
         }
 
-        public bool IsStaged => _staged != 0;
+        /// <summary>The buffer in oneDNN's layout between our buffer and the primitive, or null when the primitive uses ours.</summary>
+        public StagedBuffer? Staging { get; private set; }
 
-        /// <summary>True when this input can read <paramref name="other"/>'s staging buffer: same kind, same layout.</summary>
-        public bool CanRead(OneDnnNative dnnl, Argument other)
+        /// <summary>True when the primitive reads this argument in <paramref name="buffer"/>'s layout.</summary>
+        public bool HasLayout(OneDnnNative dnnl, StagedBuffer buffer)
         {
-            if (other.Kind != Kind || IsOutput || other.IsOutput || !other.IsStaged) return false;
-            fixed (OneDnnNative.MemoryDescriptor* mine = &_layout, theirs = &other._layout)
+            fixed (OneDnnNative.MemoryDescriptor* mine = &_layout, theirs = &buffer.Layout)
                 return dnnl.MemoryDescEqual(mine, theirs) != 0;
         }
 
         /// <summary>The memory the primitive reads or writes: the staging buffer if any, else our buffer.</summary>
-        public nint PrimitiveMemory => _staged != 0 ? _staged : _user;
+        public nint PrimitiveMemory => Staging?.Memory ?? _user;
 
         public static Argument Input(OneDnnNative dnnl, int kind, OneDnnNative.MemoryDescriptor chosen, long[] dims) =>
             Create(dnnl, kind, isOutput: false, chosen, dims, accumulate: false);
@@ -354,8 +399,8 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
         private static Argument Create(OneDnnNative dnnl, int kind, bool isOutput, OneDnnNative.MemoryDescriptor chosen, long[] dims, bool accumulate)
         {
             var plain = dnnl.Descriptor(dims, any: false);
-            nint user = 0, staged = 0, reorder = 0, attr = 0, postOps = 0, reorderPd = 0;
-            void* buffer = null;
+            nint user = 0, reorder = 0, attr = 0, postOps = 0, reorderPd = 0;
+            StagedBuffer? staging = null;
             bool done = false;
             try
             {
@@ -364,12 +409,9 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
                 if (!accumulate && dnnl.MemoryDescEqual(&plain, &chosen) != 0)
                 {
                     done = true;
-                    return new Argument(kind, isOutput, chosen, user, 0, 0, null);
+                    return new Argument(kind, isOutput, chosen, user, null, 0);
                 }
-                nuint bytes = dnnl.MemoryDescGetSize(&chosen);
-                buffer = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
-                NativeMemory.Clear(buffer, bytes); // blocked layouts pad channels to the block: the padding must read as zeros
-                OneDnnNative.Check(dnnl.MemoryCreate(&staged, &chosen, dnnl.Engine, buffer), "dnnl_memory_create (staged)");
+                staging = new StagedBuffer(dnnl, kind, chosen);
                 if (accumulate)
                 {
                     // reorder with a sum post-op: destination = reorder(source) + 1·destination
@@ -383,7 +425,7 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
                 OneDnnNative.Check(dnnl.ReorderPrimitiveDescCreate(&reorderPd, from, dnnl.Engine, to, dnnl.Engine, attr), "dnnl_reorder_primitive_desc_create");
                 OneDnnNative.Check(dnnl.PrimitiveCreate(&reorder, reorderPd), "dnnl_primitive_create (reorder)");
                 done = true;
-                return new Argument(kind, isOutput, chosen, user, staged, reorder, buffer);
+                return new Argument(kind, isOutput, chosen, user, staging, reorder);
             }
             finally
             {
@@ -393,9 +435,8 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
                 if (!done)
                 {
                     if (reorder != 0) dnnl.PrimitiveDestroy(reorder);
-                    if (staged != 0) dnnl.MemoryDestroy(staged);
+                    staging?.Free();
                     if (user != 0) dnnl.MemoryDestroy(user);
-                    if (buffer != null) NativeMemory.AlignedFree(buffer);
                 }
             }
         }
@@ -406,21 +447,94 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
         /// <summary>Inputs: our buffer → staging; outputs: staging → our buffer (+= when accumulating). No-op when not staged.</summary>
         public void Reorder(OneDnnNative dnnl, nint stream)
         {
-            if (_reorder == 0) return;
+            if (Staging is null) return;
+            if (IsOutput) Execute(dnnl, stream, Staging.Memory, _user);
+            else Execute(dnnl, stream, _user, Staging.Memory);
+        }
+
+        /// <summary>Our buffer → <paramref name="memory"/>, a buffer in this input's staging layout.</summary>
+        public void ReorderInto(OneDnnNative dnnl, nint stream, nint memory) => Execute(dnnl, stream, _user, memory);
+
+        private void Execute(OneDnnNative dnnl, nint stream, nint from, nint to)
+        {
             var args = stackalloc OneDnnNative.ExecArgument[2];
-            args[0] = new OneDnnNative.ExecArgument(OneDnnNative.ArgFrom, IsOutput ? _staged : _user);
-            args[1] = new OneDnnNative.ExecArgument(OneDnnNative.ArgTo, IsOutput ? _user : _staged);
+            args[0] = new OneDnnNative.ExecArgument(OneDnnNative.ArgFrom, from);
+            args[1] = new OneDnnNative.ExecArgument(OneDnnNative.ArgTo, to);
             OneDnnNative.Check(dnnl.PrimitiveExecute(_reorder, stream, 2, args), "dnnl_primitive_execute (reorder)");
         }
 
         public void Dispose(OneDnnNative dnnl)
         {
             if (_reorder != 0) dnnl.PrimitiveDestroy(_reorder);
-            if (_staged != 0) dnnl.MemoryDestroy(_staged);
             if (_user != 0) dnnl.MemoryDestroy(_user);
+            Staging?.Free();
+            _reorder = _user = 0;
+            Staging = null;
+        }
+    }
+
+    /// <summary>A buffer in one of oneDNN's layouts (64-byte aligned, padding zeroed) with its memory object.</summary>
+    internal class StagedBuffer
+    {
+        private readonly OneDnnNative _dnnl;
+        private void* _buffer;
+        internal OneDnnNative.MemoryDescriptor Layout;
+
+        internal StagedBuffer(OneDnnNative dnnl, int kind, OneDnnNative.MemoryDescriptor layout)
+        {
+            _dnnl = dnnl;
+            Kind = kind;
+            Layout = layout;
+            fixed (OneDnnNative.MemoryDescriptor* md = &Layout)
+            {
+                nuint bytes = dnnl.MemoryDescGetSize(md);
+                _buffer = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+                NativeMemory.Clear(_buffer, bytes); // blocked layouts pad channels to the block: the padding must read as zeros
+                nint memory;
+                int status = dnnl.MemoryCreate(&memory, md, dnnl.Engine, _buffer);
+                if (status != OneDnnNative.Success) NativeMemory.AlignedFree(_buffer);
+                OneDnnNative.Check(status, "dnnl_memory_create (staged)");
+                Memory = memory;
+            }
+        }
+
+        /// <summary>The DNNL_ARG_* this buffer feeds.</summary>
+        public int Kind { get; }
+
+        /// <summary>The oneDNN memory object over the buffer.</summary>
+        public nint Memory { get; private set; }
+
+        /// <summary>True while the buffer holds the data of the call (or layer) it is shared for.</summary>
+        public bool Filled { get; set; }
+
+        /// <summary>Releases the native buffer and memory object (idempotent).</summary>
+        internal void Free()
+        {
+            if (Memory != 0) _dnnl.MemoryDestroy(Memory);
             if (_buffer != null) NativeMemory.AlignedFree(_buffer);
-            _reorder = _staged = _user = 0;
+            Memory = 0;
             _buffer = null;
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    /// <summary>
+    /// x of one layer in the forward plan's source layout, kept from the forward pass for the weight gradient. Dispose
+    /// it after the backward pass so the next step reuses it; one that is never disposed is freed by its finalizer.
+    /// </summary>
+    internal sealed class SavedSource : StagedBuffer, IDisposable
+    {
+        private readonly Action<SavedSource> _giveBack;
+
+        internal SavedSource(OneDnnNative dnnl, OneDnnNative.MemoryDescriptor layout, Action<SavedSource> giveBack) : base(dnnl, OneDnnNative.ArgSource, layout) =>
+            _giveBack = giveBack;
+
+        ~SavedSource() => Free();
+
+        public void Dispose()
+        {
+            Filled = false;
+            _giveBack(this);
         }
     }
 }
