@@ -36,5 +36,5 @@ for net in nets:
         o = json.load(open(f"{out}/{net}-{mode}.json"))
         if o["dataset"]["is_sample"]: print("WARNING: ran on the shipped sample, not the full dataset")
         ours = statistics.median(e["seconds"] for e in o["metrics"]["epochs"])
-        print(f"{net:8s}  {mode + ': ' + o['backend'].split('+')[-1]:30s} {ours:6.1f} ({60000/ours:7,.0f})        {peer:6.1f} ({60000/peer:7,.0f})        {ours/peer:5.2f}   {o['throughput']['predict_images_per_s']:12,.0f}      {10000/peval:12,.0f}         {o['metrics']['test']['accuracy']:.4f} / {pacc:.4f}")
+        print(f"{net:8s}  {mode + ': ' + o['backend'].split('+conv-')[-1]:30s} {ours:6.1f} ({60000/ours:7,.0f})        {peer:6.1f} ({60000/peer:7,.0f})        {ours/peer:5.2f}   {o['throughput']['predict_images_per_s']:12,.0f}      {10000/peval:12,.0f}         {o['metrics']['test']['accuracy']:.4f} / {pacc:.4f}")
 PY

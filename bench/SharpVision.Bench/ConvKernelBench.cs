@@ -20,6 +20,8 @@ internal static class ConvKernelBench
             ("stem 1->16 28", 1, 28, 16, 3, 1, 1), ("16->16 28", 16, 28, 16, 3, 1, 1), ("16->32 s2 28", 16, 28, 32, 3, 2, 1),
             ("32->32 14", 32, 14, 32, 3, 1, 1), ("32->64 s2 14", 32, 14, 64, 3, 2, 1), ("64->64 7", 64, 7, 64, 3, 1, 1),
             ("proj 16->32 s2 28", 16, 28, 32, 1, 2, 0), ("proj 32->64 s2 14", 32, 14, 64, 1, 2, 0),
+            // off oneDNN's 16-channel block: resnet20's CIFAR stem (3 channels), few filters, channels not a multiple of 16
+            ("cifar stem 3->16 32", 3, 32, 16, 3, 1, 1), ("16->8 28", 16, 28, 8, 3, 1, 1), ("24->24 14", 24, 14, 24, 3, 1, 1),
         };
         var rng = new Rng(3);
         foreach (var s in shapes)

@@ -28,8 +28,9 @@ public enum Conv2dBackendMode
 /// <remarks>
 /// <see cref="Mode"/> defaults to <see cref="Variable"/> (<c>managed</c>, <c>onednn</c> or <c>auto</c>; unset means
 /// auto). Calls that name an explicit <see cref="Conv2dAlgorithm"/> bypass the mode. Results differ between the
-/// backends in the last bits (different summation orders), so a run is reproducible for a given mode, thread count
-/// and machine; <see cref="Used"/> says which backends actually ran.
+/// backends in the last bits (different summation orders); each backend alone gives the same bits for any thread
+/// count, so a run is reproducible for a given mode, oneDNN build and machine. <see cref="Used"/> says which backends
+/// actually ran.
 /// </remarks>
 public static class Conv2dBackend
 {
@@ -92,23 +93,23 @@ public static class Conv2dBackend
     }
 
     /// <summary>
-    /// The measured rule of <see cref="Conv2dBackendMode.Auto"/>: oneDNN for layers with at least 16 input channels,
-    /// 16 filters and 8 images, the managed kernels otherwise; the same rule for the three passes.
+    /// The measured rule of <see cref="Conv2dBackendMode.Auto"/>: oneDNN for layers with at least 16 filters, except
+    /// the input gradient of layers with fewer than 16 input channels, which stays on the managed kernels.
     /// </summary>
     /// <remarks>
-    /// bench convkernels (2 threads, passes interleaved, min of 12 × 2 rounds, AMD EPYC with AVX-512, machine shared
-    /// with other work): at batch 128 oneDNN's passes (reorders included) ran 1.1–3.0× faster than the best managed
-    /// kernel on every 16-, 32- and 64-channel 3×3 layer of cnn2 and resnet8 and 0.95–1.9× on the 1×1 stride-2
-    /// projections. Below 16 channels or filters oneDNN pads them to its AVX-512 block of 16: on the 1-channel first
-    /// layers (cnn2 conv1, resnet8 stem) its passes took 1.5–5× the managed time (input gradient worst). At batch 1
-    /// the ~20–60 µs passes are dominated by reorders and OpenMP wake-ups and the managed kernels were 1–2.5× faster;
-    /// from batch 8 oneDNN led again.
+    /// bench convkernels (2 threads, backends interleaved per repetition, min of 10; AMD EPYC with AVX-512, machine
+    /// shared with other work). Batch 128: oneDNN's passes, reorders included, ran 1.2–1.9× faster than the best
+    /// managed kernel on every 16-, 32- and 64-channel 3×3 layer of cnn2 and resnet8, and 2.2–3.2× on the 1×1 stride-2
+    /// projections. Below oneDNN's AVX-512 block of 16 it pads channels: the input gradient of the 1- and 3-channel
+    /// first layers took 1.5–2× the managed time (their forward and weight gradient were 1.0–1.9× faster on oneDNN),
+    /// and with 8 filters every pass was 0.85–1.0× the managed speed. At batch 1 and 8 oneDNN led on every layer that
+    /// the rule gives it (2–5× at batch 1), so the rule ignores the batch size.
     /// </remarks>
     public static bool PrefersOneDnn(in Conv2dGeometry g, Conv2dPass pass) =>
-        g.Channels >= OneDnnBlock && g.Filters >= OneDnnBlock && g.Batch >= OneDnnMinimumBatch;
+        g.Filters >= OneDnnBlock && (pass != Conv2dPass.BackwardData || g.Channels >= OneDnnBlock);
 
-    // oneDNN's channel block on AVX-512 (nChw16c), and the smallest batch where it measured faster.
-    private const int OneDnnBlock = 16, OneDnnMinimumBatch = 8;
+    // oneDNN's channel block on AVX-512 (nChw16c).
+    private const int OneDnnBlock = 16;
 
     /// <summary>True when a call with <paramref name="algorithm"/> runs on oneDNN under the current <see cref="Mode"/>.</summary>
     /// <exception cref="InvalidOperationException"><see cref="Conv2dAlgorithm.OneDnn"/> was asked for and oneDNN is not available.</exception>

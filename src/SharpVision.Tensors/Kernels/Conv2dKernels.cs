@@ -83,10 +83,10 @@ public static unsafe partial class Conv2dKernels
     /// <summary>
     /// <see cref="Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, Conv2dAlgorithm)"/>
     /// that, when oneDNN runs both this pass and the weight gradient, keeps x in oneDNN's layout for
-    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm, OneDnnConv2d.SavedSource?)"/>
+    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm, OneDnnConv2d.SavedInput?)"/>
     /// (null otherwise). The caller disposes it after the backward pass.
     /// </summary>
-    internal static OneDnnConv2d.SavedSource? Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
+    internal static OneDnnConv2d.SavedInput? Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
         Conv2dAlgorithm algorithm, bool keepInputForWeightGradient)
     {
         CheckLengths(g, x.Length, weight.Length, y.Length);
@@ -140,7 +140,7 @@ public static unsafe partial class Conv2dKernels
     /// </summary>
     internal static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
         Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
-        Conv2dAlgorithm algorithm, OneDnnConv2d.SavedSource? savedInput)
+        Conv2dAlgorithm algorithm, OneDnnConv2d.SavedInput? savedInput)
     {
         bool data = !inputGradient.IsEmpty, weights = !weightGradient.IsEmpty;
         if (!weights && !biasGradient.IsEmpty) throw new ArgumentException("Conv2d: the bias gradient is computed with the weight gradient; pass a weight gradient buffer.", nameof(weightGradient));

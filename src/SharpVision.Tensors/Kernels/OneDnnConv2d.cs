@@ -2,46 +2,57 @@
 // oneDNN picks its own layouts for each pass (format_tag any: on AVX-512 usually nChw16c activations and
 // OIhw16i16o-like weights); plain buffers are reordered into those layouts on the way in and back on the way out.
 //   forward          y  = conv(x, W) + b                      reorders: x, W in; y out
-//   backward, data   dx += conv_bwd_data(dy, W)               reorders: dy, W in; dx out with a sum post-op (dx += …)
-//   backward, weight dW += conv_bwd_weights(x, dy); db += Σ dy reorders: x, dy in; dW, db out with a sum post-op
+//   backward, data   dx (+)= conv_bwd_data(dy, W)             reorders: dy, W in; dx out (with a sum post-op for +=)
+//   backward, weight dW_c = conv_bwd_weights(x_c, dy_c) per chunk c of the batch, then dW += Σ_c dW_c in chunk order;
+//                    db likewise                              reorders: none when x and dy are kept from the passes above
 using System.Runtime.InteropServices;
 
 namespace SharpVision.Tensors.Kernels;
 
 /// <summary>
 /// Convolution on oneDNN (libdnnl.so.2): forward (training), backward data and backward weights (+ bias) primitives,
-/// created once per geometry, thread count and pass and kept in a small cache, so a training step creates nothing.
+/// run on fixed chunks of the batch by our own worker threads, each chunk single-threaded in oneDNN; plans are created
+/// once per chunk geometry and pass and pooled, so a training step creates nothing.
 /// </summary>
 /// <remarks>
-/// Each cached <see cref="Plan"/> holds the primitive, memory objects wrapping our plain buffers (their data handles
-/// are set per call), buffers in oneDNN's preferred layouts, and the reorders between the two; a reorder is skipped
-/// when oneDNN's choice is the plain layout itself. Gradients accumulate (dx += …, dW += …, db += …) like the managed
-/// kernels, through reorders with a sum post-op. Primitives run on <c>threads</c> OpenMP threads of the calling
-/// thread. Deterministic for a given geometry and thread count (OpenMP's static schedule, our own 64-byte-aligned
-/// staging buffers); the weight gradient may differ in the last bits between thread counts, as oneDNN splits its
-/// reduction by thread.
+/// Each <see cref="Plan"/> holds the primitive, memory objects wrapping our plain buffers (their data handles are set
+/// per call), buffers in oneDNN's preferred layouts, and the reorders between the two; a reorder is skipped when
+/// oneDNN's choice is the plain layout itself. Gradients accumulate (dx += …, dW += …, db += …) like the managed
+/// kernels.
+/// Why chunks rather than oneDNN's own OpenMP threads: with OpenMP, a pass is split statically over its threads and
+/// waits at barriers for the slowest; on this 2-core machine shared with other work (and with .NET's own workers
+/// between convolutions) that ran oneDNN's passes up to 2× slower than their best, and libgomp's spinning waits stole
+/// the cores from the managed layers. Here the batch is cut by N alone into at most 8 chunks (16 images each at batch
+/// 128), workers claim chunks as they go (like the managed kernels' image blocks), and each chunk runs with
+/// omp_set_num_threads(1). The weight gradient is summed over chunks in chunk order, so the result is the same for any
+/// thread count, and deterministic.
 /// </remarks>
 internal sealed unsafe class OneDnnConv2d : IDisposable
 {
-    // Plans kept at once: a network has a handful of geometries per batch size; eviction only bounds odd workloads.
-    private const int MaxPlans = 96;
+    // At most this many chunks per batch, and at least this many images per chunk (so chunks stay efficient).
+    private const int MaxChunks = 8, MinChunkImages = 16;
+    // Distinct plan keys kept; past it, idle plans are freed (a network has a handful of geometries per batch size).
+    private const int MaxKeys = 128;
 
     private readonly OneDnnNative _dnnl;
-    private readonly nint _stream;
-    private readonly object _cacheLock = new();
-    private readonly Dictionary<PlanKey, Plan> _plans = [];
-    private readonly Queue<PlanKey> _age = new();
+    private readonly ThreadLocal<nint> _streams;
+    private readonly object _poolLock = new();
+    private readonly Dictionary<PlanKey, Stack<Plan>> _idle = [];
 
-    // Accumulate: the pass adds into its outputs (dx += …) rather than overwriting them (backward data only; the
-    // weight gradient always accumulates, forward never does).
-    private readonly record struct PlanKey(Conv2dGeometry Geometry, Conv2dPass Pass, bool Bias, bool Accumulate, int Threads);
+    // One pass on one chunk geometry. Accumulate: the pass adds into its outputs (dx += …) rather than overwriting
+    // them (backward data only; forward and the per-chunk weight gradients overwrite).
+    private readonly record struct PlanKey(Conv2dGeometry Geometry, Conv2dPass Pass, bool Bias, bool Accumulate);
 
     private OneDnnConv2d(OneDnnNative dnnl)
     {
         _dnnl = dnnl;
-        nint stream;
-        OneDnnNative.Check(dnnl.StreamCreate(&stream, dnnl.Engine, OneDnnNative.StreamDefaultFlags), "dnnl_stream_create");
-        _stream = stream;
+        // A stream per OS thread: workers execute concurrently.
+        _streams = new ThreadLocal<nint>(() =>
+        {
+            nint stream;
+            OneDnnNative.Check(dnnl.StreamCreate(&stream, dnnl.Engine, OneDnnNative.StreamDefaultFlags), "dnnl_stream_create");
+            return stream;
+        });
     }
 
     /// <summary>The backend, or null with <paramref name="reason"/> when libdnnl.so.2 is unusable.</summary>
@@ -65,97 +76,199 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
     /// <summary>"2.6.3 (OpenMP)".</summary>
     public string Version => _dnnl.Version;
 
+    /// <summary>The chunks of a batch: [start, end) image ranges fixed by N alone, sizes differing by at most one.</summary>
+    internal static (int Start, int Count)[] Chunks(int batch)
+    {
+        int chunks = Math.Clamp(batch / MinChunkImages, 1, MaxChunks);
+        var result = new (int, int)[chunks];
+        for (int c = 0; c < chunks; c++)
+        {
+            int start = (int)((long)batch * c / chunks), end = (int)((long)batch * (c + 1) / chunks);
+            result[c] = (start, end - start);
+        }
+        return result;
+    }
+
     /// <summary>
     /// y = conv(x, W) + b (b may be null). With <paramref name="keepSource"/>, x stays available in oneDNN's layout:
-    /// the returned buffer (null when the layout is plain) can be passed to <see cref="Backward"/>, which then skips
-    /// reordering x again; dispose it after the backward pass (a buffer never disposed is freed by its finalizer).
+    /// the returned <see cref="SavedInput"/> (null when the layout is plain) can be passed to <see cref="Backward"/>,
+    /// which then skips reordering x again; dispose it after the backward pass.
     /// </summary>
-    public SavedSource? Forward(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads, bool keepSource = false)
+    public SavedInput? Forward(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads, bool keepSource = false)
     {
-        var key = new PlanKey(g, Conv2dPass.Forward, bias is not null, false, threads);
-        while (true)
+        var chunks = Chunks(g.Batch);
+        var saved = keepSource ? new SavedSource?[chunks.Length] : null;
+        var geometry = g; // lambdas cannot capture an in parameter
+        nint px = (nint)x, pw = (nint)weight, pb = (nint)bias, py = (nint)y;
+        RunChunks(chunks.Length, threads, c =>
         {
-            var plan = Acquire(key);
-            lock (plan)
+            var (start, count) = chunks[c];
+            var key = new PlanKey(geometry with { Batch = count }, Conv2dPass.Forward, pb != 0, false);
+            var plan = Rent(key);
+            try
             {
-                if (plan.Disposed) continue; // evicted between lookup and lock: build it again
-                _dnnl.SetThreads(threads);
-                var saved = keepSource ? plan.RentSource(_dnnl) : null;
-                plan.Execute(_dnnl, _stream, [(nint)x, (nint)weight, (nint)bias, (nint)y], [saved]);
-                return saved;
+                var keep = saved is null ? null : saved[c] = plan.RentSource(_dnnl);
+                plan.Execute(_dnnl, _streams.Value, [px + (nint)start * geometry.InputImageSize * sizeof(float), pw, pb, py + (nint)start * geometry.OutputImageSize * sizeof(float)], [keep]);
             }
-        }
+            finally
+            {
+                Return(key, plan);
+            }
+        });
+        return saved is null || Array.TrueForAll(saved, s => s is null) ? null : new SavedInput(saved);
     }
 
     /// <summary>
     /// Both gradients of one layer from one dy: dx (+)= ∂(conv)/∂x·dy when <paramref name="inputGradient"/> is not
     /// null (added when <paramref name="accumulateInput"/>, else overwritten), dW += Σ_n dy_n ⋆ x_n when
     /// <paramref name="weightGradient"/> is not null, and db += Σ dy when <paramref name="biasGradient"/> is not null
-    /// too. dy is reordered once when both passes read it in the same layout, and x not at all when
-    /// <paramref name="savedSource"/> (from <see cref="Forward"/>) holds it in the layout the weight pass reads.
+    /// too. Per chunk, dy is reordered once for both passes, and x not at all when <paramref name="savedInput"/>
+    /// (from <see cref="Forward"/>) holds it in the layout the weight pass reads.
     /// </summary>
     public void Backward(in Conv2dGeometry g, float* outputGradient, float* x, float* weight, float* inputGradient, bool accumulateInput,
-        float* weightGradient, float* biasGradient, int threads, SavedSource? savedSource = null)
+        float* weightGradient, float* biasGradient, int threads, SavedInput? savedInput = null)
     {
         if (biasGradient is not null && weightGradient is null) throw new ArgumentException("oneDNN computes the bias gradient with the weight gradient.", nameof(weightGradient));
-        var dataKey = new PlanKey(g, Conv2dPass.BackwardData, false, accumulateInput, threads);
-        var weightKey = new PlanKey(g, Conv2dPass.BackwardWeight, biasGradient is not null, true, threads);
-        while (true)
+        if (inputGradient is null && weightGradient is null) return;
+        var chunks = Chunks(g.Batch);
+        var geometry = g;
+        int weightSize = g.Filters * g.PatchSize, k = g.Filters;
+        bool withBias = biasGradient is not null;
+        // Per chunk: its own dW (and db), summed below in chunk order.
+        float* partials = weightGradient is null ? null : (float*)NativeMemory.Alloc((nuint)(chunks.Length * (weightSize + k)), sizeof(float));
+        try
         {
-            // Plans are looked up before any plan lock is taken (eviction takes the cache lock, then a plan's).
-            var data = inputGradient is null ? null : Acquire(dataKey);
-            var weights = weightGradient is null ? null : Acquire(weightKey);
-            if (data is null && weights is null) return;
-            lock (data ?? weights!)
+            nint pdy = (nint)outputGradient, px = (nint)x, pw = (nint)weight, pdx = (nint)inputGradient, pparts = (nint)partials;
+            var saved = savedInput?.Chunks;
+            RunChunks(chunks.Length, threads, c =>
             {
-                lock (weights ?? data!)
+                var (start, count) = chunks[c];
+                var chunk = geometry with { Batch = count };
+                nint dy = pdy + (nint)start * geometry.OutputImageSize * sizeof(float);
+                Plan? data = null, weights = null;
+                PlanKey dataKey = new(chunk, Conv2dPass.BackwardData, false, accumulateInput), weightKey = new(chunk, Conv2dPass.BackwardWeight, withBias, false);
+                try
                 {
-                    if (data is { Disposed: true } || weights is { Disposed: true }) continue;
-                    _dnnl.SetThreads(threads);
-                    data?.Execute(_dnnl, _stream, [(nint)outputGradient, (nint)weight, (nint)inputGradient], []);
-                    var stagedDy = data?.Staged(OneDnnNative.ArgDiffDestination); // holds this dy now
-                    if (stagedDy is not null) stagedDy.Filled = true;
-                    weights?.Execute(_dnnl, _stream, [(nint)x, (nint)outputGradient, (nint)weightGradient, (nint)biasGradient],
-                        [stagedDy, savedSource is { Filled: true } ? savedSource : null]);
-                    if (stagedDy is not null) stagedDy.Filled = false;
-                    return;
+                    nint stream = _streams.Value;
+                    if (pdx != 0)
+                    {
+                        data = Rent(dataKey);
+                        data.Execute(_dnnl, stream, [dy, pw, pdx + (nint)start * geometry.InputImageSize * sizeof(float)], []);
+                    }
+                    if (pparts != 0)
+                    {
+                        weights = Rent(weightKey);
+                        var stagedDy = data?.Staged(OneDnnNative.ArgDiffDestination); // holds this chunk's dy now
+                        if (stagedDy is not null) stagedDy.Filled = true;
+                        var keptX = saved is not null && saved[c] is { Filled: true } kept ? kept : null;
+                        nint part = pparts + (nint)c * (weightSize + k) * sizeof(float);
+                        weights.Execute(_dnnl, stream, [px + (nint)start * geometry.InputImageSize * sizeof(float), dy, part, withBias ? part + weightSize * sizeof(float) : 0],
+                            [stagedDy, keptX]);
+                        if (stagedDy is not null) stagedDy.Filled = false;
+                    }
                 }
-            }
+                finally
+                {
+                    if (data is not null) Return(dataKey, data);
+                    if (weights is not null) Return(weightKey, weights);
+                }
+            });
+            if (weightGradient is null) return;
+            var dw = new Span<float>(weightGradient, weightSize);
+            for (int c = 0; c < chunks.Length; c++)
+                System.Numerics.Tensors.TensorPrimitives.Add(dw, new ReadOnlySpan<float>(partials + (nint)c * (weightSize + k), weightSize), dw);
+            if (!withBias) return;
+            var db = new Span<float>(biasGradient, k);
+            for (int c = 0; c < chunks.Length; c++)
+                System.Numerics.Tensors.TensorPrimitives.Add(db, new ReadOnlySpan<float>(partials + (nint)c * (weightSize + k) + weightSize, k), db);
+        }
+        finally
+        {
+            if (partials is not null) NativeMemory.Free(partials);
         }
     }
 
-    /// <summary>The oneDNN implementation a pass runs on for this geometry (e.g. "jit:avx512_core"), creating its plan.</summary>
-    internal string Implementation(in Conv2dGeometry g, Conv2dPass pass, bool bias, int threads) =>
-        Acquire(new PlanKey(g, pass, bias, pass != Conv2dPass.Forward, threads)).Implementation;
-
-    private Plan Acquire(PlanKey key)
+    /// <summary>The oneDNN implementation a pass runs on for one chunk of this geometry (e.g. "jit:avx512_core").</summary>
+    internal string Implementation(in Conv2dGeometry g, Conv2dPass pass, bool bias)
     {
-        lock (_cacheLock)
+        var key = new PlanKey(g with { Batch = Chunks(g.Batch)[0].Count }, pass, bias, false);
+        var plan = Rent(key);
+        try
         {
-            if (_plans.TryGetValue(key, out var plan)) return plan;
-            _dnnl.SetThreads(key.Threads); // primitives are tuned for the thread count at creation
-            plan = Plan.Create(_dnnl, key);
-            _plans.Add(key, plan);
-            _age.Enqueue(key);
-            while (_plans.Count > MaxPlans)
-            {
-                var oldest = _age.Dequeue();
-                var evicted = _plans[oldest];
-                _plans.Remove(oldest);
-                lock (evicted) evicted.Dispose(_dnnl);
-            }
-            return plan;
+            return plan.Implementation;
         }
+        finally
+        {
+            Return(key, plan);
+        }
+    }
+
+    /// <summary>
+    /// Runs work(chunk) for every chunk: on the caller in order with one thread, else on up to <paramref name="threads"/>
+    /// workers that claim chunks as they go. Each worker runs oneDNN single-threaded.
+    /// </summary>
+    private void RunChunks(int chunks, int threads, Action<int> work)
+    {
+        if (threads <= 1 || chunks == 1)
+        {
+            _dnnl.SetThreads(1);
+            for (int c = 0; c < chunks; c++) work(c);
+            return;
+        }
+        int workers = Math.Min(threads, chunks);
+        int next = -1;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+        {
+            _dnnl.SetThreads(1);
+            for (int c = Interlocked.Increment(ref next); c < chunks; c = Interlocked.Increment(ref next)) work(c);
+        });
+    }
+
+    // A plan for the key, for the caller alone until Return.
+    private Plan Rent(PlanKey key)
+    {
+        lock (_poolLock)
+        {
+            if (_idle.TryGetValue(key, out var stack) && stack.Count > 0) return stack.Pop();
+        }
+        _dnnl.SetThreads(1); // primitives are tuned for the thread count at creation
+        return Plan.Create(_dnnl, key);
+    }
+
+    private void Return(PlanKey key, Plan plan)
+    {
+        lock (_poolLock)
+        {
+            if (!_idle.TryGetValue(key, out var stack))
+            {
+                if (_idle.Count >= MaxKeys) FreeIdle();
+                _idle[key] = stack = new Stack<Plan>();
+            }
+            stack.Push(plan);
+        }
+    }
+
+    // Under _poolLock: frees every idle plan (plans in use come back later and start the pool again).
+    private void FreeIdle()
+    {
+        foreach (var stack in _idle.Values)
+            while (stack.Count > 0) stack.Pop().Dispose(_dnnl);
+        _idle.Clear();
     }
 
     public void Dispose()
     {
-        lock (_cacheLock)
+        lock (_poolLock) FreeIdle();
+    }
+
+    /// <summary>x of one layer kept by <see cref="Forward"/> in oneDNN's layout, per chunk; dispose it after the backward pass.</summary>
+    internal sealed class SavedInput(SavedSource?[] chunks) : IDisposable
+    {
+        internal SavedSource?[] Chunks { get; } = chunks;
+
+        public void Dispose()
         {
-            foreach (var plan in _plans.Values)
-                lock (plan) plan.Dispose(_dnnl);
-            _plans.Clear();
-            _age.Clear();
+            foreach (var chunk in Chunks) chunk?.Dispose();
         }
     }
 
@@ -241,8 +354,8 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
                         descriptors.Add(pd);
                         arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgSource, dnnl.Query(pd, OneDnnNative.QuerySourceMd), src));
                         arguments.Add(Argument.Input(dnnl, OneDnnNative.ArgDiffDestination, dnnl.Query(pd, OneDnnNative.QueryDiffDestinationMd), dst));
-                        arguments.Add(Argument.Output(dnnl, OneDnnNative.ArgDiffWeights, dnnl.Query(pd, OneDnnNative.QueryDiffWeightsMd), weights, accumulate: true));
-                        arguments.Add(key.Bias ? Argument.Output(dnnl, OneDnnNative.ArgDiffBias, plainBias, bias, accumulate: true) : Argument.None);
+                        arguments.Add(Argument.Output(dnnl, OneDnnNative.ArgDiffWeights, dnnl.Query(pd, OneDnnNative.QueryDiffWeightsMd), weights, key.Accumulate));
+                        arguments.Add(key.Bias ? Argument.Output(dnnl, OneDnnNative.ArgDiffBias, plainBias, bias, key.Accumulate) : Argument.None);
                         break;
                     }
                 }
@@ -322,12 +435,14 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
 
         private readonly Stack<SavedSource> _spareSources = new();
 
-        /// <summary>An empty buffer in this forward plan's source layout (null when the source is not staged). Call under the plan's lock.</summary>
+        /// <summary>An empty buffer in this forward plan's source layout (null when the source is not staged).</summary>
         public SavedSource? RentSource(OneDnnNative dnnl)
         {
             var source = Array.Find(_arguments, a => a.Kind == OneDnnNative.ArgSource);
             if (source?.Staging is not { } staging) return null;
-            var saved = _spareSources.Count > 0 ? _spareSources.Pop() : new SavedSource(dnnl, staging.Layout, Return);
+            SavedSource? saved;
+            lock (_spareSources) saved = _spareSources.Count > 0 ? _spareSources.Pop() : null;
+            saved ??= new SavedSource(dnnl, staging.Layout, Return);
             saved.Filled = false;
             return saved;
         }
@@ -335,7 +450,7 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
         /// <summary>Takes a saved source back for the next forward pass, or frees it once the plan is gone.</summary>
         public void Return(SavedSource saved)
         {
-            lock (this)
+            lock (_spareSources)
             {
                 if (Disposed) saved.Free();
                 else _spareSources.Push(saved);
@@ -349,7 +464,8 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             dnnl.PrimitiveDestroy(_primitive);
             _primitive = 0;
             foreach (var a in _arguments) a.Dispose(dnnl);
-            while (_spareSources.Count > 0) _spareSources.Pop().Free();
+            lock (_spareSources)
+                while (_spareSources.Count > 0) _spareSources.Pop().Free();
             foreach (nint d in _descriptors) dnnl.PrimitiveDescDestroy(d);
         }
     }

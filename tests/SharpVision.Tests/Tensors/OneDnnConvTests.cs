@@ -118,29 +118,55 @@ public class OneDnnConvTests
     }
 
     [OneDnnFact]
-    public void OneDnn_SameInputsTwice_GivesTheSameBits()
+    public void OneDnn_AnyThreadCountOrRepeat_GivesTheSameBits()
     {
         Assert.True(Conv2dBackend.OneDnnAvailable, Conv2dBackend.OneDnnUnavailableReason);
-        var g = new Conv2dGeometry(32, 16, 14, 14, 32, 3, 3, 2, 1);
+        // 100 images: uneven chunks (6 of 16–17), several per worker.
+        var g = new Conv2dGeometry(100, 16, 14, 14, 32, 3, 3, 2, 1);
         var rng = new Rng(41);
         var x = ConvKernelTests.RandomValues(rng, g.Batch * g.InputImageSize);
         var weight = ConvKernelTests.RandomValues(rng, g.Filters * g.PatchSize);
+        var bias = ConvKernelTests.RandomValues(rng, g.Filters);
         var dy = ConvKernelTests.RandomValues(rng, g.Batch * g.OutputImageSize);
-        (float[] Y, float[] Dx, float[] Dw) Run()
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
         {
             var y = new float[dy.Length];
             var dx = new float[x.Length];
             var dw = new float[weight.Length];
-            Conv2dKernels.Forward(g, x, weight, [], y, 2, Conv2dAlgorithm.OneDnn);
-            Conv2dKernels.Backward(g, dy, x, weight, dx, accumulateInput: false, dw, [], 2, Conv2dAlgorithm.OneDnn);
-            return (y, dx, dw);
+            var db = new float[g.Filters];
+            Conv2dKernels.Forward(g, x, weight, bias, y, threads, Conv2dAlgorithm.OneDnn);
+            Conv2dKernels.Backward(g, dy, x, weight, dx, accumulateInput: false, dw, db, threads, Conv2dAlgorithm.OneDnn);
+            return (y, dx, dw, db);
         }
-        var first = Run();
-        var second = Run();
-        Assert.Equal(first.Y, second.Y);
-        Assert.Equal(first.Dx, second.Dx);
-        Assert.Equal(first.Dw, second.Dw);
+        var first = Run(2);
+        foreach (int threads in new[] { 2, 1, 3 })
+        {
+            var again = Run(threads);
+            Assert.Equal(first.Y, again.Y);
+            Assert.Equal(first.Dx, again.Dx);
+            Assert.Equal(first.Dw, again.Dw);
+            Assert.Equal(first.Db, again.Db);
+        }
         Assert.Contains(first.Dw, v => v != 0);
+    }
+
+    [Fact]
+    public void Chunks_CoverTheBatchInOrder_AtMostEightOfSixteenOrMore()
+    {
+        foreach (int batch in new[] { 1, 15, 16, 31, 32, 96, 100, 128, 1000 })
+        {
+            var chunks = OneDnnConv2d.Chunks(batch);
+            Assert.InRange(chunks.Length, 1, 8);
+            int next = 0;
+            foreach (var (start, count) in chunks)
+            {
+                Assert.Equal(next, start);
+                Assert.True(count >= Math.Min(batch, 16), $"batch {batch}: a chunk of {count}");
+                next += count;
+            }
+            Assert.Equal(batch, next);
+            Assert.True(chunks.Max(c => c.Count) - chunks.Min(c => c.Count) <= 1);
+        }
     }
 
     [OneDnnFact]
@@ -150,7 +176,7 @@ public class OneDnnConvTests
         Assert.StartsWith("2.", Conv2dBackend.OneDnnVersion);
         Assert.Contains("OpenMP", Conv2dBackend.OneDnnVersion);
         var g = new Conv2dGeometry(8, 16, 14, 14, 32, 3, 3, 1, 1);
-        string implementation = Conv2dBackend.OneDnn!.Implementation(g, Conv2dPass.Forward, bias: false, threads: 2);
+        string implementation = Conv2dBackend.OneDnn!.Implementation(g, Conv2dPass.Forward, bias: false);
         // A JIT kernel, not the reference or im2col fallback: the point of the backend.
         Assert.StartsWith("jit:", implementation);
     }
