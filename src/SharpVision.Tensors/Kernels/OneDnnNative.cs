@@ -15,6 +15,7 @@ namespace SharpVision.Tensors.Kernels;
 /// Debian builds oneDNN 2.6 with the OpenMP runtime (<c>DNNL_CPU_RUNTIME = DNNL_RUNTIME_OMP</c> in dnnl_config.h,
 /// linked against libgomp.so.1), so a primitive runs on <c>omp_get_max_threads()</c> threads of the calling OS
 /// thread. libgomp keeps that setting per OS thread, hence <see cref="SetThreads"/> remembers it per thread.
+/// <see cref="OneDnnConv2d"/> sets 1 on each of its workers and parallelizes over chunks of the batch itself.
 /// </remarks>
 internal sealed unsafe class OneDnnNative
 {
@@ -160,7 +161,6 @@ internal sealed unsafe class OneDnnNative
     /// <summary><see cref="TryLoad(out string)"/> from another file name (tests name a missing one).</summary>
     internal static OneDnnNative? TryLoad(string libraryName, out string reason)
     {
-        PreferPassiveOpenMpWaits();
         if (!NativeLibrary.TryLoad(libraryName, out nint library))
         {
             reason = $"{libraryName} could not be loaded (Debian package libdnnl2)";
@@ -213,25 +213,6 @@ internal sealed unsafe class OneDnnNative
             reason = e.Message;
             return null;
         }
-    }
-
-    /// <summary>
-    /// Sets OMP_WAIT_POLICY=PASSIVE in the native environment unless it is already set, before libgomp loads (it reads
-    /// the variable once, when it is loaded with libdnnl.so.2).
-    /// </summary>
-    /// <remarks>
-    /// libgomp's default lets idle OpenMP threads spin for a while after each parallel region. Between convolutions the
-    /// managed kernels run on .NET threads, and on a 2-core machine shared with other work a spinning (or descheduled)
-    /// OpenMP thread stalls everyone: with the default policy, oneDNN passes measured 10–50× slower under load
-    /// (bench convkernels, load average ~30), against 1.0–1.3× of their best with PASSIVE. .NET's
-    /// Environment.SetEnvironmentVariable does not reach the C library's environment, hence setenv.
-    /// </remarks>
-    private static void PreferPassiveOpenMpWaits()
-    {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
-        if (!NativeLibrary.TryLoad("libc.so.6", out nint libc) || !NativeLibrary.TryGetExport(libc, "setenv", out nint setenv)) return;
-        fixed (byte* name = "OMP_WAIT_POLICY\0"u8, value = "PASSIVE\0"u8)
-            ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(name, value, 0); // 0: keep a value set natively
     }
 
     /// <summary>Runs the calling thread's next oneDNN calls on <paramref name="threads"/> OpenMP threads.</summary>
