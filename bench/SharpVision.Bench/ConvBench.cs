@@ -9,7 +9,8 @@ namespace SharpVision.Bench;
 /// Forward + backward time per batch of 128 for the layers of cnn2 and resnet8 (shared/bench/peers/torch_peers.py),
 /// one JSON line per op with the median over <c>repeats</c> after a warm-up; bench/conv_peer.py times the same in PyTorch.
 /// Each repetition is one autograd forward and one backward with a fixed upstream gradient, as in a training step
-/// (including allocation of the output and gradient buffers). Convolutions run under each backend mode in turn
+/// (including renting the output and gradient buffers from <see cref="BufferPool"/>, recycled between steps as the
+/// trainer does; fresh 6 MB arrays would add their page faults to every step). Convolutions run under each backend mode in turn
 /// (managed, onednn when libdnnl.so.2 is present, auto), one after the other on the same tensors; the "conv" field
 /// names the mode.
 /// </summary>
@@ -68,6 +69,7 @@ internal static class ConvBench
             double Step()
             {
                 if (c.InputGrad) x.Grad = null;
+                using var pool = BufferPool.Step(); // buffers recycled between steps, as in training
                 var sw = Stopwatch.StartNew();
                 var y = c.Build(x);
                 if (dy is null)

@@ -4,7 +4,7 @@ using SharpVision.Tensors.Kernels;
 namespace SharpVision.Tensors;
 
 // Convolution. Shapes: x (N, C, H, W), weight (K, C, kh, kw), bias (K) or null → y (N, K, Ho, Wo),
-// Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1, likewise Wo. The kernels (im2col + GEMM) are in Kernels/Conv2dKernels.cs.
+// Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1, likewise Wo. The kernels are in Kernels/Conv2dKernels*.cs and OneDnnConv2d.cs.
 public static partial class Ops
 {
     /// <summary>
@@ -13,8 +13,9 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Shape: x (N, C, H, W), weight (K, C, kh, kw), bias (K) or null → (N, K, Ho, Wo). Backward gives dx, dW and db.
-    /// Runs on <see cref="Engine.Threads"/> threads; the result is the same for any thread count. Saves only x and
-    /// W for backward (im2col is recomputed there).
+    /// Runs on <see cref="Engine.Threads"/> threads, on oneDNN or the managed kernels as <see cref="Kernels.Conv2dBackend"/>
+    /// chooses; the result is the same for any thread count. Saves x and W for backward (im2col is recomputed there),
+    /// and on oneDNN also x in oneDNN's layout, so the weight gradient does not reorder it again.
     /// </remarks>
     /// <exception cref="ArgumentException">Ranks or channel counts do not match, or the kernel does not fit the padded input.</exception>
     /// <exception cref="ArgumentOutOfRangeException">stride &lt; 1 or padding &lt; 0.</exception>

@@ -54,6 +54,9 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 /// than 1×1, im2col + GEMM over groups of images otherwise; both parallel over fixed blocks of images.
 /// </summary>
 /// <remarks>
+/// Each entry point first asks <see cref="Conv2dBackend"/> whether the call goes to oneDNN (<see cref="OneDnnConv2d"/>:
+/// <c>SHARPVISION_CONV</c> and, under auto, the measured rule <see cref="Conv2dBackend.PrefersOneDnn"/>); the rest of
+/// this remark is about the managed kernels.
 /// The direct kernels were 1.4–2.5× faster than im2col + GEMM on every 3×3 layer of cnn2 and resnet8 (bench
 /// convkernels); 1×1 convolutions keep im2col + GEMM.
 /// The im2col path:
