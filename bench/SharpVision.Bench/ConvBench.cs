@@ -9,26 +9,30 @@ namespace SharpVision.Bench;
 /// Forward + backward time per batch of 128 for the layers of cnn2 and resnet8 (shared/bench/peers/torch_peers.py),
 /// one JSON line per op with the median over <c>repeats</c> after a warm-up; bench/conv_peer.py times the same in PyTorch.
 /// Each repetition is one autograd forward and one backward with a fixed upstream gradient, as in a training step
-/// (including allocation of the output and gradient buffers).
+/// (including renting the output and gradient buffers from <see cref="BufferPool"/>, recycled between steps as the
+/// trainer does; fresh 6 MB arrays would add their page faults to every step). Convolutions run under each backend mode in turn
+/// (managed, onednn when libdnnl.so.2 is present, auto), one after the other on the same tensors; the "conv" field
+/// names the mode.
 /// </summary>
 internal static class ConvBench
 {
     private const int Batch = 128;
 
     /// <summary>One benchmark row: a name, the input shape, whether x needs a gradient, and the op.</summary>
-    private sealed record Case(string Name, int[] Input, bool InputGrad, Func<Tensor, Tensor> Build);
+    private sealed record Case(string Name, int[] Input, bool InputGrad, Func<Tensor, Tensor> Build, bool IsConv = false);
 
     public static int Run(int repeats, int threads, string? only)
     {
         Engine.Threads = threads;
-        Console.Error.WriteLine($"conv: batch {Batch}; {threads} threads; gemm {Gemm.Provider.Name}; median of {repeats} after a warm-up");
+        Console.Error.WriteLine($"conv: batch {Batch}; {threads} threads; gemm {Gemm.Provider.Name}; conv backends: managed{(Conv2dBackend.OneDnnAvailable ? $", onednn {Conv2dBackend.OneDnnVersion}, auto" : $" only ({Conv2dBackend.OneDnnUnavailableReason})")}; median of {repeats} after a warm-up");
+        Conv2dBackendMode[] modes = Conv2dBackend.OneDnnAvailable ? [Conv2dBackendMode.Managed, Conv2dBackendMode.OneDnn, Conv2dBackendMode.Auto] : [Conv2dBackendMode.Managed];
         var rng = new Rng(1);
         var cases = new List<Case>();
         void Conv(string name, int c, int hw, int k, int kernel, int stride, int padding, bool bias, bool inputGrad)
         {
             var w = Parameter(rng, k, c, kernel, kernel);
             var b = bias ? Parameter(rng, k) : null;
-            cases.Add(new Case(name, [Batch, c, hw, hw], inputGrad, x => Ops.Conv2d(x, w, b, stride, padding)));
+            cases.Add(new Case(name, [Batch, c, hw, hw], inputGrad, x => Ops.Conv2d(x, w, b, stride, padding), IsConv: true));
         }
         Conv("cnn2 conv1 1->32 3x3 p1 28x28", 1, 28, 32, 3, 1, 1, bias: true, inputGrad: false);
         Conv("cnn2 conv2 32->64 3x3 p1 14x14", 32, 14, 64, 3, 1, 1, bias: true, inputGrad: true);
@@ -65,6 +69,7 @@ internal static class ConvBench
             double Step()
             {
                 if (c.InputGrad) x.Grad = null;
+                using var pool = BufferPool.Step(); // buffers recycled between steps, as in training
                 var sw = Stopwatch.StartNew();
                 var y = c.Build(x);
                 if (dy is null)
@@ -75,15 +80,19 @@ internal static class ConvBench
                 y.Backward(dy);
                 return sw.Elapsed.TotalSeconds;
             }
-            Step();
-            Step();
-            var times = Enumerable.Range(0, repeats).Select(_ => Step()).Order().ToList();
-            double median = times[times.Count / 2];
-            Console.WriteLine(JsonSerializer.Serialize(new
+            foreach (var mode in c.IsConv ? modes : [Conv2dBackendMode.Managed])
             {
-                bench = "conv", op = c.Name, batch = Batch, median_ms = Math.Round(median * 1000, 3), min_ms = Math.Round(times[0] * 1000, 3),
-                images_per_s = Math.Round(Batch / median), repeats, threads, gemm = Gemm.Provider.Name,
-            }));
+                Conv2dBackend.Mode = mode;
+                Step();
+                Step();
+                var times = Enumerable.Range(0, repeats).Select(_ => Step()).Order().ToList();
+                double median = times[times.Count / 2];
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    bench = "conv", op = c.Name, batch = Batch, conv = c.IsConv ? mode.ToString().ToLowerInvariant() : "-", median_ms = Math.Round(median * 1000, 3),
+                    min_ms = Math.Round(times[0] * 1000, 3), images_per_s = Math.Round(Batch / median), repeats, threads, gemm = Gemm.Provider.Name,
+                }));
+            }
         }
         return 0;
     }

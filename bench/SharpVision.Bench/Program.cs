@@ -9,7 +9,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- knnfeatures [--repeats 3] [--threads 2] [--features hog] [--queries N]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
-//        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
 var argList = args.ToList();
 string Arg(string name, string fallback)
@@ -29,7 +29,7 @@ if (what == "gemm")
 if (what == "conv")
     return SharpVision.Bench.ConvBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null);
 if (what == "convkernels")
-    return SharpVision.Bench.ConvKernelBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null);
+    return SharpVision.Bench.ConvKernelBench.Run(repeats, threads, argList.Contains("--only") ? Arg("--only", "") : null, int.Parse(Arg("--batch", "128")));
 if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,

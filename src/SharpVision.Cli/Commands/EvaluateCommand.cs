@@ -54,6 +54,7 @@ internal static class EvaluateCommand
                 console.Log($"warning: the dataset's classes ({string.Join(", ", set.ClassNames)}) differ from the model's ({string.Join(", ", stored.ClassNames)}); labels are compared by index");
             if (set.ClassNames.Count != stored.ClassNames.Count)
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
+            SharpVision.Tensors.Kernels.Conv2dBackend.ResetUsed(); // the JSON's backend names what this evaluation used
             var predict = Stopwatch.StartNew();
             SharpVision.Tensors.Engine.Threads = threadCount;
             bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), stored.Network?.FlipAveraging ?? false);
@@ -75,7 +76,7 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : $"gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}",
+                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : Reporting.NetworkBackend(stored.Network!.Network),
                     ["features"] = stored.Features?.Pipeline.CanonicalConfig,
                     ["threads"] = threadCount,
                 });

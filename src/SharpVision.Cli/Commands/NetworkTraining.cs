@@ -73,7 +73,7 @@ internal static class NetworkTraining
             double epochSeconds = result.Epochs.Count == 0 ? 0 : result.Epochs.Average(e => e.Seconds);
             var train = run.Inputs.Preparation;
             console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {run.TrainCount:N0} train{(run.ValidationCount == 0 ? "" : $" / {run.ValidationCount:N0} validation")} / {splits.Test.Count:N0} test, {train.Channels}×{train.Height}×{train.Width}");
-            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(model.Loss)} loss, {model.Network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(spec.Normalization)}; GEMM {Gemm.Provider.Name}, {threads} threads)");
+            console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(model.Loss)} loss, {model.Network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(spec.Normalization)}; {RunJson.NetworkBackendDescription(model.Network)}, {threads} threads)");
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time:    fit {fit.TotalSeconds:F2} s ({result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {run.TrainCount / Math.Max(epochSeconds, 1e-9):N0} images/s), predict {predict.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Nn;
 using SharpVision.Runs;
 
 namespace SharpVision.Cli.Commands;
@@ -12,6 +13,9 @@ internal static class Reporting
 {
     // The JSON shapes live in the library (run folders are written there); these keep the commands' spelling.
     public static JsonObject MetricsJson(ClassificationMetrics m) => RunJson.Metrics(m);
+
+    /// <inheritdoc cref="RunJson.NetworkBackend"/>
+    public static string NetworkBackend(Module network) => RunJson.NetworkBackend(network);
 
     public static JsonObject DatasetJson(DatasetSplits splits, DatasetLocation location) => RunJson.Dataset(splits, location);
 

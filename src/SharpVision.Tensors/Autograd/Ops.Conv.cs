@@ -1,9 +1,10 @@
+using SharpVision.Tensors.Autograd;
 using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tensors;
 
 // Convolution. Shapes: x (N, C, H, W), weight (K, C, kh, kw), bias (K) or null → y (N, K, Ho, Wo),
-// Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1, likewise Wo. The kernels (im2col + GEMM) are in Kernels/Conv2dKernels.cs.
+// Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1, likewise Wo. The kernels are in Kernels/Conv2dKernels*.cs and OneDnnConv2d.cs.
 public static partial class Ops
 {
     /// <summary>
@@ -12,8 +13,9 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Shape: x (N, C, H, W), weight (K, C, kh, kw), bias (K) or null → (N, K, Ho, Wo). Backward gives dx, dW and db.
-    /// Runs on <see cref="Engine.Threads"/> threads; the result is the same for any thread count. Saves only x and
-    /// W for backward (im2col is recomputed there).
+    /// Runs on <see cref="Engine.Threads"/> threads, on oneDNN or the managed kernels as <see cref="Kernels.Conv2dBackend"/>
+    /// chooses; the result is the same for any thread count. Saves x and W for backward (im2col is recomputed there),
+    /// and on oneDNN also x in oneDNN's layout, so the weight gradient does not reorder it again.
     /// </remarks>
     /// <exception cref="ArgumentException">Ranks or channel counts do not match, or the kernel does not fit the padded input.</exception>
     /// <exception cref="ArgumentOutOfRangeException">stride &lt; 1 or padding &lt; 0.</exception>
@@ -32,21 +34,23 @@ public static partial class Ops
         g.Validate();
 
         var y = BufferPool.Uninitialized<float>(g.Batch * g.OutputImageSize); // every element is written: skip the memset
-        Conv2dKernels.Forward(g, x.Data, weight.Data, bias is null ? [] : bias.Data, y, Engine.Threads);
+        // On oneDNN, x stays in its blocked layout for the weight gradient (disposed by backward, else finalized).
+        bool weightGradient = GradMode.IsEnabled && (weight.RequiresGrad || bias is { RequiresGrad: true });
+        var savedInput = Conv2dKernels.Forward(g, x.Data, weight.Data, bias is null ? [] : bias.Data, y, Engine.Threads, Conv2dAlgorithm.Auto, weightGradient);
         var result = new Tensor(new Shape(g.Batch, g.Filters, g.OutputHeight, g.OutputWidth), y);
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
         return result.Record("conv2d", parents, () =>
         {
             var dy = result.Grad!;
             // y = W ⋆ x + b: ∂/∂x = col2im(Wᵀ·dy), ∂/∂W = Σ_n dy_n·im2col(x_n)ᵀ, ∂/∂b = Σ_{n,oy,ox} dy
-            if (x.RequiresGrad) Conv2dKernels.BackwardData(g, dy, weight.Data, x.EnsureGrad(), Engine.Threads);
+            bool accumulateDx = false;
+            var dx = x.RequiresGrad ? x.GradToWrite(out accumulateDx) : [];
             bool biasGrad = bias is { RequiresGrad: true };
-            if (weight.RequiresGrad || biasGrad)
-            {
-                // The kernel computes both together; a gradient nobody asked for goes to a scratch buffer.
-                var dw = weight.RequiresGrad ? weight.EnsureGrad() : new float[weight.Size];
-                Conv2dKernels.BackwardWeight(g, dy, x.Data, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads);
-            }
+            // The kernels compute dW and db together; a gradient nobody asked for goes to a scratch buffer.
+            var dw = weight.RequiresGrad ? weight.EnsureGrad() : biasGrad ? new float[weight.Size] : [];
+            Conv2dKernels.Backward(g, dy, x.Data, weight.Data, dx, accumulateInput: accumulateDx, dw, biasGrad ? bias!.EnsureGrad() : [], Engine.Threads,
+                Conv2dAlgorithm.Auto, savedInput);
+            savedInput?.Dispose();
         });
     }
 }

@@ -18,12 +18,16 @@ namespace SharpVision.Tensors.Kernels;
 /// <summary>How <see cref="Conv2dKernels"/> computes a convolution.</summary>
 public enum Conv2dAlgorithm
 {
-    /// <summary>Chosen by the geometry (see <see cref="Conv2dKernels"/> remarks).</summary>
+    /// <summary>Chosen by <see cref="Conv2dBackend.Mode"/> and the geometry: oneDNN or the managed kernel (see <see cref="Conv2dKernels"/> remarks).</summary>
     Auto,
+    /// <summary>The managed kernel the geometry prefers (direct or im2col + GEMM), whatever the mode.</summary>
+    Managed,
     /// <summary>im2col over groups of images + the GEMM provider.</summary>
     Im2ColGemm,
     /// <summary>Direct convolution over zero-padded flat planes (implicit GEMM, no im2col matrix).</summary>
     Direct,
+    /// <summary>oneDNN's primitives (libdnnl.so.2); throws when it is not available.</summary>
+    OneDnn,
 }
 
 public static unsafe partial class Conv2dKernels

@@ -54,6 +54,9 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 /// than 1×1, im2col + GEMM over groups of images otherwise; both parallel over fixed blocks of images.
 /// </summary>
 /// <remarks>
+/// Each entry point first asks <see cref="Conv2dBackend"/> whether the call goes to oneDNN (<see cref="OneDnnConv2d"/>:
+/// <c>SHARPVISION_CONV</c> and, under auto, the measured rule <see cref="Conv2dBackend.PrefersOneDnn"/>); the rest of
+/// this remark is about the managed kernels.
 /// The direct kernels were 1.4–2.5× faster than im2col + GEMM on every 3×3 layer of cnn2 and resnet8 (bench
 /// convkernels); 1×1 convolutions keep im2col + GEMM.
 /// The im2col path:
@@ -77,16 +80,32 @@ public static unsafe partial class Conv2dKernels
 
     /// <summary>y = conv(x, W) + b. <paramref name="bias"/> may be empty (no bias).</summary>
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
-        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto)
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto) =>
+        Forward(g, x, weight, bias, y, threads, algorithm, keepInputForWeightGradient: false)?.Dispose();
+
+    /// <summary>
+    /// <see cref="Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, Conv2dAlgorithm)"/>
+    /// that, when oneDNN runs both this pass and the weight gradient, keeps x in oneDNN's layout for
+    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm, OneDnnConv2d.SavedInput?)"/>
+    /// (null otherwise). The caller disposes it after the backward pass.
+    /// </summary>
+    internal static OneDnnConv2d.SavedInput? Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, int threads,
+        Conv2dAlgorithm algorithm, bool keepInputForWeightGradient)
     {
         CheckLengths(g, x.Length, weight.Length, y.Length);
         if (bias.Length != 0 && bias.Length != g.Filters) throw new ArgumentException($"Conv2d: bias has {bias.Length} values for {g.Filters} filters.", nameof(bias));
-        if (g.Batch == 0) return;
+        if (g.Batch == 0) return null;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.Forward, algorithm))
+        {
+            bool keep = keepInputForWeightGradient && Conv2dBackend.WouldUseOneDnn(g, Conv2dPass.BackwardWeight, algorithm);
+            fixed (float* px = x, pw = weight, pb = bias, py = y)
+                return Conv2dBackend.OneDnn!.Forward(g, px, pw, bias.Length != 0 ? pb : null, py, threads, keep);
+        }
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* px = x, pw = weight, pb = bias, py = y)
                 ForwardDirect(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
-            return;
+            return null;
         }
         var plan = new Plan(g);
         var geometry = g; // lambdas cannot capture an in parameter
@@ -105,14 +124,56 @@ public static unsafe partial class Conv2dKernels
                 }
             });
         }
+        return null;
     }
 
-    /// <summary>dx += col2im(Wᵀ · dy) for every image.</summary>
+    /// <summary>
+    /// Both gradients of a layer from one dy: <see cref="BackwardData"/> when <paramref name="inputGradient"/> is not
+    /// empty and <see cref="BackwardWeight"/> when <paramref name="weightGradient"/> is not empty. On oneDNN the two
+    /// passes share the reordered dy.
+    /// </summary>
+    public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
+        Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto) =>
+        Backward(g, outputGradient, x, weight, inputGradient, accumulateInput, weightGradient, biasGradient, threads, algorithm, null);
+
+    /// <summary>
+    /// <see cref="Backward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, Span{float}, Span{float}, int, Conv2dAlgorithm)"/>
+    /// with x as the forward pass kept it in oneDNN's layout (<paramref name="savedInput"/>; may be null).
+    /// </summary>
+    internal static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
+        Span<float> inputGradient, bool accumulateInput, Span<float> weightGradient, Span<float> biasGradient, int threads,
+        Conv2dAlgorithm algorithm, OneDnnConv2d.SavedInput? savedInput)
+    {
+        bool data = !inputGradient.IsEmpty, weights = !weightGradient.IsEmpty;
+        if (!weights && !biasGradient.IsEmpty) throw new ArgumentException("Conv2d: the bias gradient is computed with the weight gradient; pass a weight gradient buffer.", nameof(weightGradient));
+        if (g.Batch > 0 && (data || weights)
+            && (!data || Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm)) && (!weights || Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm)))
+        {
+            if (data) CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
+            if (weights) CheckLengths(g, x.Length, weightGradient.Length, outputGradient.Length);
+            if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
+            fixed (float* pdy = outputGradient, px = x, pw = weight, pdx = inputGradient, pdw = weightGradient, pdb = biasGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, px, pw, data ? pdx : null, accumulateInput, weights ? pdw : null, biasGradient.Length != 0 ? pdb : null, threads, savedInput);
+            return;
+        }
+        if (data) BackwardData(g, outputGradient, weight, inputGradient, threads, algorithm, accumulateInput);
+        if (weights) BackwardWeight(g, outputGradient, x, weightGradient, biasGradient, threads, algorithm);
+    }
+
+    /// <summary>dx += col2im(Wᵀ · dy) for every image; with <paramref name="accumulate"/> false, dx = col2im(Wᵀ · dy).</summary>
     public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weight, Span<float> inputGradient, int threads,
-        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto)
+        Conv2dAlgorithm algorithm = Conv2dAlgorithm.Auto, bool accumulate = true)
     {
         CheckLengths(g, inputGradient.Length, weight.Length, outputGradient.Length);
         if (g.Batch == 0) return;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardData, algorithm))
+        {
+            fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, null, pw, pdx, accumulate, null, null, threads);
+            return;
+        }
+        if (!accumulate) inputGradient.Clear(); // the managed kernels scatter-add
         if (UseDirect(g, algorithm, DirectSupports(g)))
         {
             fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
@@ -142,6 +203,12 @@ public static unsafe partial class Conv2dKernels
         CheckLengths(g, x.Length, weightGradient.Length, outputGradient.Length);
         if (biasGradient.Length != 0 && biasGradient.Length != g.Filters) throw new ArgumentException($"Conv2d: bias gradient has {biasGradient.Length} values for {g.Filters} filters.", nameof(biasGradient));
         if (g.Batch == 0) return;
+        if (Conv2dBackend.UsesOneDnn(g, Conv2dPass.BackwardWeight, algorithm))
+        {
+            fixed (float* pdy = outputGradient, px = x, pdw = weightGradient, pdb = biasGradient)
+                Conv2dBackend.OneDnn!.Backward(g, pdy, px, null, null, false, pdw, biasGradient.Length != 0 ? pdb : null, threads);
+            return;
+        }
         var plan = new Plan(g);
         var geometry = g; // lambdas cannot capture an in parameter
         int k = g.Filters, d = g.PatchSize, weightSize = k * d;

@@ -100,7 +100,7 @@ public sealed class NetworkRun
             var r = Options.Recipe;
             return string.Create(CultureInfo.InvariantCulture,
                 $"{(Options.Resume is null ? "training" : "resuming")} {Options.Spec.Kind} ({Model.Network.ParameterCount():N0} parameters) on {TrainCount:N0} images{(ValidationCount == 0 ? "" : $" (+{ValidationCount:N0} validation)")}: " +
-                $"{r.Optimizer} lr {r.LearningRate} ({r.Schedule}), batch {r.BatchSize}, {r.Epochs} epochs, {Options.Threads} thread(s), GEMM {Gemm.Provider.Name}; run folder {RunDirectory}");
+                $"{r.Optimizer} lr {r.LearningRate} ({r.Schedule}), batch {r.BatchSize}, {r.Epochs} epochs, {Options.Threads} thread(s), {RunJson.NetworkBackendDescription(Model.Network)}; run folder {RunDirectory}");
         }
     }
 
@@ -156,6 +156,7 @@ public sealed class NetworkRun
             ["validation_count"] = run.ValidationCount,
             ["threads"] = options.Threads,
             ["gemm"] = Gemm.Provider.Name,
+            ["conv"] = Conv2dBackend.Describe(),
         };
         AtomicFile.WriteAllText(Path.Combine(runDirectory, "config.json"), config.ToJsonString(KnnRun.Indented));
         return run;
@@ -173,6 +174,7 @@ public sealed class NetworkRun
     public TrainingResult Train(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, TimeSpan? timeLimit = null, CancellationToken cancellationToken = default)
     {
         if (_result is not null) throw new InvalidOperationException("This run has already been trained.");
+        Conv2dBackend.ResetUsed(); // metrics.json's backend names what this run used
         var fit = Stopwatch.StartNew();
         _result = new Trainer(Options.Recipe)
         {
@@ -226,7 +228,7 @@ public sealed class NetworkRun
                 ["train_images_per_s"] = Math.Round(TrainCount / Math.Max(epochSeconds, 1e-9)),
                 ["predict_images_per_s"] = Math.Round(test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9)),
             },
-            ["backend"] = $"gemm-{Gemm.Provider.Name}",
+            ["backend"] = RunJson.NetworkBackend(Model.Network),
             ["threads"] = Options.Threads,
             ["run_dir"] = RunDirectory,
             ["model_path"] = modelPath,

@@ -1,3 +1,5 @@
+using SharpVision.Tensors.Kernels;
+using SharpVision.Nn;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
@@ -45,6 +47,19 @@ public static class RunJson
             ["shape"] = new JsonArray(splits.Train.Channels, splits.Train.Height, splits.Train.Width),
         };
     }
+
+    /// <summary>
+    /// The engine backends a network ran on: "gemm-managed-avx512", plus "+conv-onednn" (or -managed, -onednn+managed
+    /// when auto mixed them) when it has convolutions.
+    /// </summary>
+    public static string NetworkBackend(Module network) =>
+        $"gemm-{Gemm.Provider.Name}" + (HasConvolution(network) ? $"+conv-{Conv2dBackend.Used}" : "");
+
+    /// <summary>The GEMM provider and, for networks with convolutions, the convolution mode, for log lines.</summary>
+    public static string NetworkBackendDescription(Module network) =>
+        $"GEMM {Gemm.Provider.Name}" + (HasConvolution(network) ? $", conv {Conv2dBackend.Describe()}" : "");
+
+    private static bool HasConvolution(Module module) => module is Conv2d || module.Children.Any(c => HasConvolution(c.Module));
 
     /// <summary>Six decimals: what every reported fraction is rounded to.</summary>
     public static double Round(double value) => Math.Round(value, 6);

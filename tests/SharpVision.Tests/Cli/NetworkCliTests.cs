@@ -27,6 +27,7 @@ public class NetworkCliTests
         double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;
         Assert.True(accuracy > 0.6, $"{model} on the sample: {accuracy}"); // 10 classes: chance is 0.1
         Assert.StartsWith("gemm-", (string)doc["backend"]!);
+        Assert.DoesNotContain("conv", (string)doc["backend"]!); // no convolutions in these models
         Assert.Equal(3, doc["metrics"]!["epochs"]!.AsArray().Count);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
         foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors", Checkpoint.FileName }) Assert.True(File.Exists(Path.Combine(run, file)), file);
@@ -60,6 +61,7 @@ public class NetworkCliTests
         Assert.True(code == 0, err);
         var doc = JsonNode.Parse(output)!;
         Assert.Equal(model, (string)doc["model"]!["type"]!);
+        Assert.Matches(@"^gemm-.+\+conv-(managed|onednn|onednn\+managed)$", (string)doc["backend"]!);
         Assert.True((bool)doc["training"]!["Flip"]!); // the CNN recipe flips by default
         double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;
         Assert.True(accuracy > 0.5, $"{model}: {accuracy}"); // 10 classes: chance is 0.1

@@ -94,6 +94,52 @@ public class ConvFixtureTests
         }
     }
 
+    public static TheoryData<string> ConvNames
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var c in Cases.Value.EnumerateArray())
+                if (c.GetProperty("op").GetString() == "conv2d") data.Add(c.GetProperty("name").GetString()!);
+            return data;
+        }
+    }
+
+    /// <summary>The managed kernels on the conv2d fixtures, whatever SHARPVISION_CONV picks for Ops.Conv2d.</summary>
+    [Theory]
+    [MemberData(nameof(ConvNames))]
+    public void Conv2dKernels_Managed_MatchPyTorch(string name) => CheckKernels(name, Conv2dAlgorithm.Managed);
+
+    /// <summary>oneDNN on the conv2d fixtures (skipped, with the reason, without libdnnl.so.2).</summary>
+    [OneDnnTheory]
+    [MemberData(nameof(ConvNames))]
+    public void Conv2dKernels_OneDnn_MatchPyTorch(string name) => CheckKernels(name, Conv2dAlgorithm.OneDnn);
+
+    private static void CheckKernels(string name, Conv2dAlgorithm algorithm)
+    {
+        var fixture = Cases.Value.EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+        var tensors = fixture.GetProperty("tensors");
+        var options = fixture.GetProperty("options");
+        var xShape = Shape(tensors.GetProperty("x"));
+        var wShape = Shape(tensors.GetProperty("weight"));
+        var g = new Conv2dGeometry(xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3],
+            options.GetProperty("stride").GetInt32(), options.GetProperty("padding").GetInt32());
+        bool withBias = tensors.TryGetProperty("bias", out var biasTensor);
+        float[] x = Floats(tensors.GetProperty("x")), weight = Floats(tensors.GetProperty("weight")), dy = Floats(tensors.GetProperty("dy"));
+        float[] bias = withBias ? Floats(biasTensor) : [];
+
+        var y = new float[g.Batch * g.OutputImageSize];
+        Conv2dKernels.Forward(g, x, weight, bias, y, 2, algorithm);
+        AssertClose(Floats(tensors.GetProperty("y")), y, $"{name} {algorithm} y");
+        var dx = new float[x.Length];
+        var dw = new float[weight.Length];
+        float[] db = withBias ? new float[g.Filters] : [];
+        Conv2dKernels.Backward(g, dy, x, weight, dx, accumulateInput: true, dw, db, 2, algorithm);
+        AssertClose(Floats(tensors.GetProperty("dx")), dx, $"{name} {algorithm} dx");
+        AssertClose(Floats(tensors.GetProperty("dweight")), dw, $"{name} {algorithm} dweight");
+        if (withBias) AssertClose(Floats(tensors.GetProperty("dbias")), db, $"{name} {algorithm} dbias");
+    }
+
     private static Shape Shape(JsonElement t) => new(t.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
 
     private static float[] Floats(JsonElement t) => t.GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray();

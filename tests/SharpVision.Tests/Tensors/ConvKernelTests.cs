@@ -59,7 +59,7 @@ public class ConvKernelTests
         var expectedDb = new float[k];
         Conv2dReference.BackwardWeight(g, dy, x, expectedDw, expectedDb);
 
-        foreach (var algorithm in new[] { Conv2dAlgorithm.Auto, Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct })
+        foreach (var algorithm in new[] { Conv2dAlgorithm.Managed, Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct })
         {
             float[]? firstY = null, firstDx = null, firstDw = null, firstDb = null;
             foreach (int threads in new[] { 1, 2, 3 })
@@ -106,7 +106,7 @@ public class ConvKernelTests
     [Fact]
     public void Conv2dKernels_TrainingSizedBatch_IsBitwiseIdenticalForOneAndTwoThreads()
     {
-        // Large enough for every parallel path: 32 images, more than one weight-gradient block per worker.
+        // The managed kernels; large enough for every parallel path: 32 images, more than one weight-gradient block per worker.
         var g = new Conv2dGeometry(32, 16, 14, 14, 32, 3, 3, 2, 1);
         var rng = new Rng(77);
         var x = RandomValues(rng, g.Batch * g.InputImageSize);
@@ -118,9 +118,9 @@ public class ConvKernelTests
             var dx = new float[x.Length];
             var dw = new float[weight.Length];
             var db = new float[g.Filters];
-            Conv2dKernels.Forward(g, x, weight, [], y, threads);
-            Conv2dKernels.BackwardData(g, dy, weight, dx, threads);
-            Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads);
+            Conv2dKernels.Forward(g, x, weight, [], y, threads, Conv2dAlgorithm.Managed);
+            Conv2dKernels.BackwardData(g, dy, weight, dx, threads, Conv2dAlgorithm.Managed);
+            Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads, Conv2dAlgorithm.Managed);
             return (y, dx, dw, db);
         }
         var one = Run(1);
