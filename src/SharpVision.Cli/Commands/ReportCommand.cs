@@ -113,7 +113,7 @@ internal static class RunReports
             cv = CrossValidationResults(metrics, metricsPath);
             wantsModel = File.Exists(modelPath); // written with --test only
         }
-        else if (command == "train")
+        else if (command is "train" or "ladder") // a ladder rung's folder is a train run's
         {
             wantsModel = true;
             if (kind != "knn")

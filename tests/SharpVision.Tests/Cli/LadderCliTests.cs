@@ -34,7 +34,8 @@ public class LadderCliTests
             var name = (string)rung!["name"]!;
             var runDir = Path.Combine(dir, name);
             Assert.Equal(runDir, (string)rung["run_dir"]!);
-            foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors" }) Assert.True(File.Exists(Path.Combine(runDir, file)), $"{name}/{file}");
+            foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors", "report.html" }) Assert.True(File.Exists(Path.Combine(runDir, file)), $"{name}/{file}");
+            Assert.Contains("data-figure=\"confusion-matrix\"", File.ReadAllText(Path.Combine(runDir, "report.html"))); // the rung's own report, linked below
             var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "metrics.json")))!;
             Assert.Equal("ladder", (string)metrics["command"]!);
             Assert.Equal(testCount, (int)metrics["metrics"]!["test"]!["count"]!); // evaluated on the test split
