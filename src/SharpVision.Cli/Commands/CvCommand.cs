@@ -122,17 +122,9 @@ internal static class CvCommand
             {
                 var sw = Stopwatch.StartNew();
                 var bestOptions = new KNearestNeighborsOptions(best.Setting.Item1, best.Setting.Item2, best.Setting.Item3);
-                if (pipeline is null)
-                {
-                    var pixelModel = new KNearestNeighbors(bestOptions).Fit(train);
-                    (bestModel, testPredictions) = (pixelModel, pixelModel.Predict(splits.Test, threads));
-                }
-                else
-                {
-                    // A fresh pipeline fitted on the whole training split, as train --features would.
-                    var featureModel = FeatureOptions.Checked(() => new KNearestNeighbors(bestOptions).Fit(train, FeaturePipeline.Parse(pipeline.CanonicalConfig), seed, threads, cache, token));
-                    (bestModel, testPredictions) = (featureModel, featureModel.Predict(splits.Test, threads, cache, token));
-                }
+                // With features: a fresh pipeline fitted on the whole training split, as train --features would.
+                bestModel = FeatureOptions.Checked(() => KnnRun.Fit(bestOptions, train, pipeline is null ? null : FeaturePipeline.Parse(pipeline.CanonicalConfig), seed, threads, cache, token));
+                testPredictions = KnnRun.Predict(bestModel, splits.Test, threads, cache, token);
                 testReport = ClassificationMetrics.Compute(splits.Test.Labels, testPredictions, splits.Test.ClassNames);
                 predictTime = sw.Elapsed;
                 result["metrics"] = new JsonObject { ["test"] = Reporting.MetricsJson(testReport) };

@@ -53,23 +53,16 @@ public static class KnnRun
         var total = Stopwatch.StartNew();
         var knn = options.Knn;
         var fit = Stopwatch.StartNew();
-        IImageClassifier model;
-        FeatureKNearestNeighborsModel? featureModel = null;
-        if (options.Pipeline is null)
-        {
-            model = new KNearestNeighbors(knn).Fit(splits.Train);
-        }
-        else
-        {
+        if (options.Pipeline is not null)
             log?.Invoke($"features {options.Pipeline.CanonicalConfig}: fitting on {splits.Train.Count:N0} training images ({(options.Cache is null ? "no cache" : $"cache {options.Cache.Directory}")}) ...");
-            model = featureModel = new KNearestNeighbors(knn).Fit(splits.Train, options.Pipeline, options.Seed, options.Threads, options.Cache, cancellationToken);
-        }
+        var model = Fit(knn, splits.Train, options.Pipeline, options.Seed, options.Threads, options.Cache, cancellationToken);
+        var featureModel = model as FeatureKNearestNeighborsModel;
         fit.Stop();
         string what = featureModel is null ? "test images" : $"test images ({featureModel.Features.Length:N0} standardized features each)";
         log?.Invoke($"k-NN (k={knn.K}, {ModelStore.MetricName(knn.Metric)}, {WeightsName(knn.Weighting)}): classifying {splits.Test.Count:N0} {what} against {splits.Train.Count:N0} training images on {options.Threads} thread(s) ...");
         cancellationToken.ThrowIfCancellationRequested();
         var predict = Stopwatch.StartNew();
-        var predictions = featureModel is null ? model.Predict(splits.Test.Pixels, options.Threads) : featureModel.Predict(splits.Test, options.Threads, options.Cache, cancellationToken);
+        var predictions = Predict(model, splits.Test, options.Threads, options.Cache, cancellationToken);
         predict.Stop();
         cancellationToken.ThrowIfCancellationRequested();
         var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
@@ -117,6 +110,15 @@ public static class KnnRun
         AtomicFile.WriteAllText(Path.Combine(runDirectory, "metrics.json"), document.ToJsonString(Indented));
         return new KnnRunResult(model, report, document, fit.Elapsed, predict.Elapsed, predictions);
     }
+
+    /// <summary>A k-NN model of <paramref name="train"/>: its pixels, or (with a pipeline) its standardized features.</summary>
+    public static IImageClassifier Fit(KNearestNeighborsOptions knn, ImageDataset train, FeaturePipeline? pipeline, int seed, int threads, FeatureCache? cache,
+        CancellationToken cancellationToken = default) =>
+        pipeline is null ? new KNearestNeighbors(knn).Fit(train) : new KNearestNeighbors(knn).Fit(train, pipeline, seed, threads, cache, cancellationToken);
+
+    /// <summary>Classifies <paramref name="test"/> with a model from <see cref="Fit"/> (features extracted through the cache when it has a pipeline).</summary>
+    public static Predictions Predict(IImageClassifier model, ImageDataset test, int threads, FeatureCache? cache, CancellationToken cancellationToken = default) =>
+        model is FeatureKNearestNeighborsModel features ? features.Predict(test, threads, cache, cancellationToken) : model.Predict(test.Pixels, threads);
 
     /// <summary>"uniform" or "distance", as files and flags spell it.</summary>
     public static string WeightsName(NeighborWeighting weighting) => weighting == NeighborWeighting.Distance ? "distance" : "uniform";
