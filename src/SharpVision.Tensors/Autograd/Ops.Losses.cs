@@ -108,6 +108,40 @@ public static partial class Ops
     }
 
     /// <summary>
+    /// One-vs-rest squared hinge (scikit-learn's <c>LinearSVC</c> loss): L = (1/N)·Σᵢ Σⱼ max(0, 1 − tᵢⱼ·sᵢⱼ)² with
+    /// tᵢⱼ = +1 for j = yᵢ and −1 otherwise; every class score is a binary SVM of its class against the rest.
+    /// </summary>
+    public static Tensor OneVsRestSquaredHinge(Tensor scores, ReadOnlySpan<int> labels)
+    {
+        Require2D(scores, nameof(scores));
+        int n = scores.Shape[0], k = scores.Shape[1];
+        CheckLabels(labels, n, k);
+        var labelCopy = labels.ToArray();
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var s = scores.Data.AsSpan(i * k, k);
+            for (int j = 0; j < k; j++)
+            {
+                double slack = Math.Max(0.0, 1.0 - (j == labelCopy[i] ? s[j] : -s[j]));
+                total += slack * slack;
+            }
+        }
+        var result = Tensor.Scalar((float)(total / n));
+        return result.Record("one_vs_rest_squared_hinge", [scores], () =>
+        {
+            float scale = result.Grad![0] / n;
+            var gx = scores.EnsureGrad();
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < k; j++)
+                {
+                    float t = j == labelCopy[i] ? 1 : -1, slack = Math.Max(0f, 1 - t * scores.Data[i * k + j]);
+                    gx[i * k + j] += scale * -2 * t * slack; // ∂/∂s = −2·t·max(0, 1 − t·s)
+                }
+        });
+    }
+
+    /// <summary>
     /// Binary logistic loss on logits: L = (1/N)·Σ −[t·log σ(z) + (1 − t)·log(1 − σ(z))],
     /// computed as max(z, 0) − z·t + log(1 + e^−|z|) so no exponential overflows.
     /// </summary>

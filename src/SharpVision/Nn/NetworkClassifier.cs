@@ -16,6 +16,9 @@ public enum ClassifierLoss
 
     /// <summary>Binary logistic on one logit z: P(class 1) = σ(z).</summary>
     Logistic,
+
+    /// <summary>One-vs-rest squared hinge (scikit-learn's <c>LinearSVC</c>); probabilities shown are softmax(scores), not calibrated.</summary>
+    SquaredHinge,
 }
 
 /// <summary>
@@ -84,6 +87,8 @@ public sealed class NetworkClassifier : IImageClassifier
                 return Ops.MulticlassHinge(scores, labels);
             case ClassifierLoss.Softmax:
                 return Ops.SoftmaxCrossEntropy(scores, labels, labelSmoothing);
+            case ClassifierLoss.SquaredHinge:
+                return Ops.OneVsRestSquaredHinge(scores, labels);
             default:
                 var targets = new float[labels.Length];
                 for (int i = 0; i < labels.Length; i++) targets[i] = labels[i];

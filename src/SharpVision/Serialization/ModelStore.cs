@@ -247,7 +247,7 @@ public static class ModelStore
         var preparation = new ImagePreparation((int)prep["channels"]!, (int)prep["height"]!, (int)prep["width"]!);
         if (preparation.Channels is not (1 or 3) || preparation.Height < 1 || preparation.Width < 1 || (long)preparation.Height * preparation.Width > 1 << 24)
             throw new DataFormatException(path, $"invalid preparation {Get("preparation")}");
-        var loss = ParseLoss(Get("loss")) ?? throw new DataFormatException(path, $"unknown loss '{Get("loss")}' (known: hinge, softmax, logistic)");
+        var loss = ParseLoss(Get("loss")) ?? throw new DataFormatException(path, $"unknown loss '{Get("loss")}' (known: hinge, squared-hinge-ovr, softmax, logistic)");
         var architecture = JsonNode.Parse(Get("architecture")) as JsonArray ?? throw new DataFormatException(path, "architecture is not a JSON array");
         Sequential network;
         try
@@ -297,11 +297,12 @@ public static class ModelStore
         return new StoredModel(kind, preparation, classNames, model, meta);
     }
 
-    /// <summary>"hinge", "softmax", "logistic".</summary>
+    /// <summary>"hinge", "softmax", "logistic", "squared-hinge-ovr".</summary>
     public static string LossName(ClassifierLoss loss) => loss switch
     {
         ClassifierLoss.Hinge => "hinge",
         ClassifierLoss.Softmax => "softmax",
+        ClassifierLoss.SquaredHinge => "squared-hinge-ovr",
         _ => "logistic",
     };
 
@@ -310,6 +311,7 @@ public static class ModelStore
         "hinge" => ClassifierLoss.Hinge,
         "softmax" => ClassifierLoss.Softmax,
         "logistic" => ClassifierLoss.Logistic,
+        "squared-hinge-ovr" => ClassifierLoss.SquaredHinge,
         _ => null,
     };
 

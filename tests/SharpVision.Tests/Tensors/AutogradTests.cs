@@ -25,7 +25,7 @@ public class AutogradTests
     {
         "add", "add_broadcast", "add_scalar", "sub_broadcast", "mul", "mul_broadcast", "div", "scale", "exp", "log", "abs", "square",
         "relu", "leaky_relu", "tanh", "sigmoid", "sum", "mean", "sum_rows", "matmul", "linear", "linear_no_bias", "reshape",
-        "transpose", "softmax", "softmax_cross_entropy", "softmax_cross_entropy_smoothed", "multiclass_hinge", "bce_with_logits", "mse",
+        "transpose", "softmax", "softmax_cross_entropy", "softmax_cross_entropy_smoothed", "multiclass_hinge", "one_vs_rest_squared_hinge", "bce_with_logits", "mse",
     };
 
     [Theory]
@@ -64,6 +64,8 @@ public class AutogradTests
             "softmax_cross_entropy" => Case(x => Ops.SoftmaxCrossEntropy(x[0], labels), Random(rng, -3, 3, 5, 4)),
             "softmax_cross_entropy_smoothed" => Case(x => Ops.SoftmaxCrossEntropy(x[0], labels, 0.1f), Random(rng, -3, 3, 5, 4)),
             "multiclass_hinge" => Case(x => Ops.MulticlassHinge(x[0], labels), HingeAwayFromKinks(rng, labels)),
+            // The squared hinge is differentiable everywhere (its slope is continuous at the kink), so any scores do.
+            "one_vs_rest_squared_hinge" => Case(x => Ops.OneVsRestSquaredHinge(x[0], labels), Random(rng, -2, 2, 5, 4)),
             "bce_with_logits" => Case(x => Ops.BinaryCrossEntropyWithLogits(x[0], [1, 0, 1, 0.3f, 0]), Random(rng, -4, 4, 5, 1)),
             "mse" => Case(x => Ops.MeanSquaredError(x[0], x[1]), Random(rng, -1, 1, 3, 4), Random(rng, -1, 1, 3, 4)),
             _ => throw new ArgumentException(op),
@@ -203,6 +205,17 @@ public class AutogradTests
         double expected = (Math.Max(0, 5.1 - 3.2 + 1) + Math.Max(0, -1.7 - 3.2 + 1)
             + Math.Max(0, 1.3 - 4.9 + 1) + Math.Max(0, 2.0 - 4.9 + 1)
             + Math.Max(0, 2.2 + 3.1 + 1) + Math.Max(0, 2.5 + 3.1 + 1)) / 3;
+        Assert.Equal(expected, loss, 1e-5);
+    }
+
+    [Fact]
+    public void OneVsRestSquaredHinge_MatchesItsDefinition()
+    {
+        // Two images, three classes: each score is a binary SVM's, target +1 for the label and −1 for the others.
+        var scores = Tensor.From([0.5f, -2f, 0.3f, 1.5f, 0.2f, -0.4f], 2, 3);
+        var loss = Ops.OneVsRestSquaredHinge(scores, [0, 2]).Item();
+        static double Sq(double slack) => Math.Max(0, slack) * Math.Max(0, slack);
+        double expected = (Sq(1 - 0.5) + Sq(1 - 2) + Sq(1 + 0.3) + Sq(1 + 1.5) + Sq(1 + 0.2) + Sq(1 + 0.4)) / 2; // the last: t = +1, s = −0.4
         Assert.Equal(expected, loss, 1e-5);
     }
 
