@@ -34,11 +34,14 @@ internal sealed class NetworkOptions
     public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = "Augmentation: random crop after padding each side by N pixels (0 = off)" };
     public Option<int?> Cutout { get; } = new("--cutout") { Description = "Augmentation: cutout square side in pixels (0 = off)" };
     public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each image with its mirror; default flip for CNNs)" };
+    public Option<string?> Solver { get; } = new("--solver") { Description = "svm: sgd (minibatch gradient descent on the multiclass hinge, the default) or dual (exact one-vs-rest squared hinge, scikit-learn LinearSVC's model, by dual coordinate descent)" };
+    public Option<string?> C { get; } = new("--c") { Description = $"svm --solver dual: C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default {string.Join(",", DualSvmOptions.DefaultCValues)})" };
+    public Option<double?> Tolerance { get; } = new("--tol") { Description = "svm --solver dual: stopping tolerance on the projected gradient (default 0.001)" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta, Resume })
+        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta, Solver, C, Tolerance, Resume })
             command.Options.Add(option);
     }
 
@@ -85,6 +88,42 @@ internal sealed class NetworkOptions
         if (r.Optimizer == "random-search" && model is not ("svm" or "softmax" or "logistic"))
             throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");
         return r;
+    }
+
+    /// <summary>The svm solver: "sgd" unless --solver says otherwise; an error for other models.</summary>
+    public string SolverName(ParseResult parse, string model)
+    {
+        var solver = parse.GetValue(Solver)?.ToLowerInvariant() ?? "sgd";
+        if (!NetworkSpec.Solvers.Contains(solver)) throw new UsageException($"--solver must be sgd or dual, got '{solver}'.");
+        if (solver == "dual" && model != "svm") throw new UsageException($"--solver dual trains linear SVMs (--model svm), not {model}.");
+        bool tuning = parse.GetValue(C) is not null || parse.GetValue(Tolerance) is not null;
+        if (tuning && solver != "dual") throw new UsageException("--c and --tol set the dual solver: add --solver dual (with --model svm).");
+        return solver;
+    }
+
+    /// <summary>The dual solver's settings from --c and --tol.</summary>
+    public DualSvmOptions DualOptions(ParseResult parse)
+    {
+        var values = DualSvmOptions.DefaultCValues;
+        if (parse.GetValue(C) is string text)
+        {
+            var list = new List<double>();
+            foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                list.Add(double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double c) && c > 0 && double.IsFinite(c)
+                    ? c : throw new UsageException($"--c: '{part}' is not a positive number."));
+            if (list.Count == 0) throw new UsageException("--c needs at least one value.");
+            values = list;
+        }
+        var options = new DualSvmOptions(values, parse.GetValue(Tolerance) ?? 1e-3);
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--c/--tol: {e.Message}");
+        }
+        return options;
     }
 
     public int[] HiddenSizes(ParseResult parse)

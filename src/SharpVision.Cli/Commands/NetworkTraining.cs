@@ -27,6 +27,8 @@ internal static class NetworkTraining
         Engine.Threads = threads;
         var recipe = net.Recipe(parse, training, kind, seed);
         var resumeDir = parse.GetValue(net.Resume);
+        if (resumeDir is not null && parse.GetValue(net.Solver)?.ToLowerInvariant() == "dual")
+            throw new UsageException("--resume: the dual solver writes no checkpoints (a fit takes seconds); train again instead.");
         Checkpoint? checkpoint = null;
         if (resumeDir is not null)
         {
@@ -43,19 +45,23 @@ internal static class NetworkTraining
         if (kind == "logistic" && splits.Train.ClassNames.Count != 2)
             throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs {splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
         double validationFraction = net.Validation(parse, recipe, kind);
+        var solver = net.SolverName(parse, kind);
+        var dual = solver == "dual" ? net.DualOptions(parse) : null;
+        if (dual is { CValues.Count: > 1 } && validationFraction == 0)
+            throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
         var spec = new NetworkSpec(kind, net.Normalization(parse, kind), kind == "mlp" ? net.HiddenSizes(parse) : null,
-            kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, featureOptions, kind));
+            kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, featureOptions, kind), solver);
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
         if (checkpoint is null && NetworkRun.HoldsRun(runDir))
             throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
         load.Stop();
         var options = new NetworkRunOptions(spec, recipe, validationFraction, net.FlipAveraging(parse, kind), threads, Resume: checkpoint,
             CheckpointMetadata: new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) }, Dataset: data.RunJson(parse, splits, location),
-            UseFeatureCache: featureOptions.Cache(parse) is not null);
+            UseFeatureCache: featureOptions.Cache(parse) is not null, Dual: dual);
         var run = PrepareRun(options, splits, location, runDir, load.Elapsed, token);
         if (run.Inputs.Features is { } features) console.Log($"features {features.Pipeline.CanonicalConfig}: {features.Length} per image ({(options.UseFeatureCache ? $"cache {new FeatureCache().Directory}" : "no cache")})");
         console.Log(run.Description);
-        var result = TrainWithProgress(console, run, token);
+        var result = spec.UsesDualSolver ? TrainDualWithProgress(console, run, token) : TrainWithProgress(console, run, token);
         if (result.StoppedEarly) console.Log($"early stopping: no validation improvement for {recipe.Patience} epochs; keeping epoch {result.BestEpoch}'s weights");
         var outcome = run.Finish();
         total.Stop();
@@ -74,8 +80,10 @@ internal static class NetworkTraining
             var train = run.Inputs.Preparation;
             console.Out.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {run.TrainCount:N0} train{(run.ValidationCount == 0 ? "" : $" / {run.ValidationCount:N0} validation")} / {splits.Test.Count:N0} test, {train.Channels}×{train.Height}×{train.Width}");
             console.Out.WriteLine($"model:   {kind} ({ModelStore.LossName(model.Loss)} loss, {model.Network.ParameterCount():N0} parameters, preprocess {Normalizer.Name(spec.Normalization)}; {RunJson.NetworkBackendDescription(model.Network)}, {threads} threads)");
+            var fitDetail = spec.UsesDualSolver ? "dual coordinate descent" : string.Create(CultureInfo.InvariantCulture,
+                $"{result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {run.TrainCount / Math.Max(epochSeconds, 1e-9):N0} images/s");
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"time:    fit {fit.TotalSeconds:F2} s ({result.Epochs.Count} epochs, {epochSeconds:F2} s/epoch, {run.TrainCount / Math.Max(epochSeconds, 1e-9):N0} images/s), predict {predict.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
+                $"time:    fit {fit.TotalSeconds:F2} s ({fitDetail}), predict {predict.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
             console.Out.WriteLine();
             console.Out.Write(Reporting.MetricsText("test", report));
             console.Out.WriteLine();
@@ -123,6 +131,18 @@ internal static class NetworkTraining
             console.Log($"checkpoint saved in {run.RunDirectory}; continue with: sharpvision train --resume {run.RunDirectory}");
             throw;
         }
+    }
+
+    /// <summary>Fits a dual-solver run with a progress bar (one step per class and value of C) and a line per candidate C.</summary>
+    public static TrainingResult TrainDualWithProgress(CliConsole console, NetworkRun run, CancellationToken token, string indent = "")
+    {
+        var outcome = console.Steps("training svm (dual coordinate descent)", report => run.TrainDual((done, total, what) => report(done, total, what), token));
+        foreach (var k in outcome.Candidates)
+            console.Log(indent + string.Create(CultureInfo.InvariantCulture,
+                $"C {k.C:G4}: validation accuracy {k.ValidationAccuracy:P2}, {k.Seconds:F2} s, up to {k.Passes} passes{(k.Converged ? "" : " (pass limit reached)")}"));
+        console.Log(indent + string.Create(CultureInfo.InvariantCulture,
+            $"C {outcome.C:G4}{(outcome.Refit ? $" chosen, refitted on {outcome.Examples:N0} examples" : "")}: train accuracy {outcome.TrainAccuracy:P2}, up to {outcome.Passes.Max()} passes, {outcome.SupportVectors.Average():N0} support vectors per class, {outcome.Seconds:F2} s{(outcome.Converged ? "" : "; the pass limit stopped some classes before the tolerance")}"));
+        return run.TrainingResult!;
     }
 
     private static FeaturePipeline? FeaturePipelineOf(ParseResult parse, FeatureOptions features, string kind)

@@ -105,6 +105,8 @@ internal static class RunReports
         IReadOnlyList<EpochMetrics> epochs = [];
         IReadOnlyList<StepMetrics> steps = [];
         IReadOnlyList<CrossValidationResult> cv = [];
+        IReadOnlyList<DualSvmCandidate> solverCandidates = [];
+        double? solverC = null;
         var modelPath = Path.Combine(runDir, "model.safetensors");
         bool wantsModel;
         if (command == "cv")
@@ -116,7 +118,11 @@ internal static class RunReports
         else if (command is "train" or "ladder") // a ladder rung's folder is a train run's
         {
             wantsModel = true;
-            if (kind != "knn")
+            if (metrics?["solver"] is JsonObject solver)
+            {
+                (solverCandidates, solverC) = SolverResults(solver, metricsPath);
+            }
+            else if (kind != "knn")
             {
                 var epochsPath = Path.Combine(runDir, "metrics.jsonl");
                 if (!File.Exists(epochsPath)) throw new DataFormatException(epochsPath, "not found: a training run logs its epochs there");
@@ -149,6 +155,8 @@ internal static class RunReports
             Epochs = epochs,
             Steps = steps,
             CrossValidation = cv,
+            SolverCandidates = solverCandidates,
+            SolverC = solverC,
             Model = model,
             Test = test,
             Predictions = predictions,
@@ -166,7 +174,7 @@ internal static class RunReports
             throw new DatasetNotFoundException(dataOverride is null
                 ? $"{configPath}: the run's dataset ({name}, {format}) is not in {directory} any more; pass --data DIR to say where its files are."
                 : $"--data {dataOverride}: no {format} dataset there (the run used {name}).");
-        int seed = (int?)(config["training"] as JsonObject)?["Seed"] ?? (int?)config["seed"] ?? 0;
+        int seed = (int?)(config["training"] as JsonObject)?["Seed"] ?? (int?)(config["training"] as JsonObject)?["seed"] ?? (int?)config["seed"] ?? 0;
         var p = model.Preparation;
         var folder = new ImageFolderOptions(p.Channels, p.Height, p.Width, (double?)dataset["test_fraction"] ?? 0.2, seed, (bool?)dataset["skip_corrupt"] ?? false);
         var location = new DatasetLocation(name, format, directory, dataOverride is null ? "run" : "--data", (bool?)dataset["is_sample"] ?? false);
@@ -199,7 +207,9 @@ internal static class RunReports
             long parameters = (long?)model["parameters"] ?? 0;
             string features = model["features"] is JsonNode f ? $", features {Text(f)}" : "";
             rows.Add(("model", string.Create(CultureInfo.InvariantCulture, $"{kind}: {parameters:N0} parameters, {Text(model["loss"])} loss, preprocess {Text(model["preprocess"])}{features}")));
-            if (config["training"] is JsonObject t)
+            if (config["training"] is JsonObject d && Text(d["solver"]) == "dual-coordinate-descent")
+                rows.Add(("recipe", $"exact one-vs-rest squared hinge by dual coordinate descent, C ∈ {{{Text(d["c_values"])}}}{(metrics?["solver"]?["c"] is JsonNode c ? $" (used: {Text(c)})" : "")}, tolerance {Text(d["tolerance"])}, seed {Text(d["seed"])}"));
+            else if (config["training"] is JsonObject t)
                 rows.Add(("recipe", $"{Text(t["Optimizer"])}, lr {Text(t["LearningRate"])} ({Text(t["Schedule"])}), batch {Text(t["BatchSize"])}, {Text(t["Epochs"])} epochs, weight decay {Text(t["WeightDecay"])}, label smoothing {Text(t["LabelSmoothing"])}, seed {Text(t["Seed"])}"));
         }
         string shape = dataset["shape"] is JsonArray s ? string.Join("×", s.Select(Text)) : "?";
@@ -234,6 +244,21 @@ internal static class RunReports
         }
         if (list.Count == 0) throw new DataFormatException(path, "\"results\" is empty");
         return list;
+    }
+
+    // metrics.json's "solver" object (train --solver dual): the candidates of C and the one used.
+    private static (IReadOnlyList<DualSvmCandidate>, double?) SolverResults(JsonObject solver, string path)
+    {
+        try
+        {
+            var candidates = (solver["candidates"] as JsonArray ?? [])
+                .Select(n => new DualSvmCandidate((double)n!["c"]!, (double)n["val_accuracy"]!, (double)n["seconds"]!, (int)n["passes"]!, (bool)n["converged"]!)).ToList();
+            return (candidates, (double?)solver["c"]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+        {
+            throw new DataFormatException(path, $"its \"solver\" object is malformed ({e.Message})");
+        }
     }
 
     private static List<EpochMetrics> ReadEpochs(string path)

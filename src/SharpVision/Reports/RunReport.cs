@@ -32,6 +32,12 @@ public sealed record RunReportInput
     /// <summary>steps.jsonl: one entry per optimizer step.</summary>
     public IReadOnlyList<StepMetrics> Steps { get; init; } = [];
 
+    /// <summary>The dual SVM solver's candidates of C with their validation accuracy (train --solver dual with several C).</summary>
+    public IReadOnlyList<Training.DualSvmCandidate> SolverCandidates { get; init; } = [];
+
+    /// <summary>The C the dual solver's final model used (null: not a dual-solver run).</summary>
+    public double? SolverC { get; init; }
+
     /// <summary>Cross-validation results (cv runs).</summary>
     public IReadOnlyList<CrossValidationResult> CrossValidation { get; init; } = [];
 
@@ -117,6 +123,7 @@ public static class RunReport
         public const string Filters = "first-layer-filters";
         public const string FeatureMaps = "feature-maps";
         public const string CrossValidation = "cv-accuracy";
+        public const string SolverSearch = "solver-c-search";
         public const string EmbeddingMap = "embedding-map";
     }
 
@@ -131,6 +138,7 @@ public static class RunReport
             page.AddSection("summary", "Run", HtmlReport.KeyValueTable(input.Summary));
         if (input.CrossValidation.Count > 0) page.AddSection("cross-validation", "Cross-validation", CrossValidationSection(input.CrossValidation));
         if (input.Epochs.Count > 0 || input.Steps.Count > 0) page.AddSection("training", "Training", TrainingSection(input, options));
+        if (input.SolverCandidates.Count > 0) page.AddSection("solver", "Choice of C", SolverSection(input.SolverCandidates, input.SolverC));
 
         if (input.Model is { } model && input.Test is { } test)
         {
@@ -394,6 +402,25 @@ public static class RunReport
             new HashSet<int> { 0, 3, 4 });
         return "<div class=\"figures\">"
             + HtmlReport.Figure(Figures.CrossValidation, chart.ToSvg(), $"Mean validation accuracy over {folds} stratified folds against k, one series per metric and weighting; bars: ± 1 standard deviation over the folds.")
+            + "<div>" + table + "</div></div>";
+    }
+
+    private static string SolverSection(IReadOnlyList<Training.DualSvmCandidate> candidates, double? chosen)
+    {
+        var ordered = candidates.OrderBy(k => k.C).ToList();
+        var chart = new LineChart
+        {
+            Title = "Validation accuracy against C",
+            XLabel = "log₁₀ C",
+            YLabel = "validation accuracy",
+            Series = [new ChartSeries("validation accuracy", ordered.Select(k => (Math.Log10(k.C), k.ValidationAccuracy)).ToList(), SeriesStyle.LineAndMarkers)],
+        };
+        var table = HtmlReport.Table(["C", "validation accuracy", "seconds", "passes (most of any class)"],
+            ordered.Select(k => (IReadOnlyList<string>)[k.C.ToString("G4", CultureInfo.InvariantCulture) + (k.C == chosen ? "  ← chosen" : ""), F4(k.ValidationAccuracy),
+                k.Seconds.ToString("F2", CultureInfo.InvariantCulture), k.Passes.ToString(CultureInfo.InvariantCulture) + (k.Converged ? "" : " (limit)")]),
+            new HashSet<int> { 1, 2, 3 });
+        return "<div class=\"figures\">"
+            + HtmlReport.Figure(Figures.SolverSearch, chart.ToSvg(), "Each C fitted exactly (dual coordinate descent, one-vs-rest squared hinge) on the training examples and scored on the validation split; the best was then refitted on training and validation examples together.")
             + "<div>" + table + "</div></div>";
     }
 

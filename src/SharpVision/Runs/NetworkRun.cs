@@ -24,8 +24,23 @@ namespace SharpVision.Runs;
 /// <param name="Resume">A checkpoint to continue from (its recipe must equal <paramref name="Recipe"/>).</param>
 /// <param name="CheckpointMetadata">Extra metadata stored in every checkpoint (what `train --resume` replays).</param>
 /// <param name="Dataset">The dataset as config.json records it, when the caller knows more than the splits (an image folder's test fraction); null: <see cref="RunJson.Dataset"/>.</param>
+/// <param name="Dual">The dual solver's settings when <see cref="NetworkSpec.UsesDualSolver"/> (null: <see cref="DualSvmOptions.DefaultCValues"/>); <paramref name="Recipe"/> then only gives the seed.</param>
 public sealed record NetworkRunOptions(NetworkSpec Spec, TrainingOptions Recipe, double ValidationFraction = 0.1, bool FlipAveraging = false, int Threads = 1,
-    string Command = "train", bool UseFeatureCache = true, Checkpoint? Resume = null, IReadOnlyDictionary<string, string>? CheckpointMetadata = null, System.Text.Json.Nodes.JsonObject? Dataset = null);
+    string Command = "train", bool UseFeatureCache = true, Checkpoint? Resume = null, IReadOnlyDictionary<string, string>? CheckpointMetadata = null, System.Text.Json.Nodes.JsonObject? Dataset = null,
+    DualSvmOptions? Dual = null)
+{
+    /// <summary>The dual solver's settings (defaults when <see cref="Dual"/> is null).</summary>
+    public DualSvmOptions DualOptions => Dual ?? new DualSvmOptions(DualSvmOptions.DefaultCValues);
+
+    /// <summary>What config.json and metrics.json record as "training": the recipe, or the dual solver's settings.</summary>
+    public JsonObject TrainingJson()
+    {
+        if (!Spec.UsesDualSolver) return Recipe.ToJson();
+        var json = DualOptions.ToJson();
+        json["seed"] = Recipe.Seed;
+        return json;
+    }
+}
 
 /// <summary>What a network run produced.</summary>
 /// <param name="Model">The trained model.</param>
@@ -53,6 +68,7 @@ public sealed class NetworkRun
     private readonly JsonObject _modelJson;
     private readonly JsonObject _datasetJson;
     private TrainingResult? _result;
+    private DualSvmOutcome? _dual;
     private TimeSpan _fit;
 
     private NetworkRun(NetworkRunOptions options, DatasetSplits splits, DatasetLocation location, string runDirectory, TimeSpan loading,
@@ -86,6 +102,9 @@ public sealed class NetworkRun
     /// <summary>The model, trained in place by <see cref="Train"/>.</summary>
     public NetworkClassifier Model { get; }
 
+    /// <summary>What training produced, once <see cref="Train"/> or <see cref="TrainDual"/> has run.</summary>
+    public TrainingResult? TrainingResult => _result;
+
     /// <summary>Training images after the validation hold-out.</summary>
     public int TrainCount { get; }
 
@@ -98,6 +117,14 @@ public sealed class NetworkRun
         get
         {
             var r = Options.Recipe;
+            if (Options.Spec.UsesDualSolver)
+            {
+                var d = Options.DualOptions;
+                var choice = d.CValues.Count == 1 ? $"C {d.CValues[0]}" : $"C ∈ {{{string.Join(", ", d.CValues)}}} chosen on validation, then refitted on training + validation";
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"training svm ({Model.Network.ParameterCount():N0} parameters) on {TrainCount:N0} images{(ValidationCount == 0 ? "" : $" (+{ValidationCount:N0} validation)")}: " +
+                    $"exact one-vs-rest squared hinge by dual coordinate descent, {choice}, tolerance {d.Tolerance}, {Options.Threads} thread(s); run folder {RunDirectory}");
+            }
             return string.Create(CultureInfo.InvariantCulture,
                 $"{(Options.Resume is null ? "training" : "resuming")} {Options.Spec.Kind} ({Model.Network.ParameterCount():N0} parameters) on {TrainCount:N0} images{(ValidationCount == 0 ? "" : $" (+{ValidationCount:N0} validation)")}: " +
                 $"{r.Optimizer} lr {r.LearningRate} ({r.Schedule}), batch {r.BatchSize}, {r.Epochs} epochs, {Options.Threads} thread(s), {RunJson.NetworkBackendDescription(Model.Network)}; run folder {RunDirectory}");
@@ -130,6 +157,20 @@ public sealed class NetworkRun
             throw new IOException($"{runDirectory} already holds a run.");
         if (options.Resume is { } resume && resume.Options != options.Recipe)
             throw new ArgumentException("The checkpoint was written with another recipe.", nameof(options));
+        if (options.Spec.UsesDualSolver)
+        {
+            if (options.Resume is not null) throw new RunSetupException("model", "The dual solver writes no checkpoints, so there is nothing to resume: train again.");
+            try
+            {
+                options.DualOptions.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new RunSetupException("model", e.Message, e);
+            }
+            if (options.DualOptions.CValues.Count > 1 && options.ValidationFraction == 0)
+                throw new RunSetupException("model", "Choosing C among several values needs a validation split (a validation fraction above 0).");
+        }
 
         int seed = options.Recipe.Seed;
         var train = splits.Train;
@@ -149,7 +190,7 @@ public sealed class NetworkRun
         {
             ["command"] = options.Command,
             ["model"] = run._modelJson.DeepClone(),
-            ["training"] = options.Recipe.ToJson(),
+            ["training"] = options.TrainingJson(),
             ["dataset"] = run._datasetJson.DeepClone(),
             ["validation_fraction"] = options.ValidationFraction,
             ["train_count"] = run.TrainCount,
@@ -174,6 +215,7 @@ public sealed class NetworkRun
     public TrainingResult Train(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, TimeSpan? timeLimit = null, CancellationToken cancellationToken = default)
     {
         if (_result is not null) throw new InvalidOperationException("This run has already been trained.");
+        if (Options.Spec.UsesDualSolver) throw new InvalidOperationException("This run uses the dual solver: call TrainDual.");
         Conv2dBackend.ResetUsed(); // metrics.json's backend names what this run used
         var fit = Stopwatch.StartNew();
         _result = new Trainer(Options.Recipe)
@@ -185,6 +227,23 @@ public sealed class NetworkRun
         }.Fit(Model, Inputs.Train, Inputs.Validation, RunDirectory, Options.Resume, cancellationToken);
         _fit = fit.Elapsed;
         return _result;
+    }
+
+    /// <summary>
+    /// Fits the model exactly with <see cref="DualSvmTraining"/> (a run whose spec <see cref="NetworkSpec.UsesDualSolver"/>): no
+    /// epochs, steps or checkpoints; the solver's choices go into metrics.json under "solver".
+    /// </summary>
+    /// <param name="onProgress">Called with (solves done, solves in all, what is being solved).</param>
+    /// <param name="cancellationToken">Ctrl-C: <see cref="OperationCanceledException"/>, nothing written.</param>
+    public DualSvmOutcome TrainDual(Action<int, int, string>? onProgress = null, CancellationToken cancellationToken = default)
+    {
+        if (_result is not null) throw new InvalidOperationException("This run has already been trained.");
+        if (!Options.Spec.UsesDualSolver) throw new InvalidOperationException("This run trains by gradient descent: call Train.");
+        var fit = Stopwatch.StartNew();
+        _dual = DualSvmTraining.Fit(Model, Inputs.Train, Inputs.Validation, Options.DualOptions, Options.Recipe.Seed, Options.Threads, onProgress, cancellationToken);
+        _fit = fit.Elapsed;
+        _result = new TrainingResult([], StoppedEarly: false, BestEpoch: 0, _fit.TotalSeconds);
+        return _dual;
     }
 
     /// <summary>Classifies the test split once, saves model.safetensors and writes metrics.json.</summary>
@@ -205,8 +264,9 @@ public sealed class NetworkRun
         {
             ["command"] = Options.Command,
             ["model"] = _modelJson.DeepClone(),
-            ["training"] = Options.Recipe.ToJson(),
+            ["training"] = Options.TrainingJson(),
             ["dataset"] = _datasetJson.DeepClone(),
+            ["solver"] = _dual?.ToJson(),
             ["metrics"] = new JsonObject
             {
                 ["test"] = RunJson.Metrics(report),
@@ -219,13 +279,13 @@ public sealed class NetworkRun
             {
                 ["load"] = RunJson.Seconds(_loading + _preparation),
                 ["fit"] = RunJson.Seconds(_fit),
-                ["epoch_mean"] = Math.Round(epochSeconds, 3),
+                ["epoch_mean"] = _dual is null ? Math.Round(epochSeconds, 3) : null,
                 ["predict"] = RunJson.Seconds(predict.Elapsed),
                 ["total"] = RunJson.Seconds(_loading + _clock.Elapsed),
             },
             ["throughput"] = new JsonObject
             {
-                ["train_images_per_s"] = Math.Round(TrainCount / Math.Max(epochSeconds, 1e-9)),
+                ["train_images_per_s"] = _dual is null ? Math.Round(TrainCount / Math.Max(epochSeconds, 1e-9)) : null,
                 ["predict_images_per_s"] = Math.Round(test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9)),
             },
             ["backend"] = RunJson.NetworkBackend(Model.Network),

@@ -23,17 +23,30 @@ public sealed class RunSetupException(string setting, string message, Exception?
 /// <param name="Activation">mlp: the hidden activation.</param>
 /// <param name="Dropout">mlp: dropout probability after each hidden layer.</param>
 /// <param name="Features">Hand-crafted features instead of pixels (svm, softmax, logistic, mlp), standardized on the training split.</param>
+/// <param name="Solver">svm: "sgd" (minibatch gradient descent on the multiclass hinge) or "dual" (exact dual coordinate descent on the
+/// one-vs-rest squared hinge, <see cref="DualSvmTraining"/>); the other kinds always train with "sgd".</param>
 public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = null, IReadOnlyList<int>? Hidden = null,
-    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null)
+    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null, string Solver = "sgd")
 {
+    /// <summary>The known solvers.</summary>
+    public static IReadOnlyList<string> Solvers { get; } = ["sgd", "dual"];
+
+    /// <summary>True when the model is fitted by <see cref="DualSvmTraining"/> rather than the <see cref="Trainer"/>.</summary>
+    public bool UsesDualSolver => Solver == "dual";
+
     /// <summary>The network kinds, linear first.</summary>
     public static IReadOnlyList<string> Kinds { get; } = ["svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20"];
 
     /// <summary>True for the linear classifiers (svm, softmax, logistic).</summary>
     public bool IsLinear => Kind is "svm" or "softmax" or "logistic";
 
-    /// <summary>The training loss: hinge for svm, logistic for logistic, softmax cross-entropy otherwise.</summary>
-    public ClassifierLoss Loss => Kind switch { "svm" => ClassifierLoss.Hinge, "logistic" => ClassifierLoss.Logistic, _ => ClassifierLoss.Softmax };
+    /// <summary>The training loss: hinge for svm (the one-vs-rest squared hinge with the dual solver), logistic for logistic, softmax cross-entropy otherwise.</summary>
+    public ClassifierLoss Loss => Kind switch
+    {
+        "svm" => UsesDualSolver ? ClassifierLoss.SquaredHinge : ClassifierLoss.Hinge,
+        "logistic" => ClassifierLoss.Logistic,
+        _ => ClassifierLoss.Softmax,
+    };
 
     /// <summary>The pixel normalization actually used (none when the input is features).</summary>
     public NormalizationMode Normalization => Features is not null ? NormalizationMode.None : Preprocess ?? (IsLinear ? NormalizationMode.PerPixel : NormalizationMode.PerChannel);
@@ -65,6 +78,8 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     public void Validate()
     {
         if (!Kinds.Contains(Kind)) throw new RunSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
+        if (!Solvers.Contains(Solver)) throw new RunSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
+        if (UsesDualSolver && Kind != "svm") throw new RunSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
         if (Features is not null && Networks.Convolutional.Contains(Kind)) throw new RunSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new RunSetupException("model", $"Dropout must be in [0, 1), got {Dropout}.");
         if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new RunSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
