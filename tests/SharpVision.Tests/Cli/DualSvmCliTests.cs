@@ -20,7 +20,7 @@ public class DualSvmCliTests
         using var temp = new TempFolder();
         var run = temp.Combine("run");
         var (code, output, err) = Run("train", "--data", SampleDir, "--model", "svm", "--solver", "dual", "--features", "hog:cell=7", "--c", "0.001,0.1",
-            "--no-cache", "--out", run, "--json");
+            "--tol", "1e-5", "--no-cache", "--out", run, "--json");
         Assert.True(code == 0, err);
         var doc = JsonNode.Parse(output)!;
         Assert.Equal("squared-hinge-ovr", (string)doc["model"]!["loss"]!);
@@ -34,19 +34,23 @@ public class DualSvmCliTests
         Assert.Equal(2000, (int)solver["examples"]!);
         Assert.Contains("validation accuracy", err);
 
-        // The stored weights are the exact solve, with the chosen C, of the training and validation examples together,
-        // standardized with statistics of the training part (the run's split: 10%, stratified, seed 0).
+        // The stored weights are the optimum, with the chosen C, on the training and validation examples together,
+        // standardized with statistics of the training part (the run's split: 10%, stratified, seed 0). The run reached it
+        // warm-started; a cold solve must land on the same weights (the optimum is unique) up to the tolerance.
         var splits = DatasetLoader.Load(new DatasetLocator(SampleDir).Locate("fashion-mnist"));
         var (held, kept) = Splits.StratifiedSplit(splits.Train.Labels, 0.1, 0);
         var spec = new NetworkSpec("svm", Features: FeaturePipeline.Parse("hog:cell=7"), Solver: "dual");
         var inputs = NetworkInputs.Prepare(spec, splits.Train.Subset(kept), splits.Train.Subset(held), seed: 0, threads: 2);
         var expected = DualCoordinateDescent.Fit([.. inputs.Train.Inputs, .. inputs.Validation!.Inputs], [.. inputs.Train.Labels, .. inputs.Validation.Labels],
-            inputs.InputLength, 10, new DualCoordinateDescentOptions((double)solver["c"]!, 1e-3, 1000, 0), threads: 2);
+            inputs.InputLength, 10, new DualCoordinateDescentOptions((double)solver["c"]!, 1e-5, 100_000, Seed: 7), threads: 2);
         var stored = ModelStore.Load(Path.Combine(run, "model.safetensors"));
         var linear = stored.Network!.Network.Layers.OfType<Linear>().Single();
         Assert.Equal(ClassifierLoss.SquaredHinge, stored.Network.Loss);
-        Assert.Equal(expected.Weights, linear.Weight.Data);
-        Assert.Equal(expected.Biases, linear.Bias!.Data);
+        double scale = expected.Weights.Max(Math.Abs);
+        for (int j = 0; j < expected.Weights.Length; j++)
+            Assert.True(Math.Abs(expected.Weights[j] - linear.Weight.Data[j]) <= 1e-3 * scale, $"weight {j}: {linear.Weight.Data[j]}, cold solve {expected.Weights[j]}");
+        for (int k = 0; k < 10; k++)
+            Assert.True(Math.Abs(expected.Biases[k] - linear.Bias!.Data[k]) <= 1e-3 * Math.Max(scale, 1), $"bias {k}: {linear.Bias.Data[k]}, cold solve {expected.Biases[k]}");
 
         // evaluate reproduces the test accuracy from the saved model; the report shows the choice of C.
         double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;

@@ -81,6 +81,20 @@ public class DualCoordinateDescentTests
     }
 
     [Fact]
+    public void Fit_WarmStartedFromAnotherC_ReachesTheSameOptimum()
+    {
+        var (x, labels) = Pixels();
+        var small = DualCoordinateDescent.Fit(x, labels, 784, 10, new DualCoordinateDescentOptions(0.01, Tolerance: 1e-5, MaxPasses: 100_000), threads: 2);
+        var warm = DualCoordinateDescent.Fit(x, labels, 784, 10, new DualCoordinateDescentOptions(0.1, Tolerance: 1e-5, MaxPasses: 100_000), threads: 2, warmStart: small.Alphas);
+        Assert.All(warm.Converged, Assert.True);
+        AssertWeightsClose(Doubles("c0.1.coef"), Doubles("c0.1.intercept"), warm.Weights, warm.Biases, 10, 784, "warm-started from C = 0.01");
+        Assert.Throws<ArgumentException>(() => DualCoordinateDescent.Fit(x, labels, 784, 10, new DualCoordinateDescentOptions(), warmStart: small.Alphas[..9]));
+        var negative = small.Alphas.Select(a => (double[])a.Clone()).ToArray();
+        negative[3][5] = -1;
+        Assert.Throws<ArgumentException>(() => DualCoordinateDescent.Fit(x, labels, 784, 10, new DualCoordinateDescentOptions(), warmStart: negative));
+    }
+
+    [Fact]
     public void Fit_SameResultForAnyThreadCount()
     {
         var (x, labels) = Pixels();
