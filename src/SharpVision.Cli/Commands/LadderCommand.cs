@@ -53,7 +53,9 @@ internal static partial class LadderCommand
             {
                 Log = console.Log,
                 // Epoch lines for the rungs that take a while; the linear models' final fits take about a second.
-                TrainNetwork = (run, limit, cancel) => NetworkTraining.TrainWithProgress(console, run, cancel, limit, resumable: false, epochLines: !run.Options.Spec.IsLinear, indent: "  "),
+                TrainNetwork = (run, limit, cancel) => run.Options.Spec.UsesDualSolver
+                    ? NetworkTraining.TrainDualWithProgress(console, run, cancel, indent: "  ")
+                    : NetworkTraining.TrainWithProgress(console, run, cancel, limit, resumable: false, epochLines: !run.Options.Spec.IsLinear, indent: "  "),
                 OnRungFinished = rung =>
                 {
                     // The rung's own report.html (linked from ladder.html), read back from its run folder.

