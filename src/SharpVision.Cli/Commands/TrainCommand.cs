@@ -19,8 +19,8 @@ internal static class TrainCommand
         var features = new FeatureOptions("Train on hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp), e.g. hog, hog+color, " +
             "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training split and stored in the model; extraction is cached on disk");
         var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, model.safetensors).\n\n" +
-            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
-            "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
+            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss by SGD; with --solver dual the exact one-vs-rest squared-hinge SVM of scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional).\n\n" +
+            "Examples:\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n  sharpvision train --model svm --solver dual --features hog:norm=L1-sqrt      (C chosen on validation)\n  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
