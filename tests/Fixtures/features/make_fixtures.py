@@ -6,7 +6,7 @@ dataset-fashion-mnist) from anywhere:
     /usr/bin/python3 tests/Fixtures/features/make_fixtures.py
 
 Writes features.safetensors next to this script: the safetensors layout (8-byte little-endian header length, JSON
-header, raw little-endian data), written by the small writer below so no extra package is needed.
+header, raw little-endian data), written by ../safetensors_writer.py so no extra package is needed.
 
 Images (uint8, stored planar C x H x W as "image.<name>"):
   camera    skimage camera.png[::8, ::8]                      1 x 64 x 64
@@ -24,14 +24,16 @@ References (float32 unless noted):
   hsv_histogram.<image>.<bins> numpy.histogram(channel, bins, range=(0, 1)) counts of H, S, V, concatenated (int32)
 """
 import gzip
-import json
 import os
-import struct
+import sys
 
 import numpy as np
 from skimage import color, data, feature, filters
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import safetensors_writer  # noqa: E402  (tests/Fixtures/safetensors_writer.py)
+
 FMNIST = os.environ.get("FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 tensors = {}
@@ -49,22 +51,7 @@ def planar(image):
 
 
 def write_safetensors(path):
-    dtypes = {np.dtype(np.uint8): "U8", np.dtype(np.int32): "I32", np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
-    header = {"__metadata__": metadata}
-    offset = 0
-    blobs = []
-    for name, array in tensors.items():
-        raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": dtypes[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
+    safetensors_writer.write(path, tensors, metadata)
 
 
 with gzip.open(os.path.join(FMNIST, "train-images-idx3-ubyte.gz"), "rb") as f:

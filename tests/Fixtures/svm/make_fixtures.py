@@ -4,7 +4,7 @@
 Run with Debian's interpreter (python3-sklearn, python3-numpy; Fashion-MNIST from dataset-fashion-mnist):
     /usr/bin/python3 tests/Fixtures/svm/make_fixtures.py
 
-Writes svm.safetensors next to this script (the small safetensors writer below, no extra package):
+Writes svm.safetensors next to this script (with ../safetensors_writer.py, no extra package):
   images   uint8 N x 28 x 28   the first 600 Fashion-MNIST training images
   labels   int32 N             their labels
   <case>.coef       float64 K x 784   LinearSVC(...).coef_ on x = images / 255 (float32), flattened
@@ -14,8 +14,8 @@ one-vs-rest, intercept_scaling=1 (a regularized bias), solved to tol=1e-10 so th
 the primal problem is strictly convex, so any exact solver must reach these weights.
 """
 import gzip
-import json
 import os
+import sys
 import struct
 
 import numpy as np
@@ -23,6 +23,9 @@ import sklearn
 from sklearn.svm import LinearSVC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import safetensors_writer  # noqa: E402  (tests/Fixtures/safetensors_writer.py)
+
 FMNIST = os.environ.get("FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 N = 600
 
@@ -39,22 +42,7 @@ def idx(path):
 
 
 def write_safetensors(path):
-    dtypes = {np.dtype(np.uint8): "U8", np.dtype(np.int32): "I32", np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
-    header = {"__metadata__": metadata}
-    offset = 0
-    blobs = []
-    for name, array in tensors.items():
-        raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": dtypes[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
+    safetensors_writer.write(path, tensors, metadata)
 
 
 images = idx(os.path.join(FMNIST, "train-images-idx3-ubyte.gz"))[:N]
@@ -67,7 +55,7 @@ tensors["labels"] = labels
 cases = {"c0.1": (0.1, None), "c1": (1.0, None), "c0.01": (0.01, None), "binary_c0.1": (0.1, [0, 6])}
 for name, (c, keep) in cases.items():
     rows = np.arange(N) if keep is None else np.flatnonzero(np.isin(labels, keep))
-    model = LinearSVC(C=c, loss="squared_hinge", penalty="l2", dual=True, tol=1e-10, max_iter=1_000_000).fit(x[rows], labels[rows])
+    model = LinearSVC(C=c, loss="squared_hinge", penalty="l2", dual=True, tol=1e-10, max_iter=1_000_000, random_state=0).fit(x[rows], labels[rows])
     tensors[f"{name}.coef"] = model.coef_.astype(np.float64)
     tensors[f"{name}.intercept"] = model.intercept_.astype(np.float64)
     metadata[f"{name}.c"] = repr(c)
