@@ -85,6 +85,19 @@ public class CliTests
     }
 
     [Fact]
+    public void Help_NamesTheToolAsUsersTypeIt()
+    {
+        var root = Run("--help");
+        Assert.Equal(0, root.Code);
+        Assert.Contains("sharpvision [command] [options]", root.Out);
+        var train = Run("train", "--help");
+        Assert.Equal(0, train.Code);
+        Assert.Contains("sharpvision train [options]", train.Out);
+        Assert.DoesNotContain("SharpVision.Cli", root.Out + train.Out);
+        Assert.Equal(0, Run("--version").Code);
+    }
+
+    [Fact]
     public void UnknownOption_IsAUsageError_WithNoOutput()
     {
         using var temp = new TempFolder();
