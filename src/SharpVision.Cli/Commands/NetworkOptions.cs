@@ -101,6 +101,16 @@ internal sealed class NetworkOptions
         return solver;
     }
 
+    /// <summary>Refuses gradient-training flags next to --solver dual, which would silently do nothing.</summary>
+    public void RejectGradientFlags(ParseResult parse, TrainingFlags shared)
+    {
+        var ignored = new Option[] { shared.Epochs, shared.BatchSize, shared.LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio,
+                LabelSmoothing, Patience, StopOn, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta }
+            .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (ignored.Count > 0)
+            throw new UsageException($"{string.Join(", ", ignored)} set{(ignored.Count == 1 ? "s" : "")} gradient training, which --solver dual does not use; its settings are --c and --tol.");
+    }
+
     /// <summary>The dual solver's settings from --c and --tol.</summary>
     public DualSvmOptions DualOptions(ParseResult parse)
     {

@@ -46,6 +46,7 @@ internal static class NetworkTraining
             throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs {splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
         double validationFraction = net.Validation(parse, recipe, kind);
         var solver = net.SolverName(parse, kind);
+        if (solver == "dual") net.RejectGradientFlags(parse, training);
         var dual = solver == "dual" ? net.DualOptions(parse) : null;
         if (dual is { CValues.Count: > 1 } && validationFraction == 0)
             throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
