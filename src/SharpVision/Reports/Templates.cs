@@ -42,8 +42,8 @@ public static class Templates
 
     /// <summary>
     /// Renders the templates side by side (wrapping after <paramref name="columns"/>), each scaled up by
-    /// <paramref name="zoom"/> (nearest neighbour) with a 2-pixel white gutter. Values map linearly from the global
-    /// [min, max] over all templates to [0, 255], as in CS231n's visualization.
+    /// <paramref name="zoom"/> (nearest neighbour) with a 2-pixel white gutter. Values map linearly to [0, 255] as in
+    /// CS231n's visualization, from the 2nd to the 98th percentile over all templates (beyond: clipped).
     /// </summary>
     public static Image Render(NetworkClassifier model, int zoom = 4, int columns = 10)
     {
@@ -84,11 +84,12 @@ public static class Templates
         return rows.Select(row => ReportImages.FromFloats(row, c, h, w, min, min + range)).ToArray();
     }
 
-    // The 0.5th to 99.5th percentile of all template values: a few extreme weights should not wash the rest out.
+    // The 2nd to 98th percentile of all template values: the few extreme weights (on border pixels that hardly vary,
+    // whose 1/σ is large) should not wash the rest out.
     private static (float Min, float Range) DisplayRange(float[][] rows)
     {
         var sorted = rows.SelectMany(r => r).Order().ToArray();
-        float min = sorted[(int)(0.005 * (sorted.Length - 1))], max = sorted[(int)(0.995 * (sorted.Length - 1))];
+        float min = sorted[(int)(0.02 * (sorted.Length - 1))], max = sorted[(int)(0.98 * (sorted.Length - 1))];
         return (min, max > min ? max - min : 1);
     }
 }
