@@ -158,28 +158,11 @@ public static class DualSvmTraining
             final.SupportVectors, Accuracy(model, fitted), validationAccuracy, clock.Elapsed.TotalSeconds);
     }
 
+    private static double Accuracy(NetworkClassifier model, ExampleSet set) => Trainer.Evaluate(model, set).Accuracy;
+
     private static void Install(Linear layer, DualCoordinateDescentResult result)
     {
         result.Weights.AsSpan().CopyTo(layer.Weight.Data);
         result.Biases.AsSpan().CopyTo(layer.Bias!.Data);
-    }
-
-    private static double Accuracy(NetworkClassifier model, ExampleSet set)
-    {
-        const int chunk = 4096;
-        int classes = model.ClassNames.Count, correct = 0;
-        for (int start = 0; start < set.Count; start += chunk)
-        {
-            int count = Math.Min(chunk, set.Count - start);
-            var scores = model.Scores(set.Inputs.AsSpan(start * set.SampleSize, count * set.SampleSize), count);
-            for (int i = 0; i < count; i++)
-            {
-                var row = scores.AsSpan(i * classes, classes);
-                int best = 0;
-                for (int k = 1; k < classes; k++) if (row[k] > row[best]) best = k;
-                if (best == set.Labels[start + i]) correct++;
-            }
-        }
-        return correct / (double)set.Count;
     }
 }
