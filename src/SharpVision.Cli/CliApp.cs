@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.CommandLine;
 using System.Net;
 using SharpVision.Cli.Commands;

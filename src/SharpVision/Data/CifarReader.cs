@@ -1,3 +1,4 @@
+using SharpVision.IO;
 namespace SharpVision.Data;
 
 /// <summary>Which CIFAR binary layout a batch file uses.</summary>

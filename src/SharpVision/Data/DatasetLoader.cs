@@ -1,3 +1,4 @@
+using SharpVision.IO;
 namespace SharpVision.Data;
 
 /// <summary>Loads a located dataset into train/test <see cref="ImageDataset"/>s, validating every file on the way.</summary>

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using SharpVision.Imaging;
 
 namespace SharpVision.Data;

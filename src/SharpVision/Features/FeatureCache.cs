@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Security.Cryptography;
 using System.Text;
 using SharpVision.Data;

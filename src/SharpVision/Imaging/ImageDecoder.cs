@@ -1,3 +1,4 @@
+using SharpVision.IO;
 namespace SharpVision.Imaging;
 
 /// <summary>Which JPEG decoder to use; tests pin one, everything else uses <see cref="Auto"/>.</summary>

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Buffers.Binary;
 
 namespace SharpVision.Imaging;

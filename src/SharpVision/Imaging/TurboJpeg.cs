@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Runtime.InteropServices;
 
 namespace SharpVision.Imaging;

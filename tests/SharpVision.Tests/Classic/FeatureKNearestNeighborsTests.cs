@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Features;

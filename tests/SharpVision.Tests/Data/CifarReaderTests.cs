@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using SharpVision.Data;
 
 namespace SharpVision.Tests.Data;

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Net;
 using SharpVision.Data.Download;
 

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using Xunit;
 using Xunit.Abstractions;
 using SharpVision.Imaging;

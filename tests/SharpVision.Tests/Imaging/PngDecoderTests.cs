@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using Xunit;
 using System.Buffers.Binary;
 using System.Diagnostics;

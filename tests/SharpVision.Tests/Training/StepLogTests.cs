@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using SharpVision.Training;
 using static SharpVision.Tests.Training.TrainingFixtures;
 

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Formats.Tar;
 using System.IO.Compression;
 

@@ -1,3 +1,4 @@
+using SharpVision.IO;
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;

@@ -1,4 +1,4 @@
-namespace SharpVision.Classic;
+namespace SharpVision;
 
 /// <summary>
 /// A classifier's answer for a batch: per query, class probabilities and all classes ranked from most to least likely.

@@ -1,4 +1,4 @@
-namespace SharpVision;
+namespace SharpVision.IO;
 
 /// <summary>
 /// A file (dataset, image, model) whose bytes do not match the format it claims.
