@@ -23,7 +23,9 @@ public static partial class Ops
         int m = transposeA ? a.Shape[2] : a.Shape[1], k = transposeA ? a.Shape[1] : a.Shape[2];
         int kb = transposeB ? b.Shape[2] : b.Shape[1], n = transposeB ? b.Shape[1] : b.Shape[2];
         if (b.Shape[0] != batch) throw new ArgumentException($"BatchedMatMul: batch sizes differ ({a.Shape} and {b.Shape}).");
-        if (kb != k) throw new ArgumentException($"BatchedMatMul: {a.Shape}{(transposeA ? "ᵀ" : "")}·{b.Shape}{(transposeB ? "ᵀ" : "")}: inner dimensions differ.");
+        if (kb != k)
+            throw new ArgumentException(
+                $"BatchedMatMul: {a.Shape}{(transposeA ? "ᵀ" : "")}·{b.Shape}{(transposeB ? "ᵀ" : "")}: inner dimensions differ.");
         int aSize = m * k, bSize = k * n, ySize = m * n;
         var y = BufferPool.Uninitialized<float>(batch * ySize);
         int lda = a.Shape[2], ldb = b.Shape[2];
@@ -115,8 +117,8 @@ public static partial class Ops
         int n = packed.Shape[0], t = packed.Shape[1], d = packed.Shape[2] / (3 * heads);
         var shape = new AttentionShape(n, heads, t, d);
         var output = new HeadLayout(t * heads * d, d, 0, heads * d);
-        return Attention(shape, packed, HeadLayout.Packed(heads, t, d, 0), packed, HeadLayout.Packed(heads, t, d, 1), packed, HeadLayout.Packed(heads, t, d, 2),
-            new Shape(n, t, heads * d), output, dropout, rng, [packed], "multi_head_attention");
+        HeadLayout q = HeadLayout.Packed(heads, t, d, 0), k = HeadLayout.Packed(heads, t, d, 1), v = HeadLayout.Packed(heads, t, d, 2);
+        return Attention(shape, packed, q, packed, k, packed, v, new Shape(n, t, heads * d), output, dropout, rng, [packed], "multi_head_attention");
     }
 
     /// <summary>
@@ -150,7 +152,8 @@ public static partial class Ops
         var y = BufferPool.Uninitialized<float>(outputShape.Size);
         var logSumExp = BufferPool.Uninitialized<float>(shape.Problems * shape.Tokens);
         var path = SimdPaths.Default;
-        AttentionKernels.Forward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, [], Engine.Threads, path);
+        AttentionKernels.Forward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, [], Engine.Threads,
+            path);
         var result = new Tensor(outputShape, y);
         return result.Record(name, parents, () =>
         {
@@ -165,8 +168,8 @@ public static partial class Ops
             }
             // Separate q, k, v: gradients nobody asked for go to scratch.
             float[] Target(Tensor t) => t.RequiresGrad ? t.EnsureGrad() : BufferPool.Uninitialized<float>(t.Size);
-            AttentionKernels.Backward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, g, Target(q), Target(k),
-                Target(v), accumulate: true, Engine.Threads, path);
+            AttentionKernels.Backward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, g,
+                Target(q), Target(k), Target(v), accumulate: true, Engine.Threads, path);
         });
     }
 
@@ -179,7 +182,8 @@ public static partial class Ops
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
-        if (x.Shape.Rank != 3 || x.Shape[2] % heads != 0) throw new ArgumentException($"SplitHeads needs (N, T, {heads}·d); got {x.Shape}.", nameof(x));
+        if (x.Shape.Rank != 3 || x.Shape[2] % heads != 0)
+            throw new ArgumentException($"SplitHeads needs (N, T, {heads}·d); got {x.Shape}.", nameof(x));
         int n = x.Shape[0], t = x.Shape[1], d = x.Shape[2] / heads;
         if (t == 1 || heads == 1) return x.Reshape(n, heads, t, d);
         return SwapMiddle(x, n, t, heads, d, new Shape(n, heads, t, d), "split_heads");

@@ -30,13 +30,14 @@ public static partial class Ops
         if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "ε must be positive.");
         int d = x.Shape[-1], rows = d == 0 ? 0 : x.Size / d;
         if (gamma.Size != d || beta.Size != d)
-            throw new ArgumentException($"LayerNorm: input {x.Shape} normalizes {d} features; gamma {gamma.Shape} and beta {beta.Shape} must have {d} values.");
+            throw new ArgumentException(
+                $"LayerNorm: input {x.Shape} normalizes {d} features; gamma {gamma.Shape} and beta {beta.Shape} must have {d} values.");
         var y = BufferPool.Uninitialized<float>(x.Size);
         var mean = BufferPool.Uninitialized<float>(rows);
         var rstd = BufferPool.Uninitialized<float>(rows);
         var path = SimdPaths.Default;
-        ForRowChunks(rows, d, (first, count) => LayerNormKernels.Forward(x.Data.AsSpan(first * d, count * d), count, d, gamma.Data, beta.Data, epsilon,
-            y.AsSpan(first * d, count * d), mean.AsSpan(first, count), rstd.AsSpan(first, count), path));
+        ForRowChunks(rows, d, (first, count) => LayerNormKernels.Forward(x.Data.AsSpan(first * d, count * d), count, d, gamma.Data, beta.Data,
+            epsilon, y.AsSpan(first * d, count * d), mean.AsSpan(first, count), rstd.AsSpan(first, count), path));
         var result = new Tensor(x.Shape, y);
         return result.Record("layer_norm", [x, gamma, beta], () =>
         {
@@ -78,14 +79,16 @@ public static partial class Ops
         int k = x.Shape[-1], rows = x.Size / k;
         var y = BufferPool.Uninitialized<float>(x.Size);
         var path = SimdPaths.Default;
-        ForRowChunks(rows, k, (first, count) => SoftmaxKernels.Forward(x.Data.AsSpan(first * k, count * k), count, k, y.AsSpan(first * k, count * k), path));
+        ForRowChunks(rows, k, (first, count) =>
+            SoftmaxKernels.Forward(x.Data.AsSpan(first * k, count * k), count, k, y.AsSpan(first * k, count * k), path));
         var result = new Tensor(x.Shape, y);
         return result.Record("softmax", [x], () =>
         {
             var g = result.Grad!;
             var gx = x.GradToWrite(out bool accumulate);
             ForRowChunks(rows, k, (first, count) =>
-                SoftmaxKernels.Backward(y.AsSpan(first * k, count * k), g.AsSpan(first * k, count * k), count, k, gx.AsSpan(first * k, count * k), accumulate, path));
+                SoftmaxKernels.Backward(y.AsSpan(first * k, count * k), g.AsSpan(first * k, count * k), count, k, gx.AsSpan(first * k, count * k),
+                    accumulate, path));
         });
     }
 

@@ -11,7 +11,9 @@ public static partial class Ops
     /// Non-overlapping p×p patches, each flattened channel-major (c, i, j), in row-major patch order: followed by a
     /// linear layer with weight (D, C·p·p) it is PyTorch's Conv2d(C, D, p, stride p).flatten(2).transpose(1, 2).
     /// </summary>
-    /// <remarks>Shape: (N, C, H, W) → (N, ⌊H/p⌋·⌊W/p⌋, C·p·p); pixels past the last whole patch are dropped, as by the convolution.</remarks>
+    /// <remarks>
+    /// Shape: (N, C, H, W) → (N, ⌊H/p⌋·⌊W/p⌋, C·p·p); pixels past the last whole patch are dropped, as by the convolution.
+    /// </remarks>
     /// <exception cref="ArgumentException">Not 4-D, or the image is smaller than one patch.</exception>
     public static Tensor Patches(Tensor x, int patch)
     {

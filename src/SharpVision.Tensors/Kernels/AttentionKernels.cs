@@ -107,7 +107,8 @@ public static unsafe class AttentionKernels
         Check(v.Length, vLayout, shape, nameof(v));
         Check(o.Length, oLayout, shape, nameof(o));
         LayerNormKernels.Require(logSumExp.Length, (long)shape.Problems * shape.Tokens, nameof(logSumExp));
-        if (!probabilities.IsEmpty) LayerNormKernels.Require(probabilities.Length, (long)shape.Problems * shape.Tokens * shape.Tokens, nameof(probabilities));
+        if (!probabilities.IsEmpty)
+            LayerNormKernels.Require(probabilities.Length, (long)shape.Problems * shape.Tokens * shape.Tokens, nameof(probabilities));
         if (shape.Problems == 0 || shape.Tokens == 0) return;
         fixed (float* pq = q, pk = k, pv = v, po = o, pl = logSumExp, pp = probabilities)
         {
@@ -172,7 +173,8 @@ public static unsafe class AttentionKernels
 
     // One call's operands as addresses the workers share (the caller keeps them pinned).
     private readonly record struct Args(AttentionShape Shape, float Scale, AttentionDropout Dropout, SimdPath Path,
-        nint Q, HeadLayout QLayout, nint K, HeadLayout KLayout, nint V, HeadLayout VLayout, nint O, HeadLayout OLayout, nint LogSumExp, nint Probabilities)
+        nint Q, HeadLayout QLayout, nint K, HeadLayout KLayout, nint V, HeadLayout VLayout, nint O, HeadLayout OLayout, nint LogSumExp,
+        nint Probabilities)
     {
         public nint OutputGradient { get; init; }
         public nint Dq { get; init; }

@@ -44,7 +44,8 @@ public static unsafe class GeluKernels
 
     /// <summary>dx (+)= g·GELU′(x).</summary>
     /// <exception cref="ArgumentException">g or dx is shorter than x.</exception>
-    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dx, bool accumulate, GeluApproximation approximation, SimdPath path)
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dx, bool accumulate, GeluApproximation approximation,
+        SimdPath path)
     {
         LayerNormKernels.Require(g.Length, x.Length, nameof(g));
         LayerNormKernels.Require(dx.Length, x.Length, nameof(dx));

@@ -70,7 +70,8 @@ public static unsafe class LayerNormKernels
         if (!dbeta.IsEmpty) Require(dbeta.Length, features, nameof(dbeta));
         fixed (float* pg = g, px = x, pgamma = gamma, pm = mean, pr = rstd, pdx = dx, pdg = dgamma, pdb = dbeta)
         {
-            var args = new BackwardArgs(pg, px, rows, features, pgamma, pm, pr, dx.IsEmpty ? null : pdx, accumulate, dgamma.IsEmpty ? null : pdg, dbeta.IsEmpty ? null : pdb);
+            var args = new BackwardArgs(pg, px, rows, features, pgamma, pm, pr, dx.IsEmpty ? null : pdx, accumulate,
+                dgamma.IsEmpty ? null : pdg, dbeta.IsEmpty ? null : pdb);
             switch (path)
             {
                 case SimdPath.Avx512: BackwardRows<Lanes512, Vector512<float>>(args); break;
@@ -80,8 +81,8 @@ public static unsafe class LayerNormKernels
         }
     }
 
-    private readonly struct BackwardArgs(float* g, float* x, int rows, int features, float* gamma, float* mean, float* rstd, float* dx, bool accumulate,
-        float* dgamma, float* dbeta)
+    private readonly struct BackwardArgs(float* g, float* x, int rows, int features, float* gamma, float* mean, float* rstd, float* dx,
+        bool accumulate, float* dgamma, float* dbeta)
     {
         public readonly float* G = g, X = x, Gamma = gamma, Mean = mean, Rstd = rstd, Dx = dx, Dgamma = dgamma, Dbeta = dbeta;
         public readonly int Rows = rows, Features = features;

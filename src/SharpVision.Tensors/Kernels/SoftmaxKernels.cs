@@ -94,7 +94,8 @@ public static unsafe class SoftmaxKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowBackward<TL, TV>(float* y, float* g, int length, float* dx, bool accumulate) where TL : struct, ILanes<TV> where TV : struct
+    private static void RowBackward<TL, TV>(float* y, float* g, int length, float* dx, bool accumulate)
+        where TL : struct, ILanes<TV> where TV : struct
     {
         int w = TL.Count, full = length - length % w, i = 0;
         var dot = TL.Zero;

@@ -4,7 +4,9 @@ using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tests.Tensors;
 
-/// <summary>The transformer primitives against PyTorch 1.13 on the same inputs (tests/Fixtures/transformer/transformer.json, made by make_fixtures.py).</summary>
+/// <summary>
+/// The transformer primitives against PyTorch 1.13 on the same inputs (tests/Fixtures/transformer/transformer.json, made by make_fixtures.py).
+/// </summary>
 public class TransformerFixtureTests
 {
     private static readonly Lazy<JsonElement> Cases = new(() =>
@@ -61,7 +63,8 @@ public class TransformerFixtureTests
             {
                 "layer_norm" => Ops.LayerNorm(Use("x"), Use("gamma"), Use("beta"), options.GetProperty("eps").GetSingle()),
                 "softmax" => Ops.Softmax(Use("x")),
-                "gelu" => Ops.Gelu(Use("x"), options.GetProperty("approximate").GetString() == "tanh" ? GeluApproximation.Tanh : GeluApproximation.None),
+                "gelu" => Ops.Gelu(Use("x"),
+                    options.GetProperty("approximate").GetString() == "tanh" ? GeluApproximation.Tanh : GeluApproximation.None),
                 "bmm" => Ops.BatchedMatMul(Use("a"), Use("b"), Flag("transpose_a"), Flag("transpose_b")),
                 "attention" => Ops.ScaledDotProductAttention(Use("q"), Use("k"), Use("v")),
                 "multi_head_attention" => Ops.MultiHeadAttention(Use("x"), Option("heads")),

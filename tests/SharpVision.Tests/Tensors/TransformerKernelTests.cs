@@ -37,7 +37,8 @@ public class TransformerKernelTests
     public void LayerNorm_EveryPath_MatchesReference(int rows, int features)
     {
         var rng = new Rng(rows * 100 + features);
-        float[] x = Uniform(rng, rows * features, 40, 44), gamma = Uniform(rng, features, 0.5f, 1.5f), beta = Uniform(rng, features), g = Uniform(rng, rows * features);
+        float[] x = Uniform(rng, rows * features, 40, 44), gamma = Uniform(rng, features, 0.5f, 1.5f), beta = Uniform(rng, features);
+        float[] g = Uniform(rng, rows * features);
         var expected = new float[x.Length];
         float[] expectedMean = new float[rows], expectedRstd = new float[rows], expectedDx = new float[x.Length];
         float[] expectedDgamma = Uniform(rng, features), expectedDbeta = Uniform(rng, features);
@@ -146,7 +147,8 @@ public class TransformerKernelTests
         int width = heads * headSize;
         // Packed (N, T, 3·H·d) projections in, merged (N, T, H·d) out, as the ViT block uses them.
         float[] packed = Uniform(rng, batch * tokens * 3 * width, -2, 2), g = Uniform(rng, batch * tokens * width);
-        HeadLayout q = HeadLayout.Packed(heads, tokens, headSize, 0), k = HeadLayout.Packed(heads, tokens, headSize, 1), v = HeadLayout.Packed(heads, tokens, headSize, 2);
+        HeadLayout q = HeadLayout.Packed(heads, tokens, headSize, 0), k = HeadLayout.Packed(heads, tokens, headSize, 1);
+        HeadLayout v = HeadLayout.Packed(heads, tokens, headSize, 2);
         var o = new HeadLayout(tokens * width, headSize, 0, width);
         float[] expected = new float[batch * tokens * width], expectedGradient = new float[packed.Length];
         AttentionReference.Forward(shape, packed, q, packed, k, packed, v, scale, mask, expected, o);
@@ -159,7 +161,8 @@ public class TransformerKernelTests
                 var lse = new float[shape.Problems * tokens];
                 var gradient = new float[packed.Length];
                 AttentionKernels.Forward(shape, packed, q, packed, k, packed, v, scale, mask, y, o, lse, [], threads, path);
-                AttentionKernels.Backward(shape, packed, q, packed, k, packed, v, scale, mask, y, o, lse, g, gradient, gradient, gradient, false, threads, path);
+                AttentionKernels.Backward(shape, packed, q, packed, k, packed, v, scale, mask, y, o, lse, g, gradient, gradient, gradient, false,
+                    threads, path);
                 AssertClose(expected, y, 2e-5, $"{path}/{threads} O");
                 AssertClose(expectedGradient, gradient, 5e-5, $"{path}/{threads} dQKV");
             }
@@ -176,7 +179,8 @@ public class TransformerKernelTests
         foreach (var path in Paths)
         {
             var maps = new float[2 * 2 * 11 * 11];
-            AttentionKernels.Forward(shape, q, layout, k, layout, v, layout, 0.4f, AttentionDropout.None, new float[q.Length], layout, new float[44], maps, 1, path);
+            AttentionKernels.Forward(shape, q, layout, k, layout, v, layout, 0.4f, AttentionDropout.None, new float[q.Length], layout, new float[44],
+                maps, 1, path);
             for (int b = 0; b < 2; b++)
                 for (int h = 0; h < 2; h++)
                 {
@@ -192,8 +196,8 @@ public class TransformerKernelTests
     {
         var shape = new AttentionShape(1, 1, 4, 4);
         var layout = HeadLayout.Separate(1, 4, 4);
-        var ex = Assert.Throws<ArgumentException>(() => AttentionKernels.Forward(shape, new float[15], layout, new float[16], layout, new float[16], layout, 1,
-            AttentionDropout.None, new float[16], layout, new float[4], [], 1, SimdPath.Scalar));
+        var ex = Assert.Throws<ArgumentException>(() => AttentionKernels.Forward(shape, new float[15], layout, new float[16], layout, new float[16],
+            layout, 1, AttentionDropout.None, new float[16], layout, new float[4], [], 1, SimdPath.Scalar));
         Assert.Contains("q holds 15 values", ex.Message);
     }
 }

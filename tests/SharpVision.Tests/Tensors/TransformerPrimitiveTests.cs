@@ -16,7 +16,8 @@ public class TransformerPrimitiveTests
 
     public static TheoryData<string> Primitives => new()
     {
-        "layer_norm", "layer_norm_rank2", "softmax_rank3", "gelu", "gelu_tanh", "bmm", "bmm_ta", "bmm_tb", "bmm_tatb", "attention", "attention_fanout",
+        "layer_norm", "layer_norm_rank2", "softmax_rank3", "gelu", "gelu_tanh", "bmm", "bmm_ta", "bmm_tb", "bmm_tatb", "attention",
+        "attention_fanout",
         "multi_head_attention", "multi_head_attention_dropout", "split_heads", "merge_heads", "patches", "tokens_from_channels", "prepend_token",
         "select_token", "drop_path", "encoder_block",
     };
@@ -28,8 +29,10 @@ public class TransformerPrimitiveTests
         var rng = new Rng(29);
         var (f, inputs) = op switch
         {
-            "layer_norm" => Case(x => Ops.LayerNorm(x[0], x[1], x[2]), Random(rng, -2, 2, 2, 3, 5), Random(rng, 0.5f, 1.5f, 5), Random(rng, -1, 1, 5)),
-            "layer_norm_rank2" => Case(x => Ops.LayerNorm(x[0], x[1], x[2]), Random(rng, -2, 2, 3, 9), Random(rng, 0.5f, 1.5f, 9), Random(rng, -1, 1, 9)),
+            "layer_norm" => Case(x => Ops.LayerNorm(x[0], x[1], x[2]),
+                Random(rng, -2, 2, 2, 3, 5), Random(rng, 0.5f, 1.5f, 5), Random(rng, -1, 1, 5)),
+            "layer_norm_rank2" => Case(x => Ops.LayerNorm(x[0], x[1], x[2]),
+                Random(rng, -2, 2, 3, 9), Random(rng, 0.5f, 1.5f, 9), Random(rng, -1, 1, 9)),
             "softmax_rank3" => Case(x => Ops.Softmax(x[0]), Random(rng, -3, 3, 2, 3, 4)),
             "gelu" => Case(x => Ops.Gelu(x[0]), Random(rng, -4, 4, 5, 7)),
             "gelu_tanh" => Case(x => Ops.Gelu(x[0], GeluApproximation.Tanh), Random(rng, -4, 4, 5, 7)),
@@ -37,9 +40,11 @@ public class TransformerPrimitiveTests
             "bmm_ta" => Case(x => Ops.BatchedMatMul(x[0], x[1], transposeA: true), Random(rng, -1, 1, 2, 4, 3), Random(rng, -1, 1, 2, 4, 5)),
             "bmm_tb" => Case(x => Ops.BatchedMatMul(x[0], x[1], transposeB: true), Random(rng, -1, 1, 2, 3, 4), Random(rng, -1, 1, 2, 5, 4)),
             "bmm_tatb" => Case(x => Ops.BatchedMatMul(x[0], x[1], true, true), Random(rng, -1, 1, 2, 4, 3), Random(rng, -1, 1, 2, 5, 4)),
-            "attention" => Case(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]), Random(rng, -1, 1, 2, 2, 5, 3), Random(rng, -1, 1, 2, 2, 5, 3), Random(rng, -1, 1, 2, 2, 5, 3)),
+            "attention" => Case(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]),
+                Random(rng, -1, 1, 2, 2, 5, 3), Random(rng, -1, 1, 2, 2, 5, 3), Random(rng, -1, 1, 2, 2, 5, 3)),
             // the same tensor as queries and keys: both gradients land in one buffer
-            "attention_fanout" => Case(x => Ops.ScaledDotProductAttention(x[0], x[0], x[1]), Random(rng, -1, 1, 1, 2, 4, 3), Random(rng, -1, 1, 1, 2, 4, 3)),
+            "attention_fanout" => Case(x => Ops.ScaledDotProductAttention(x[0], x[0], x[1]),
+                Random(rng, -1, 1, 1, 2, 4, 3), Random(rng, -1, 1, 1, 2, 4, 3)),
             "multi_head_attention" => Case(x => Ops.MultiHeadAttention(x[0], 2), Random(rng, -1, 1, 2, 4, 12)),
             // a fixed seed each call: the checker's function must be deterministic
             "multi_head_attention_dropout" => Case(x => Ops.MultiHeadAttention(x[0], 2, 0.3f, new Rng(4)), Random(rng, -1, 1, 2, 4, 12)),

@@ -38,7 +38,8 @@ public static class AttentionReference
                 var g = Gather(outputGradient, oLayout, shape, b, h);
                 var p = Probabilities(queries, keys, scale);
                 var mask = Masks(dropout, shape, b, h);
-                // O = (P ⊙ M)·V: dV = (P ⊙ M)ᵀ·dO, dP = (dO·Vᵀ) ⊙ M; softmax: dS = P ⊙ (dP − Σⱼ P·dP); S = s·Q·Kᵀ: dQ = s·dS·K, dK = s·dSᵀ·Q
+                // O = (P ⊙ M)·V: dV = (P ⊙ M)ᵀ·dO, dP = (dO·Vᵀ) ⊙ M; softmax: dS = P ⊙ (dP − Σⱼ P·dP);
+                // S = s·Q·Kᵀ: dQ = s·dS·K, dK = s·dSᵀ·Q
                 var gv = new double[t, d];
                 var ds = new double[t, t];
                 for (int i = 0; i < t; i++)

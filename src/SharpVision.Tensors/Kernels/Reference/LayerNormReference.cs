@@ -22,7 +22,9 @@ public static class LayerNormReference
         }
     }
 
-    /// <summary>dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)), ĝ = g ⊙ γ; dγ += Σ g ⊙ x̂; dβ += Σ g (statistics recomputed from x in double).</summary>
+    /// <summary>
+    /// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)), ĝ = g ⊙ γ; dγ += Σ g ⊙ x̂; dβ += Σ g (statistics recomputed from x in double).
+    /// </summary>
     public static void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> x, int rows, int features, ReadOnlySpan<float> gamma, float epsilon,
         Span<float> dx, Span<float> dgamma, Span<float> dbeta)
     {
