@@ -18,7 +18,9 @@ internal static class TrainCommand
         var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, " +
             "model.safetensors, report.html).\n\n" +
             "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss by SGD; with --solver dual the exact one-vs-rest squared-hinge SVM of " +
-            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional). " +
+            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, " +
+            "resnet20 (convolutional), " +
+            "vit (vision transformer: patches, class token, attention) and cct (a transformer on convolutional tokens). " +
             "Every flag not given takes the model's default recipe.\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist      (the default CNN recipe)\n" +
             "  sharpvision train --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n" +
@@ -27,6 +29,9 @@ internal static class TrainCommand
             "  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n" +
             "  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
+            "  sharpvision train --model vit      (torch_peers.py's vit with the transformer recipe: AdamW, warm-up + cosine, flips and crops)\n" +
+            "  sharpvision train --model vit --patch 7 --width 96 --depth 4 --heads 6 --mlp-ratio 2 --drop-path 0.1 --epochs 20\n" +
+            "  sharpvision train --model cct --dataset cifar-10 --conv-layers 2 --depth 4\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
         flags.AddTo(command);

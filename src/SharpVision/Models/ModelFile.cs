@@ -27,6 +27,8 @@ public static class ModelFile
         ["cnn2"] = NetworkModelFile.Load,
         ["resnet8"] = NetworkModelFile.Load,
         ["resnet20"] = NetworkModelFile.Load,
+        ["vit"] = NetworkModelFile.Load,
+        ["cct"] = NetworkModelFile.Load,
     };
 
     /// <summary>The model types a file may hold (a closed list).</summary>

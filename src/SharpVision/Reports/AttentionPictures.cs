@@ -1,5 +1,7 @@
+using SharpVision.Data;
 using SharpVision.Imaging;
 using SharpVision.Nn;
+using SharpVision.Tensors;
 
 namespace SharpVision.Reports;
 
@@ -76,6 +78,61 @@ public static class AttentionPictures
                 }
         }
         return new Image(width, height, 3, pixels);
+    }
+
+    /// <summary>True for networks these pictures describe: a transformer with encoder blocks.</summary>
+    public static bool Applies(NetworkClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Features is null && model.Network.Layers.Any(l => l is TransformerEncoderBlock)
+            && model.Network.Layers.Any(l => l is PatchEmbedding or ChannelTokens);
+    }
+
+    /// <summary>
+    /// The report section: attention rollout for the first test image of each class (up to <paramref name="images"/>),
+    /// each beside its input, and the position-embedding similarity grid.
+    /// </summary>
+    internal static string Section(NetworkClassifier model, ImageDataset test, Predictions predictions, int images = 10)
+    {
+        var chosen = new List<int>();
+        for (int c = 0; c < test.ClassNames.Count && chosen.Count < images; c++)
+        {
+            int first = Array.IndexOf(test.Labels, c);
+            if (first >= 0) chosen.Add(first);
+        }
+        var p = model.Preparation;
+        int size = p.Channels * p.Height * p.Width;
+        var normalized = new float[chosen.Count * size];
+        for (int i = 0; i < chosen.Count; i++) model.Normalizer.Apply(test.Image(chosen[i]), normalized.AsSpan(i * size, size));
+        var maps = AttentionMaps.Rollout(model.Network, new Tensor(new Shape(chosen.Count, p.Channels, p.Height, p.Width), normalized));
+        var rows = chosen.Select((index, i) =>
+        {
+            int truth = test.Labels[index], predicted = predictions.Label(index);
+            var input = ReportImages.FromPlanes(test.Image(index), test.Channels, test.Height, test.Width);
+            var overlay = RolloutOverlay(test.Image(index), test.Channels, test.Height, test.Width, maps.Map(i), maps.GridHeight, maps.GridWidth,
+                zoom: 1);
+            return ($"{test.ClassNames[truth]} → predicted {test.ClassNames[predicted]}", (IReadOnlyList<ImageTile>)
+            [
+                new ImageTile(input, ["input"], $"test image {index}, {test.ClassNames[truth]}",
+                    predicted == truth ? TileMark.Right : TileMark.Wrong),
+                new ImageTile(overlay, ["rollout"], $"attention rollout of test image {index}"),
+            ]);
+        }).ToList();
+        var similarity = AttentionMaps.PositionSimilarity(model.Network, p.Channels, p.Height, p.Width);
+        string grid = $"{maps.GridHeight}×{maps.GridWidth}";
+        string reader = model.Network.Layers.Any(l => l is SequencePooling) ? "pooled representation" : "class token";
+        int blocks = model.Network.Layers.Count(l => l is TransformerEncoderBlock);
+        return "<div class=\"figures\">"
+            + HtmlReport.Figure(RunReport.Figures.AttentionRollout, ImageGrid.RenderRows(rows, scale: 3),
+                $"Attention rollout (Abnar & Zuidema): what the {reader} attends to through all {blocks} blocks, over the {grid} token grid, " +
+                "upsampled and laid over the first test image of each class (yellow: most attention).")
+            + "</div><div class=\"figures\">"
+            + HtmlReport.Figure(RunReport.Figures.PositionSimilarity, ImageGrid.Render([new ImageTile(PositionSimilarityGrid(similarity, cell: 6), [],
+                "position embedding similarity grid")], scale: 1, cssClass: "image-grid compact"),
+                "Cosine similarity of the learned position embeddings (as in the ViT paper): the tile at row r, column c shows how similar " +
+                "patch (r, c)'s embedding is to every patch's, from −1 (dark blue) to +1 (yellow). Nearby patches learned similar embeddings " +
+                "when the tiles show a bright spot around their own place.")
+            + "</div>";
     }
 
     private static float Bilinear(ReadOnlySpan<float> map, int rows, int columns, float y, float x)

@@ -123,6 +123,8 @@ public static class RunReport
         public const string CrossValidation = "cv-accuracy";
         public const string SolverSearch = "solver-c-search";
         public const string EmbeddingMap = "embedding-map";
+        public const string AttentionRollout = "attention-rollout";
+        public const string PositionSimilarity = "position-similarity";
     }
 
     /// <summary>The report page.</summary>
@@ -160,6 +162,8 @@ public static class RunReport
                     page.AddSection("templates", "Learned templates", TemplatesSection(network));
                     break;
             }
+            if (model is NetworkClassifier transformer && AttentionPictures.Applies(transformer))
+                page.AddSection("attention", "What the transformer attends to", AttentionPictures.Section(transformer, test, predictions));
             if (options.EmbeddingMap is { } renderer)
                 page.AddSection("embedding", "Embedding map", HtmlReport.Figure(Figures.EmbeddingMap, renderer(EmbeddingInput(model, test, predictions, options.EmbeddingSampleSize)),
                     "Test images placed by their penultimate-layer activations (t-SNE), colored by true class."));

@@ -18,8 +18,10 @@ namespace SharpVision.Training;
 /// <param name="Features">Hand-crafted features instead of pixels (svm, softmax, logistic, mlp), standardized on the training split.</param>
 /// <param name="Solver">svm: "sgd" (minibatch gradient descent on the multiclass hinge) or "dual" (exact dual coordinate descent on the
 /// one-vs-rest squared hinge, <see cref="DualSvmTraining"/>); the other kinds always train with "sgd".</param>
+/// <param name="Transformer">vit, cct: the transformer's shape (null: <see cref="TransformerOptions"/>' defaults, torch_peers.py's vit).</param>
 public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = null, IReadOnlyList<int>? Hidden = null,
-    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null, string Solver = "sgd")
+    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null, string Solver = "sgd",
+    TransformerOptions? Transformer = null)
 {
     /// <summary>The known solvers.</summary>
     public static IReadOnlyList<string> Solvers { get; } = ["sgd", "dual"];
@@ -54,7 +56,18 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
         if (!Kinds.Contains(Kind)) throw new ModelSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
         if (!Solvers.Contains(Solver)) throw new ModelSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
         if (UsesDualSolver && Kind != "svm") throw new ModelSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
-        if (Features is not null && Recipes.Convolutional.Contains(Kind)) throw new ModelSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
+        if (Features is not null && Recipes.ReadsImages(Kind))
+            throw new ModelSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
+        if (Transformer is not null && !Recipes.Transformers.Contains(Kind))
+            throw new ModelSetupException("model", $"A transformer's shape (patch, width, depth, heads, ...) applies to vit and cct, not {Kind}.");
+        try
+        {
+            Transformer?.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelSetupException("model", e.Message, e);
+        }
         if (!(Dropout >= 0 && Dropout < 1)) throw new ModelSetupException("model", $"Dropout must be in [0, 1), got {Dropout}.");
         if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new ModelSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
     }
@@ -71,6 +84,8 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
             {
                 "mlp" => Networks.Mlp(inputs, HiddenSizes, outputs, Activation, Dropout),
                 "svm" or "softmax" or "logistic" => Networks.LinearClassifier(inputs, outputs),
+                "vit" => Networks.Vit(channels, height, width, outputs, Transformer),
+                "cct" => Networks.Cct(channels, height, width, outputs, Transformer),
                 _ => Networks.ByName(Kind, channels, height, width, outputs),
             };
         }
