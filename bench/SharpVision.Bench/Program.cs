@@ -11,6 +11,10 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- pngs --out DIR [--count 1000]        (bench/serve.sh's request bodies)
+//        dotnet run -c Release --project bench/SharpVision.Bench -- serveload --url http://127.0.0.1:PORT/predict --pngs DIR
+//            [--concurrency 1,8,32,128 --seconds 10 --warmup 2 | --rate R --seconds 60 --max-outstanding 1024] [--pid PID] [--label NAME]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- inprocess --model PATH --pngs DIR [--batches 1,32,512] [--seconds 5] [--threads 2]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -34,6 +38,20 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "pngs")
+    return SharpVision.Bench.ServeLoad.WritePngs(data, int.Parse(Arg("--count", "1000")), Arg("--out", "bench/out/fmnist-png"));
+if (what == "serveload")
+{
+    int? pid = argList.Contains("--pid") ? int.Parse(Arg("--pid", "")) : null;
+    if (argList.Contains("--rate"))
+        return await SharpVision.Bench.ServeLoad.OpenLoopAsync(Arg("--url", ""), Arg("--pngs", ""), double.Parse(Arg("--rate", "")),
+            double.Parse(Arg("--seconds", "60")), int.Parse(Arg("--max-outstanding", "1024")), pid, Arg("--label", "service"));
+    return await SharpVision.Bench.ServeLoad.ClosedLoopAsync(Arg("--url", ""), Arg("--pngs", ""), Arg("--concurrency", "1,8,32,128").Split(',').Select(int.Parse).ToList(),
+        double.Parse(Arg("--seconds", "10")), double.Parse(Arg("--warmup", "2")), int.Parse(Arg("--max-requests", "1000000")), pid, Arg("--label", "service"));
+}
+if (what == "inprocess")
+    return SharpVision.Bench.ServeLoad.InProcess(Arg("--model", ""), Arg("--pngs", ""), Arg("--batches", "1,32,512").Split(',').Select(int.Parse).ToList(),
+        double.Parse(Arg("--seconds", "5")), threads);
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what == "knnfeatures")
@@ -41,7 +59,7 @@ if (what == "knnfeatures")
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, pngs, serveload, inprocess)");
     return 2;
 }
 
