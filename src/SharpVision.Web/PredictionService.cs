@@ -38,12 +38,17 @@ public sealed class PredictionService : IAsyncDisposable
         Metrics = metrics;
         Log = log;
         var loaded = options.Models.Select(m => ServedModel.Load(m.Name, m.Path)).ToList();
-        var engine = new Lock();
-        _ordered = loaded.Select(m => new ModelHost(m, options, metrics, log, engine)).ToList();
+        _ordered = loaded.Select(m => new ModelHost(m, options, metrics, log, Engine)).ToList();
         _hosts = _ordered.ToDictionary(h => h.Name, StringComparer.Ordinal);
     }
 
     public ServiceMetrics Metrics { get; }
+
+    /// <summary>Held during every forward pass (and warm-up), so the models share the cores one batch at a time.</summary>
+    internal Lock Engine { get; } = new();
+
+    /// <summary>The queue in front of model <paramref name="name"/>.</summary>
+    internal RequestQueue QueueOf(string name) => Host(name).Queue;
 
     public ServiceLog Log { get; }
 

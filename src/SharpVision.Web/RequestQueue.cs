@@ -49,6 +49,7 @@ internal sealed class RequestQueue(int capacity)
     private readonly Queue<PendingPrediction> _items = new();
     private readonly object _lock = new(); // Monitor: the worker waits on it
     private int _reserved;
+    private long _taken;
     private bool _closed;
 
     public int Capacity { get; } = capacity;
@@ -59,6 +60,15 @@ internal sealed class RequestQueue(int capacity)
         get
         {
             lock (_lock) return _items.Count + _reserved;
+        }
+    }
+
+    /// <summary>Entries handed to the worker so far.</summary>
+    public long Taken
+    {
+        get
+        {
+            lock (_lock) return _taken;
         }
     }
 
@@ -130,6 +140,7 @@ internal sealed class RequestQueue(int capacity)
                     var item = _items.Dequeue();
                     batch.Add(item);
                     images += item.Count;
+                    _taken++;
                 }
                 bool blocked = _items.Count > 0; // full, or the next entry belongs to another model version
                 long now = Stopwatch.GetTimestamp();
