@@ -221,9 +221,10 @@ internal static class ServeLoad
     public static int InProcess(string modelPath, string pngs, IReadOnlyList<int> batches, double seconds, int threads)
     {
         SharpVision.Tensors.Engine.Threads = threads;
-        var stored = SharpVision.Serialization.ModelStore.Load(modelPath);
+        // The form the service predicts with (batch norms folded once), so the ratio compares the same computation.
+        var model = SharpVision.Web.ServedModel.InferenceForm(SharpVision.Serialization.ModelStore.Load(modelPath).Model);
         var bodies = ReadPngs(pngs);
-        var p = stored.Preparation;
+        var p = model.Preparation;
         int size = p.Channels * p.Height * p.Width;
         var prepared = new byte[bodies.Length * size];
         var decode = Stopwatch.StartNew();
@@ -238,13 +239,13 @@ internal static class ServeLoad
         Console.WriteLine(new JsonObject { ["label"] = "inprocess", ["run"] = "decode", ["us_per_image"] = Math.Round(decodeUs, 2) }.ToJsonString());
         foreach (int batch in batches)
         {
-            stored.Model.Predict(prepared.AsSpan(0, Math.Min(batch, bodies.Length) * size), threads); // warm-up
+            model.Predict(prepared.AsSpan(0, Math.Min(batch, bodies.Length) * size), threads); // warm-up
             long images = 0;
             var clock = Stopwatch.StartNew();
             for (int start = 0; clock.Elapsed.TotalSeconds < seconds; start = (start + batch) % bodies.Length)
             {
                 int n = Math.Min(batch, bodies.Length - start);
-                stored.Model.Predict(prepared.AsSpan(start * size, n * size), threads);
+                model.Predict(prepared.AsSpan(start * size, n * size), threads);
                 images += n;
             }
             double rate = images / clock.Elapsed.TotalSeconds;
