@@ -15,6 +15,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- serveload --url http://127.0.0.1:PORT/predict --pngs DIR
 //            [--concurrency 1,8,32,128 --seconds 10 --warmup 2 | --rate R --seconds 60 --max-outstanding 1024] [--pid PID] [--label NAME]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- inprocess --model PATH --pngs DIR [--batches 1,32,512] [--seconds 5] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -52,6 +53,8 @@ if (what == "serveload")
 if (what == "inprocess")
     return SharpVision.Bench.ServeLoad.InProcess(Arg("--model", ""), Arg("--pngs", ""), Arg("--batches", "1,32,512").Split(',').Select(int.Parse).ToList(),
         double.Parse(Arg("--seconds", "5")), threads);
+if (what == "vit")
+    return SharpVision.Bench.VitBench.Run(repeats, threads, Arg("--model", "vit"), int.Parse(Arg("--batch", "128")));
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what == "knnfeatures")
@@ -59,7 +62,7 @@ if (what == "knnfeatures")
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, pngs, serveload, inprocess)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, pngs, serveload, inprocess)");
     return 2;
 }
 
@@ -90,7 +93,7 @@ void Row(string name, int queries, Func<double> run)
 
 foreach (var (metric, k) in new[] { (DistanceMetric.Euclidean, 1), (DistanceMetric.Euclidean, 5), (DistanceMetric.Manhattan, 1), (DistanceMetric.Manhattan, 5) })
 {
-    var model = new KNearestNeighbors(new(k, metric)).Fit(splits.Train);
+    var model = new KNearestNeighbors(new(k, metric)).FitPixels(splits.Train);
     Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count, () => model.Score(splits.Test, threads));
 }
 return 0;

@@ -222,7 +222,7 @@ internal static class ServeLoad
     {
         SharpVision.Tensors.Engine.Threads = threads;
         // The form the service predicts with (batch norms folded once), so the ratio compares the same computation.
-        var model = SharpVision.Web.ServedModel.InferenceForm(SharpVision.Serialization.ModelStore.Load(modelPath).Model);
+        var model = SharpVision.Web.ServedModel.InferenceForm(SharpVision.Models.ModelFile.Load(modelPath));
         var bodies = ReadPngs(pngs);
         var p = model.Preparation;
         int size = p.Channels * p.Height * p.Width;

@@ -4,8 +4,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.IO;
 using SharpVision.Nn;
-using SharpVision.Runs;
-using SharpVision.Serialization;
+using SharpVision.Models;
 
 namespace SharpVision.Web;
 
@@ -59,10 +58,10 @@ public sealed class ServedModel
         if (!File.Exists(full)) throw new FileNotFoundException($"{path}: model file not found", full);
         // Hash before and after parsing: a file replaced meanwhile cannot give a card whose hash belongs to another model.
         var (hash, length) = Hash(full);
-        var stored = ModelStore.Load(full); // the classifier contract's ModelFile.Load will take this place
+        var classifier = ModelFile.Load(full); // any kind the toolkit trains or imports
         if (Hash(full).Sha256 != hash) throw new DataFormatException(full, "the file changed while it was being loaded");
-        var card = ModelCard.Describe(name, full, stored.Kind, stored.Model, hash, length);
-        return new ServedModel(name, full, stored.Kind, InferenceForm(stored.Model), card);
+        var card = ModelCard.Describe(name, full, classifier, hash, length);
+        return new ServedModel(name, full, classifier.Kind, InferenceForm(classifier), card);
     }
 
     /// <summary>
@@ -78,10 +77,8 @@ public sealed class ServedModel
         network.Network.Eval();
         var folded = BatchNormFolding.Fold(network.Network) as Sequential ?? network.Network;
         folded.Eval();
-        return new NetworkClassifier(network.Kind, folded, network.Loss, network.Normalizer, network.Preparation, network.ClassNames, network.Features)
-        {
-            FlipAveraging = network.FlipAveraging,
-        };
+        return new NetworkClassifier(network.Kind, folded, network.Loss, network.Normalizer, network.Preparation, network.ClassNames, network.Features,
+            network.FlipAveraging);
     }
 
     private static (string Sha256, long Length) Hash(string path)
@@ -97,8 +94,8 @@ public sealed class ServedModel
 /// <param name="Kind">Model kind ("cnn2", "knn", "softmax", ...).</param>
 /// <param name="Classes">Class names in label order.</param>
 /// <param name="Input">The C×H×W images are converted and resized to.</param>
-/// <param name="Parameters">Learned values (weights and biases) of a network; null for k-NN.</param>
-/// <param name="ReferenceImages">Training images a k-NN model compares against; null for networks.</param>
+/// <param name="Parameters">Stored values the model predicts with (a network's weights; a k-NN model's reference data), when it says.</param>
+/// <param name="ReferenceImages">Training images a k-NN model compares against; null for other kinds.</param>
 /// <param name="TestAccuracy">Test accuracy recorded in the run folder's metrics.json beside the model, or null.</param>
 /// <param name="Sha256">SHA-256 of the model file, lowercase hex.</param>
 /// <param name="FileBytes">Size of the model file.</param>
@@ -106,26 +103,30 @@ public sealed class ServedModel
 /// <param name="Path">The model file's full path.</param>
 /// <param name="ReportUrl">Where the run's report.html is served, when it sits beside the model.</param>
 /// <param name="LoadedAt">When this version of the file was loaded (UTC).</param>
+/// <param name="Settings">The family's own description (<see cref="IImageClassifier.Describe"/>: loss, architecture, k, ...).</param>
 public sealed record ModelCard(string Name, string Kind, IReadOnlyList<string> Classes, InputCard Input, long? Parameters, long? ReferenceImages,
-    double? TestAccuracy, string Sha256, long FileBytes, string Backend, string Path, string? ReportUrl, DateTimeOffset LoadedAt)
+    double? TestAccuracy, string Sha256, long FileBytes, string Backend, string Path, string? ReportUrl, DateTimeOffset LoadedAt, JsonObject Settings)
 {
     /// <summary>The card of a loaded classifier; reads the run folder's metrics.json and looks for report.html.</summary>
-    public static ModelCard Describe(string name, string path, string kind, IImageClassifier classifier, string sha256, long fileBytes)
+    public static ModelCard Describe(string name, string path, IImageClassifier classifier, string sha256, long fileBytes)
     {
+        ArgumentNullException.ThrowIfNull(classifier);
         var folder = System.IO.Path.GetDirectoryName(path)!;
         var p = classifier.Preparation;
         var input = new InputCard(p.Channels, p.Height, p.Width, p.Channels == 1 ? "gray" : "rgb",
             "decoded, converted to the channels above and resized to height×width; the model normalizes pixels itself");
-        (long? parameters, long? references, string backend) = classifier switch
+        var settings = classifier.Describe();
+        long? parameters = settings["parameters"] is JsonValue value && value.TryGetValue(out long count) ? count : null;
+        (long? references, string backend) = classifier switch
         {
-            NetworkClassifier n => (n.Network.ParameterCount(), (long?)null, RunJson.NetworkBackend(n.Network)),
-            KNearestNeighborsModel k => (null, k.Train.Count, $"knn-{NeighborSearch.ByteBackend}"),
-            FeatureKNearestNeighborsModel f => (null, f.TrainCount, $"knn-{NeighborSearch.FloatBackend}"),
-            _ => ((long?)null, (long?)null, classifier.GetType().Name),
+            NetworkClassifier n => ((long?)null, EngineBackend.Of(n.Network)),
+            KNearestNeighborsModel k => (k.Train.Count, $"knn-{NeighborSearch.ByteBackend}"),
+            FeatureKNearestNeighborsModel f => (f.TrainCount, $"knn-{NeighborSearch.FloatBackend}"),
+            _ => ((long?)null, "managed"),
         };
         var report = File.Exists(System.IO.Path.Combine(folder, "report.html")) ? $"/v1/models/{name}/report" : null;
-        return new ModelCard(name, kind, classifier.ClassNames.ToArray(), input, parameters, references, RecordedAccuracy(folder), sha256, fileBytes,
-            backend, path, report, DateTimeOffset.UtcNow);
+        return new ModelCard(name, classifier.Kind, classifier.ClassNames.ToArray(), input, parameters, references, RecordedAccuracy(folder), sha256,
+            fileBytes, backend, path, report, DateTimeOffset.UtcNow, settings);
     }
 
     // metrics.json's metrics.test.accuracy, when the model sits in the run folder that trained it.

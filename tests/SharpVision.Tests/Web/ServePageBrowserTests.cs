@@ -26,7 +26,7 @@ public class ServePageBrowserTests(ITestOutputHelper output)
         var modelPath = Environment.GetEnvironmentVariable("SHARPVISION_SERVE_MODEL") ?? folder.Path;
         var imagePath = Environment.GetEnvironmentVariable("SHARPVISION_SERVE_IMAGE") ?? folder.Combine("sneaker.png");
         if (!File.Exists(imagePath)) File.WriteAllBytes(imagePath, TestModelFolder.Png(seed: 21));
-        var model = SharpVision.Serialization.ModelStore.Load(modelPath).Model;
+        var model = SharpVision.Models.ModelFile.Load(modelPath);
         var expected = TestModelFolder.Expected(model, File.ReadAllBytes(imagePath));
         string expectedLabel = model.ClassNames[expected.Label(0)];
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using SharpVision.Serialization;
 using SharpVision.Web;
 
 namespace SharpVision.Tests.Web;
@@ -111,7 +110,7 @@ public class ServiceLimitTests
         // A new model written beside it and renamed over it, as training does (atomic).
         var replacement = TestModelFolder.Cnn2(seed: 2);
         var staging = folder.Combine("next.safetensors");
-        ModelStore.Save(staging, replacement);
+        replacement.Save(staging);
         File.Move(staging, folder.Path, overwrite: true);
         service.Service.CheckForReplacement("cnn");
         var after = await Predict();
@@ -154,6 +153,31 @@ public class ServiceLimitTests
         Assert.Equal(HttpStatusCode.OK, (await inFlight).StatusCode);
         await service.DisposeAsync();
         Assert.Contains("\"event\":\"stopped\"", service.Log.ToString());
+    }
+
+    [Fact]
+    public async Task KnnModelBesideACnn_BothServed_EachWithItsKindAndItsOwnAnswers()
+    {
+        // Any kind ModelFile loads is served the same way: a k-NN model on 28×28 gray images next to the cnn2.
+        using var folder = new TestModelFolder();
+        var pixels = new byte[40 * 784];
+        new Random(5).NextBytes(pixels);
+        var train = new SharpVision.Data.ImageDataset("knn", 1, 28, 28, pixels, Enumerable.Range(0, 40).Select(i => i % 10).ToArray(), TestModelFolder.Classes);
+        var knn = new SharpVision.Classic.KNearestNeighbors(new SharpVision.Classic.KNearestNeighborsOptions(K: 3)).Fit(train);
+        var knnPath = folder.Combine("knn.safetensors");
+        knn.Save(knnPath);
+        var options = new ServeOptions { Models = [new ModelSource("cnn", folder.Path), new ModelSource("knn", knnPath)], ReloadInterval = TimeSpan.Zero };
+        await using var service = new TestService(options);
+        var png = TestModelFolder.Png(seed: 8);
+        var cards = (await Json(await service.Client.GetAsync("/v1/models")))["models"]!.AsArray();
+        Assert.Equal(["cnn2", "knn"], cards.Select(c => (string)c!["kind"]!));
+        Assert.Equal(40, (long)cards[1]!["reference_images"]!);
+        Assert.Equal(3, (int)cards[1]!["settings"]!["k"]!);
+        var answer = await Json(await service.Client.PostAsync("/v1/models/knn/predict?top=10", TestService.Raw(png)));
+        var expected = TestModelFolder.Expected(knn, png);
+        Assert.Equal(expected.Top(0, 10).ToArray(), answer["predictions"]![0]!["top"]!.AsArray().Select(t => (int)t!["index"]!));
+        var cnn = await Json(await service.Client.PostAsync("/predict", TestService.Raw(png)));
+        Assert.Equal("cnn", (string?)cnn["model"]);
     }
 
     private static async Task WaitFor(Func<bool> condition)

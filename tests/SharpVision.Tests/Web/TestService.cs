@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using SharpVision.Data;
 using SharpVision.Imaging;
 using SharpVision.Nn;
-using SharpVision.Serialization;
 using SharpVision.Web;
 
 namespace SharpVision.Tests.Web;
@@ -26,7 +25,7 @@ internal sealed class TestModelFolder : IDisposable
         Directory.CreateDirectory(_temp.Combine("run"));
         Path = _temp.Combine("run", "model.safetensors");
         Model = Cnn2(seed);
-        ModelStore.Save(Path, Model);
+        Model.Save(Path);
         if (runFiles)
         {
             File.WriteAllText(_temp.Combine("run", "metrics.json"), """{"metrics": {"test": {"accuracy": 0.9051}}}""");
