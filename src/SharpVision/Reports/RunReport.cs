@@ -156,7 +156,7 @@ public static class RunReport
                 case NetworkClassifier network when FirstConv(network) is not null:
                     page.AddSection("filters", "First convolution layer", ConvSection(network, test));
                     break;
-                case NetworkClassifier network when network.Kind is "svm" or "softmax" or "logistic" && network.Features is null:
+                case NetworkClassifier network when Templates.Unsupported(network) is null:
                     page.AddSection("templates", "Learned templates", TemplatesSection(network));
                     break;
             }
@@ -333,8 +333,12 @@ public static class RunReport
         var images = Templates.RenderEach(model);
         var names = model.Loss == ClassifierLoss.Logistic ? [$"{model.ClassNames[1]} vs {model.ClassNames[0]}"] : model.ClassNames;
         var tiles = images.Select((image, k) => new ImageTile(image, [names[k]], $"template of {names[k]}"));
+        string noise = model.Normalizer.Mode == NormalizationMode.PerPixel
+            ? " This model standardizes each pixel, which scales up the weights of pixels that hardly vary, so its templates look like noise; " +
+              "mean-image preprocessing with a stronger L2 penalty (1e-3) gives recognisable ones."
+            : "";
         return HtmlReport.Figure(Figures.Templates, ImageGrid.Render(tiles, scale: 3),
-            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: bright pixels raise the class's score, dark ones lower it.");
+            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: bright pixels raise the class's score, dark ones lower it." + noise);
     }
 
     // ---- CNN ----
