@@ -5,6 +5,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
+using SharpVision.Reports;
 using SharpVision.Nn;
 using SharpVision.Evaluation;
 using SharpVision.Tensors.Kernels;
@@ -422,10 +423,8 @@ public sealed class Ladder
         return value?.ToString() ?? "";
     }
 
-    /// <summary>"1m 05s", "42.0 s".</summary>
-    public static string Duration(TimeSpan t) => t.TotalSeconds < 60
-        ? t.TotalSeconds.ToString("0.0 s", CultureInfo.InvariantCulture)
-        : $"{(int)t.TotalMinutes}m {t.Seconds:00}s";
+    /// <summary>"1m 05s", "42.0 s", "850 ms" (<see cref="DurationText"/>).</summary>
+    public static string Duration(TimeSpan t) => DurationText.Format(t);
 
     private JsonObject Document(DatasetSplits splits, DatasetLocation location, string directory, RungContext c, TimeSpan total) => new()
     {

@@ -95,7 +95,7 @@ public static class LadderPage
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Seconds(double s) => s < 1 ? (s * 1000).ToString("F0", CultureInfo.InvariantCulture) + " ms" : Ladder.Duration(TimeSpan.FromSeconds(s));
+    private static string Seconds(double s) => DurationText.Format(s);
 
     /// <summary>"12.3 µs", "1.25 ms".</summary>
     public static string Micro(double us) => us < 1000 ? us.ToString("F1", CultureInfo.InvariantCulture) + " µs" : (us / 1000).ToString("F2", CultureInfo.InvariantCulture) + " ms";

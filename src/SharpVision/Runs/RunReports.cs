@@ -123,6 +123,8 @@ public static class RunReports
             Test = test,
             Predictions = predictions,
             Threads = threads,
+            LabelSmoothing = (config["training"] as JsonObject)?["LabelSmoothing"] is JsonValue smoothing && smoothing.TryGetValue(out double epsilon) ? epsilon : 0,
+            Augmented = (config["training"] as JsonObject)?["Flip"] is JsonValue flip && flip.TryGetValue(out bool flipped) && flipped,
         };
     }
 
@@ -185,10 +187,21 @@ public static class RunReports
             : $"{Text(dataset["train_count"])} train / {Text(dataset["test_count"])} test";
         rows.Add(("dataset", $"{DatasetName(dataset)}{((bool?)dataset["is_sample"] == true ? " (shipped sample)" : "")}: {counts} images, {shape}"));
         if (metrics?["timings_s"] is JsonObject timings)
-            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is not null).Select(t => $"{t.Key} {Text(t.Value)} s"))));
+            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is JsonValue v && v.TryGetValue(out double _))
+                .Select(t => $"{TimingName(t.Key)} {DurationText.Format((double)t.Value!)}"))));
         if (metrics?["backend"] is JsonNode backend) rows.Add(("backend", $"{Text(backend)}, {Text(metrics["threads"])} threads"));
         return rows;
     }
+
+    // metrics.json's timings_s keys, for people.
+    private static string TimingName(string key) => key switch
+    {
+        "load" => "loading data",
+        "epoch_mean" => "per epoch",
+        "train" => "training",
+        "predict" => "predicting the test split",
+        _ => key.Replace('_', ' '),
+    };
 
     private static string DatasetName(JsonObject dataset) => (string?)dataset["name"] ?? "?";
 
