@@ -22,10 +22,11 @@ internal readonly record struct LegendEntry(string Name, string Color, SeriesSty
 /// </summary>
 internal sealed class XYFrame
 {
-    private const double LeftMargin = 64, RightMargin = 16, BottomMargin = 46, TitleHeight = 26, LegendRow = 18;
+    private const double LeftMargin = 64, RightMargin = 28, BottomMargin = 46, TitleHeight = 26, LegendRow = 18;
 
     public XYFrame(string title, string xLabel, string yLabel, double width, double height,
-        IReadOnlyList<LegendEntry> legend, (double Min, double Max) x, (double Min, double Max) y, bool integerX = false)
+        IReadOnlyList<LegendEntry> legend, (double Min, double Max) x, (double Min, double Max) y, bool integerX = false,
+        Func<double, string>? xFormat = null)
     {
         Width = width;
         Height = height;
@@ -38,6 +39,7 @@ internal sealed class XYFrame
         if (PlotBottom - PlotTop < 40) throw new ArgumentException($"A {width}×{height} chart leaves no room to plot under its legend.");
         X = new LinearScale(x.Min, x.Max, PlotLeft, PlotRight, targetTicks: 7, integerX);
         Y = new LinearScale(y.Min, y.Max, PlotBottom, PlotTop, targetTicks: 6);
+        _xFormat = xFormat;
         _title = title;
         _xLabel = xLabel;
         _yLabel = yLabel;
@@ -45,6 +47,10 @@ internal sealed class XYFrame
 
     private readonly List<List<(LegendEntry Entry, double X)>> _legendRows;
     private readonly string _title, _xLabel, _yLabel;
+    private readonly Func<double, string>? _xFormat;
+
+    /// <summary>An x value as the axis labels it.</summary>
+    public string FormatX(double value) => _xFormat?.Invoke(value) ?? X.Format(value);
 
     public double Width { get; }
     public double Height { get; }
@@ -100,7 +106,7 @@ internal sealed class XYFrame
             double px = X.Map(t);
             svg.Line(px, PlotTop, px, PlotBottom, "#f0f0f0");
             svg.Line(px, PlotBottom, px, PlotBottom + 4, "#333333");
-            svg.Text(px, PlotBottom + 17, X.Format(t), "middle");
+            svg.Text(px, PlotBottom + 17, FormatX(t), "middle");
         }
         svg.Line(PlotLeft, PlotBottom, PlotRight, PlotBottom, "#333333");
         svg.Line(PlotLeft, PlotTop, PlotLeft, PlotBottom, "#333333");
