@@ -47,7 +47,9 @@ if (what != "knn")
 
 var location = new DatasetLocator(data).Locate("fashion-mnist");
 var splits = DatasetLoader.Load(location);
-Console.Error.WriteLine($"fashion-mnist from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; {splits.Train.Count} train, {splits.Test.Count} test; backend l1 {NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}, l2 {NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}; {threads} threads");
+Console.Error.WriteLine($"fashion-mnist from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; " +
+    $"{splits.Train.Count} train, {splits.Test.Count} test; backend l1 {NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}, " +
+    $"l2 {NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}; {threads} threads");
 
 void Row(string name, int queries, string backend, Func<double> run)
 {
@@ -73,6 +75,7 @@ void Row(string name, int queries, string backend, Func<double> run)
 foreach (var (metric, k) in new[] { (DistanceMetric.Euclidean, 1), (DistanceMetric.Euclidean, 5), (DistanceMetric.Manhattan, 1), (DistanceMetric.Manhattan, 5) })
 {
     var model = new KNearestNeighbors(new(k, metric)).FitPixels(splits.Train);
-    Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count, NeighborSearch.ByteBackend(metric), () => model.Score(splits.Test, threads));
+    Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count,
+        NeighborSearch.ByteBackend(metric), () => model.Score(splits.Test, threads));
 }
 return 0;

@@ -21,8 +21,9 @@ internal static class DatasetsCommand
     {
         var data = new Option<string?>("--data") { Description = "Also look in this folder" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
-        var command = new Command("list", "Known datasets and where each one was found (search order: --data, $SHARPVISION_DATA, system locations, cache, shipped sample), " +
-            "then the samples shipped with SharpVision (a 2,000/500 Fashion-MNIST sample), listed whether or not the full set is installed.");
+        var command = new Command("list", "Known datasets and where each one was found (search order: --data, $SHARPVISION_DATA, system locations, " +
+            "cache, shipped sample), then the samples shipped with SharpVision (a 2,000/500 Fashion-MNIST sample), listed whether or not " +
+            "the full set is installed.");
         command.Options.Add(data);
         command.Options.Add(json);
         command.SetAction(parse =>
@@ -70,8 +71,10 @@ internal static class DatasetsCommand
                 console.Out.WriteLine($"{"",-14} {item["description"]}");
             }
             foreach (var sample in samples)
-                console.Out.WriteLine($"{(string)sample!["name"]!,-14} shipped sample: {sample["path"]} ({(int)sample["train_count"]!:N0} train / {(int)sample["test_count"]!:N0} test images; " +
-                    ((bool)sample["used_by_default"]! ? "used because the full set was not found)" : $"the full set above is used by default; for the sample pass --data {sample["path"]})"));
+                console.Out.WriteLine($"{(string)sample!["name"]!,-14} shipped sample: {sample["path"]} " +
+                    $"({(int)sample["train_count"]!:N0} train / {(int)sample["test_count"]!:N0} test images; " +
+                    ((bool)sample["used_by_default"]! ? "used because the full set was not found)"
+                        : $"the full set above is used by default; for the sample pass --data {sample["path"]})"));
             console.Out.WriteLine($"cache: {locator.CacheDirectory}");
             return CliApp.Success;
         });

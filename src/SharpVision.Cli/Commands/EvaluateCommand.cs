@@ -21,8 +21,8 @@ internal static class EvaluateCommand
         var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder)", Required = true };
         var split = new Option<string>("--split")
         {
-            Description = "Which split to evaluate: test, train, or validation (the images the model's run held out: rebuilt from config.json beside the model, " +
-                "which records the seed and the stratified fraction; models that held none out say why)",
+            Description = "Which split to evaluate: test, train, or validation (the images the model's run held out: rebuilt from config.json " +
+                "beside the model, which records the seed and the stratified fraction; models that held none out say why)",
             DefaultValueFactory = _ => "test",
         };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -44,7 +44,8 @@ internal static class EvaluateCommand
         {
             var total = Stopwatch.StartNew();
             var which = parse.GetValue(split)!.ToLowerInvariant();
-            if (which is not ("test" or "train" or "validation")) throw new UsageException($"--split must be test, train or validation, got '{which}'.");
+            if (which is not ("test" or "train" or "validation"))
+                throw new UsageException($"--split must be test, train or validation, got '{which}'.");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
             var stored = ModelFile.Load(parse.GetValue(modelPath)!);
@@ -113,14 +114,15 @@ internal static class EvaluateCommand
     private static ImageDataset ValidationSplit(string runDir, ImageDataset train, IImageClassifier model, CliConsole console)
     {
         if (!File.Exists(Path.Combine(runDir, "config.json")))
-            throw new UsageException($"--split validation rebuilds the split the model's run held out from the config.json beside the model; {runDir} has none " +
-                                     "(evaluate the model where `train` left it, or use --split test).");
+            throw new UsageException("--split validation rebuilds the split the model's run held out from the config.json beside the model; " +
+                                     $"{runDir} has none (evaluate the model where `train` left it, or use --split test).");
         var validation = RunValidationSplit.Of(runDir, train, model.ClassNames);
         if (validation.Images is null)
-            throw new UsageException($"--split validation: {validation.Unavailable}. Evaluate on --split test, or estimate accuracy without the test split by " +
-                                     "cross-validation (`sharpvision cv`).");
+            throw new UsageException($"--split validation: {validation.Unavailable}. Evaluate on --split test, or estimate accuracy without the " +
+                                     "test split by cross-validation (`sharpvision cv`).");
         console.Log(string.Create(CultureInfo.InvariantCulture,
-            $"validation split: {validation.Images.Count:N0} images held out by the run (stratified {validation.Fraction:P0} of its training images, seed {validation.Seed})"));
+            $"validation split: {validation.Images.Count:N0} images held out by the run " +
+            $"(stratified {validation.Fraction:P0} of its training images, seed {validation.Seed})"));
         return validation.Images;
     }
 

@@ -29,7 +29,8 @@ internal static class PredictCommand
             "A file that cannot be read gets an error line naming it; the other images are still predicted. Exit code: 0 when every image was " +
             "predicted, 1 when any could not be read (or nothing was found), 2 for a usage error.\n\n" +
             "--json prints one document: per image its top classes, \"preparation\" (the steps applied) and \"input_check\" " +
-            "(\"far_from_training_data\", the distance and the threshold; null for models saved without input statistics); unreadable files under \"failed\".\n\n" +
+            "(\"far_from_training_data\", the distance and the threshold; null for models saved without input statistics); unreadable files " +
+            "under \"failed\".\n\n" +
             "Examples:\n  sharpvision predict --model runs/knn/model.safetensors shoe.jpg shirt.png --top 3\n" +
             "  sharpvision predict --model runs/cnn2/model.safetensors photos/      (every image in photos/ and its subfolders)");
         command.Options.Add(modelPath);
@@ -102,14 +103,17 @@ internal static class PredictCommand
                 for (int i = 0; i < read.Count; i++)
                 {
                     var probabilities = predictions!.ProbabilitiesOf(i).ToArray();
-                    var shown = predictions.Top(i, topCount).ToArray().Select(c => string.Create(CultureInfo.InvariantCulture, $"{names[c]} {probabilities[c]:P0}"));
+                    var shown = predictions.Top(i, topCount).ToArray()
+                        .Select(c => string.Create(CultureInfo.InvariantCulture, $"{names[c]} {probabilities[c]:P0}"));
                     console.Out.WriteLine($"{read[i].Path}: {string.Join(", ", shown)}");
                     if (read[i].Steps.Count > 0) console.Log($"note: {read[i].Path}: {string.Join("; ", read[i].Steps)}");
                     if (read[i].Check is { IsFar: true } check)
-                        console.Log($"warning: {read[i].Path} is unlike the model's training images ({check.Describe()}): this prediction says little, however confident it looks");
+                        console.Log($"warning: {read[i].Path} is unlike the model's training images ({check.Describe()}): " +
+                                    "this prediction says little, however confident it looks");
                 }
                 if (stored.InputStatistics is null)
-                    console.Log("note: this model file has no input statistics (saved before they existed), so inputs unlike its training images cannot be flagged");
+                    console.Log("note: this model file has no input statistics (saved before they existed), " +
+                                "so inputs unlike its training images cannot be flagged");
             }
             if (failed.Count == 0) return CliApp.Success;
             console.Log($"{failed.Count} of {paths.Count} file(s) could not be read{(read.Count > 0 ? "; the others were predicted" : "")}");
@@ -131,9 +135,9 @@ internal static class PredictCommand
             }
             var (found, others) = ImageFiles.InFolder(argument);
             paths.AddRange(found);
-            if (others.Count > 0)
-                console.Log($"note: {argument}: passed over {others.Count} file(s) without a .png, .jpg or .jpeg extension " +
-                            $"({string.Join(", ", others.Take(3).Select(o => Path.GetRelativePath(argument, o)))}{(others.Count > 3 ? ", ..." : "")})");
+            if (others.Count == 0) continue;
+            var named = string.Join(", ", others.Take(3).Select(o => Path.GetRelativePath(argument, o))) + (others.Count > 3 ? ", ..." : "");
+            console.Log($"note: {argument}: passed over {others.Count} file(s) without a .png, .jpg or .jpeg extension ({named})");
         }
         return paths;
     }

@@ -22,8 +22,8 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
     /// <param name="classNames">Class names in label order.</param>
     /// <param name="inputStatistics">The prepared training images' statistics (null: unknown).</param>
     /// <exception cref="ArgumentException">Lengths disagree, a label is out of range, a value is not finite, or k exceeds N.</exception>
-    public FeatureKNearestNeighborsModel(KNearestNeighborsOptions options, FeatureStandardizer features, float[] trainFeatures, int[] trainLabels, IReadOnlyList<string> classNames,
-        InputStatistics? inputStatistics = null)
+    public FeatureKNearestNeighborsModel(KNearestNeighborsOptions options, FeatureStandardizer features, float[] trainFeatures, int[] trainLabels,
+        IReadOnlyList<string> classNames, InputStatistics? inputStatistics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(features);
@@ -44,8 +44,9 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
         TrainFeatures = trainFeatures;
         TrainLabels = trainLabels;
         ClassNames = classNames;
-        if (inputStatistics is not null && inputStatistics.Mean.Length != features.Channels * features.Height * features.Width)
-            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {features.Channels * features.Height * features.Width}.",
+        int sampleSize = features.Channels * features.Height * features.Width;
+        if (inputStatistics is not null && inputStatistics.Mean.Length != sampleSize)
+            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.",
                 nameof(inputStatistics));
         InputStatistics = inputStatistics;
     }

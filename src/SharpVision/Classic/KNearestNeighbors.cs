@@ -113,8 +113,8 @@ public sealed class KNearestNeighbors : IClassifierTrainer
         {
             throw new ModelSetupException("features", e.Message, e);
         }
-        return new FeatureKNearestNeighborsModel(Options with { Features = pipeline, Seed = seed }, standardizer, features, train.Labels, train.ClassNames,
-            InputStatistics.Compute(train));
+        return new FeatureKNearestNeighborsModel(Options with { Features = pipeline, Seed = seed }, standardizer, features, train.Labels,
+            train.ClassNames, InputStatistics.Compute(train));
     }
 
     // A classifier needs two classes to choose between; k-NN would otherwise answer the one class for everything.

@@ -64,7 +64,7 @@ public static class NeighborSearch
     public static string ByteBackend(DistanceMetric metric) =>
         ByteBackendName(metric, Avx512BW.IsSupported, AvxVnni.IsSupported, Avx2.IsSupported);
 
-    /// <summary>The name <see cref="ByteBackend"/> gives on a CPU with the given instruction sets (the same rules as the kernels' dispatch).</summary>
+    /// <summary>The name <see cref="ByteBackend"/> gives on a CPU with these instruction sets (the kernels' dispatch rules).</summary>
     internal static string ByteBackendName(DistanceMetric metric, bool avx512BW, bool avxVnni, bool avx2) => metric switch
     {
         // Sad4Avx512 / Sad1: vpsadbw on 64 bytes with AVX-512BW, else on 32 bytes with AVX2.

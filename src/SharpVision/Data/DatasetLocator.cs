@@ -80,7 +80,9 @@ public sealed class DatasetLocator
         ArgumentNullException.ThrowIfNull(dataset);
         if (dataset != KnownDatasets.FashionMnist || _sampleDirectory is null) return null;
         var sample = Path.Combine(_sampleDirectory, dataset.Name);
-        return DatasetFiles.Holds(sample, dataset.Format) ? new DatasetLocation(dataset.Name, dataset.Format, Path.GetFullPath(sample), "sample", IsSample: true) : null;
+        return DatasetFiles.Holds(sample, dataset.Format)
+            ? new DatasetLocation(dataset.Name, dataset.Format, Path.GetFullPath(sample), "sample", IsSample: true)
+            : null;
     }
 
     /// <summary>Finds a known dataset by name, or a folder by path.</summary>

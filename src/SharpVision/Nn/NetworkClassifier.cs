@@ -51,7 +51,8 @@ public sealed class NetworkClassifier : IImageClassifier
         int sampleSize = preparation.Channels * preparation.Height * preparation.Width;
         if (normalizer.SampleSize != sampleSize) throw new ArgumentException($"Normalizer expects {normalizer.SampleSize} values; images have {sampleSize}.", nameof(normalizer));
         if (inputStatistics is not null && (inputStatistics.Mean.Length != sampleSize || inputStatistics.Deviation.Length != sampleSize))
-            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.", nameof(inputStatistics));
+            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.",
+                nameof(inputStatistics));
         Kind = kind;
         Network = network;
         Loss = loss;

@@ -88,8 +88,8 @@ public static class NetworkModelFile
         NetworkClassifier model;
         try
         {
-            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, meta.TryGetValue("tta", out var tta) && tta == "flip",
-                statistics);
+            bool flip = meta.TryGetValue("tta", out var tta) && tta == "flip";
+            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, flip, statistics);
         }
         catch (ArgumentException e)
         {

@@ -194,9 +194,11 @@ public static class RunReport
                 accuracy.Add(new ChartSeries("validation accuracy", epochs.Select(e => ((double)e.Step, e.ValidationAccuracy ?? double.NaN)).ToList(), SeriesStyle.LineAndMarkers));
             }
             figures.Add(HtmlReport.Figure(Figures.LossPerStep, new LineChart { Title = "Loss per step", XLabel = "step", YLabel = "loss", Series = loss, IncludeY = [0] }.ToSvg(),
-                $"Training loss of each minibatch{bucket}{(validation ? "; validation loss after each epoch" : " (this run held out no validation split)")}.{lossNote}"));
+                $"Training loss of each minibatch{bucket}" +
+                $"{(validation ? "; validation loss after each epoch" : " (this run held out no validation split)")}.{lossNote}"));
             figures.Add(HtmlReport.Figure(Figures.AccuracyPerStep, new LineChart { Title = "Accuracy per step", XLabel = "step", YLabel = "accuracy", Series = accuracy }.ToSvg(),
-                $"Share of each minibatch classified correctly before its update{bucket}{(validation ? "; validation accuracy after each epoch" : "")}."));
+                $"Share of each minibatch classified correctly before its update{bucket}" +
+                $"{(validation ? "; validation accuracy after each epoch" : "")}."));
             figures.Add(HtmlReport.Figure(Figures.LearningRate, new LineChart
             {
                 Title = "Learning rate",
@@ -216,7 +218,8 @@ public static class RunReport
                 accuracy.Add(new ChartSeries("validation accuracy", epochs.Select(e => ((double)e.Epoch, e.ValidationAccuracy ?? double.NaN)).ToList(), SeriesStyle.LineAndMarkers, Dashed: true));
             }
             figures.Add(HtmlReport.Figure(Figures.LossPerEpoch, new LineChart { Title = "Loss per epoch", XLabel = "epoch", IntegerX = true, YLabel = "loss", Series = loss, IncludeY = [0] }.ToSvg(),
-                $"Mean training loss over each epoch's minibatches (as the weights changed){(validation ? " and the validation loss at its end" : "")}.{lossNote}"));
+                "Mean training loss over each epoch's minibatches (as the weights changed)" +
+                $"{(validation ? " and the validation loss at its end" : "")}.{lossNote}"));
             figures.Add(HtmlReport.Figure(Figures.AccuracyPerEpoch, new LineChart { Title = "Accuracy per epoch", XLabel = "epoch", IntegerX = true, YLabel = "accuracy", Series = accuracy }.ToSvg(),
                 $"Training accuracy over each epoch's minibatches{(validation ? " and the validation accuracy at its end" : "")}."));
             if (steps.Count == 0)
@@ -239,10 +242,14 @@ public static class RunReport
     {
         if (input.LabelSmoothing <= 0) return "";
         int classes = input.Model?.ClassNames.Count ?? input.Test?.ClassNames.Count ?? 0;
-        string floor = classes >= 2 ? string.Create(CultureInfo.InvariantCulture, $", which cannot fall below {SmoothedLossFloor(input.LabelSmoothing, classes):F3} for {classes} classes") : "";
+        string floor = classes < 2 ? ""
+            : string.Create(CultureInfo.InvariantCulture,
+                $", which cannot fall below {SmoothedLossFloor(input.LabelSmoothing, classes):F3} for {classes} classes");
         string augmented = input.Augmented ? " on randomly flipped images" : "";
-        return string.Create(CultureInfo.InvariantCulture, $" The training loss is cross-entropy against label-smoothed targets (ε = {input.LabelSmoothing:G3}){augmented}{floor}") +
-            (validation ? "; the validation loss is plain cross-entropy, so it can sit well below the training loss without anything being wrong." : ".");
+        return string.Create(CultureInfo.InvariantCulture,
+                $" The training loss is cross-entropy against label-smoothed targets (ε = {input.LabelSmoothing:G3}){augmented}{floor}") +
+            (validation ? "; the validation loss is plain cross-entropy, so it can sit well below the training loss without anything being wrong."
+                : ".");
     }
 
     /// <summary>
@@ -388,7 +395,8 @@ public static class RunReport
               "mean-image preprocessing with a stronger L2 penalty (1e-3) gives recognisable ones."
             : "";
         return HtmlReport.Figure(Figures.Templates, ImageGrid.Render(tiles, scale: 3),
-            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: bright pixels raise the class's score, dark ones lower it." + noise);
+            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: " +
+            "bright pixels raise the class's score, dark ones lower it." + noise);
     }
 
     // ---- CNN ----

@@ -52,7 +52,8 @@ public static class Templates
                    "(templates are drawn for svm, softmax and logistic models)";
         if (model.Features is { } features)
             return $"this {model.Kind} model reads {features.Pipeline.CanonicalConfig} features, not pixels: its weights are one per feature " +
-                   $"({features.Length:N0} of them), not one per pixel, so they draw no image. Templates need a linear model trained on pixels (without features)";
+                   $"({features.Length:N0} of them), not one per pixel, so they draw no image. " +
+                   "Templates need a linear model trained on pixels (without features)";
         return null;
     }
 

@@ -148,8 +148,8 @@ public static class RunReports
             Test = test,
             Predictions = predictions,
             Threads = threads,
-            LabelSmoothing = (config["training"] as JsonObject)?["LabelSmoothing"] is JsonValue smoothing && smoothing.TryGetValue(out double epsilon) ? epsilon : 0,
-            Augmented = (config["training"] as JsonObject)?["Flip"] is JsonValue flip && flip.TryGetValue(out bool flipped) && flipped,
+            LabelSmoothing = config["training"]?["LabelSmoothing"] is JsonValue smoothing && smoothing.TryGetValue(out double epsilon) ? epsilon : 0,
+            Augmented = config["training"]?["Flip"] is JsonValue flip && flip.TryGetValue(out bool flipped) && flipped,
         };
     }
 

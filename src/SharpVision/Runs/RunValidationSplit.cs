@@ -31,7 +31,8 @@ public static class RunValidationSplit
         ArgumentNullException.ThrowIfNull(classNames);
         var configPath = Path.Combine(runDirectory, "config.json");
         if (!File.Exists(configPath))
-            throw new DataFormatException(configPath, "not found: the validation split is rebuilt from the run folder's config.json, which records its seed and fraction");
+            throw new DataFormatException(configPath,
+                "not found: the validation split is rebuilt from the run folder's config.json, which records its seed and fraction");
         var config = ReadConfig(configPath);
         var training = config["training"] as JsonObject ?? throw new DataFormatException(configPath, "has no \"training\" object");
         int seed = SeedOf(training);
@@ -46,7 +47,8 @@ public static class RunValidationSplit
                 : "the run held out no validation images (validation fraction 0: the model trained on the whole training split)");
         if (training["c_values"] is JsonArray { Count: > 1 })
             return new RunValidation(null, fraction, seed,
-                "the dual solver chose C on the validation split, then refitted the model on the training and validation images together, so it has seen them");
+                "the dual solver chose C on the validation split, then refitted the model on the training and validation images together, " +
+                "so it has seen them");
 
         if (Number(config["train_limit"]) is double limit) train = train.Take((int)limit, seed);
         if (classNames.Count < train.ClassNames.Count && classNames.All(train.ClassNames.Contains))
@@ -55,7 +57,7 @@ public static class RunValidationSplit
         var images = train.Subset(held);
         if (Number(config["validation_count"]) is double recorded && (int)recorded != images.Count)
             throw new DataFormatException(configPath, string.Create(CultureInfo.InvariantCulture,
-                $"records {recorded:0} validation images, but its fraction {fraction} and seed {seed} give {images.Count} from this dataset: is it the run's dataset?"));
+                $"records {recorded:0} validation images; its fraction {fraction} and seed {seed} give {images.Count} here: is this its dataset?"));
         return new RunValidation(images, fraction, seed, null);
     }
 

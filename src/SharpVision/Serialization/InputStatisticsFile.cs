@@ -29,7 +29,7 @@ public static class InputStatisticsFile
     }
 
     /// <summary>The statistics the file holds, or null when it has none (written before they existed).</summary>
-    /// <exception cref="DataFormatException">Malformed metadata, or tensors missing, of the wrong shape, or not finite and non-negative where they must be.</exception>
+    /// <exception cref="DataFormatException">Malformed metadata, or tensors missing, of the wrong shape, or negative or not finite.</exception>
     public static InputStatistics? Load(string path, SafeTensorsFile file, ImagePreparation preparation)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -53,15 +53,18 @@ public static class InputStatisticsFile
             throw new DataFormatException(path, $"invalid input_statistics {text}: {e.Message}", e);
         }
         if (!double.IsFinite(threshold) || threshold < 0 || count < 1)
-            throw new DataFormatException(path, string.Create(CultureInfo.InvariantCulture, $"input_statistics: threshold {threshold} and count {count} must be finite, ≥ 0 and ≥ 1"));
+            throw new DataFormatException(path, string.Create(CultureInfo.InvariantCulture,
+                $"input_statistics: threshold {threshold} and count {count} must be finite, ≥ 0 and ≥ 1"));
         long[] shape = [preparation.Channels, preparation.Height, preparation.Width];
         var values = TensorNames.Select(name =>
         {
             var entry = ModelMetadata.RequireTensor(path, file, name, "the input statistics");
             if (entry.DType != TensorDType.F32 || !entry.Shape.SequenceEqual(shape))
-                throw new DataFormatException(path, $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{string.Join(", ", shape)}]");
+                throw new DataFormatException(path,
+                    $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{string.Join(", ", shape)}]");
             var data = entry.ToSingle();
-            if (data.Any(v => !float.IsFinite(v) || v < 0)) throw new DataFormatException(path, $"'{name}' holds values that are not finite and non-negative");
+            if (data.Any(v => !float.IsFinite(v) || v < 0))
+                throw new DataFormatException(path, $"'{name}' holds values that are not finite and non-negative");
             return data;
         }).ToList();
         return new InputStatistics(values[0], values[1], threshold, count);

@@ -155,6 +155,7 @@ public class NeighborSearchTests
         Assert.True(code == 0, err);
         var backend = (string)System.Text.Json.Nodes.JsonNode.Parse(output)!["backend"]!;
         Assert.Equal($"knn-{NeighborSearch.ByteBackend(metric)}", backend);
-        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Equal(metric == DistanceMetric.Manhattan, backend.EndsWith("-vpsadbw", StringComparison.Ordinal));
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.Equal(metric == DistanceMetric.Manhattan, backend.EndsWith("-vpsadbw", StringComparison.Ordinal));
     }
 }

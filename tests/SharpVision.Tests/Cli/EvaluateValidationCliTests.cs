@@ -29,12 +29,14 @@ public class EvaluateValidationCliTests
     {
         using var temp = new TempFolder();
         var run = temp.Combine("softmax");
-        var train = Run("train", "--data", SampleDir, "--model", "softmax", "--epochs", "2", "--train-limit", "600", "--seed", "3", "--threads", "2", "--out", run);
+        var train = Run("train", "--data", SampleDir, "--model", "softmax", "--epochs", "2", "--train-limit", "600", "--seed", "3",
+            "--threads", "2", "--out", run);
         Assert.True(train.Code == 0, train.Err);
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!;
         var lastEpoch = JsonNode.Parse(File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Last(l => l.Length > 0))!;
 
-        var (code, output, err) = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--split", "validation", "--threads", "2", "--json");
+        var (code, output, err) = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--split", "validation",
+            "--threads", "2", "--json");
         Assert.True(code == 0, err);
         var metrics = JsonNode.Parse(output)!["metrics"]!["validation"]!;
         Assert.Equal((int)config["validation_count"]!, (int)metrics["count"]!); // 60: 10 % of the 600-image limit

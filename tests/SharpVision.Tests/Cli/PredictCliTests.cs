@@ -118,7 +118,8 @@ public sealed class PredictCliTests : IDisposable
         var test = _sample.Test;
         int far = Enumerable.Range(0, test.Count).Count(i => statistics.Check(test.Image(i)).IsFar);
         Assert.True(far <= test.Count / 50, $"{far} of {test.Count} Fashion-MNIST test images flagged as unlike the training images");
-        int negatives = Enumerable.Range(0, test.Count).Count(i => statistics.Check(test.Image(i).ToArray().Select(v => (byte)(255 - v)).ToArray()).IsFar);
+        int negatives = Enumerable.Range(0, test.Count)
+            .Count(i => statistics.Check(test.Image(i).ToArray().Select(v => (byte)(255 - v)).ToArray()).IsFar);
         Assert.Equal(test.Count, negatives);
     }
 
@@ -127,7 +128,8 @@ public sealed class PredictCliTests : IDisposable
     {
         var train = _sample.Train.Take(300, 0);
         var expected = InputStatistics.Compute(train);
-        var softmax = new NetworkTrainer(new NetworkSpec("softmax"), Recipes.Default("softmax") with { Epochs = 1, ValidationFraction = 0 }).FitNetwork(train);
+        var recipe = Recipes.Default("softmax") with { Epochs = 1, ValidationFraction = 0 };
+        var softmax = new NetworkTrainer(new NetworkSpec("softmax"), recipe).FitNetwork(train);
         var hogKnn = new KNearestNeighbors(new(1, DistanceMetric.Euclidean, Features: SharpVision.Features.FeaturePipeline.Parse("hog"))).Fit(train);
         var pixelKnn = new KNearestNeighbors(new(1, DistanceMetric.Manhattan)).Fit(train);
         foreach (var (name, model) in new (string, IImageClassifier)[] { ("softmax", softmax), ("knn-hog", hogKnn), ("knn", pixelKnn) })

@@ -11,7 +11,8 @@ namespace SharpVision.Tests.Reports;
 public class ReportCaptionTests(SampleRuns runs)
 {
     private static string Caption(string html, string figure) =>
-        WebUtility.HtmlDecode(Regex.Match(html, $"data-figure=\"{figure}\">.*?<figcaption>(.*?)</figcaption>", RegexOptions.Singleline).Groups[1].Value);
+        WebUtility.HtmlDecode(Regex.Match(html, $"data-figure=\"{figure}\">.*?<figcaption>(.*?)</figcaption>", RegexOptions.Singleline)
+            .Groups[1].Value);
 
     private string Html(string kind) => File.ReadAllText(Path.Combine(runs[kind], "report.html"));
 
@@ -24,7 +25,8 @@ public class ReportCaptionTests(SampleRuns runs)
     {
         var caption = Caption(Html(kind), RunReport.Figures.EmbeddingMap);
         Assert.Contains(expected, caption, StringComparison.Ordinal);
-        if (kind is "knn" or "softmax") Assert.DoesNotContain("penultimate", caption, StringComparison.Ordinal); // no hidden layer: no penultimate layer
+        if (kind is "knn" or "softmax") // no hidden layer: no penultimate layer
+            Assert.DoesNotContain("penultimate", caption, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -37,8 +39,13 @@ public class ReportCaptionTests(SampleRuns runs)
 
         // cnn2's default recipe: no validation split, label smoothing 0.1, random flips.
         var cnn = Html("cnn2");
-        foreach (var figure in new[] { RunReport.Figures.LossPerStep, RunReport.Figures.LossPerEpoch, RunReport.Figures.AccuracyPerStep, RunReport.Figures.AccuracyPerEpoch })
-            Assert.DoesNotContain("validation", Caption(cnn, figure).Replace("held out no validation split", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        string[] curves =
+            [RunReport.Figures.LossPerStep, RunReport.Figures.LossPerEpoch, RunReport.Figures.AccuracyPerStep, RunReport.Figures.AccuracyPerEpoch];
+        foreach (var figure in curves)
+        {
+            var caption = Caption(cnn, figure).Replace("held out no validation split", "", StringComparison.Ordinal);
+            Assert.DoesNotContain("validation", caption, StringComparison.Ordinal);
+        }
         var loss = Caption(cnn, RunReport.Figures.LossPerEpoch);
         Assert.Contains("label-smoothed targets (ε = 0.1)", loss, StringComparison.Ordinal);
         Assert.Contains("cannot fall below 0.500 for 10 classes", loss, StringComparison.Ordinal);
@@ -56,7 +63,8 @@ public class ReportCaptionTests(SampleRuns runs)
         var q = Enumerable.Range(0, classes).Select(k => k == 3 ? 1 - epsilon + epsilon / classes : epsilon / classes).ToArray();
         var best = Ops.SoftmaxCrossEntropy(new Tensor(new Shape(1, classes), q.Select(p => MathF.Log(p)).ToArray()), [3], epsilon).Item();
         Assert.Equal(floor, best, 4);
-        var sharper = Ops.SoftmaxCrossEntropy(new Tensor(new Shape(1, classes), q.Select((p, k) => k == 3 ? 10f : 0f).ToArray()), [3], epsilon).Item();
+        var confident = new Tensor(new Shape(1, classes), q.Select((p, k) => k == 3 ? 10f : 0f).ToArray());
+        var sharper = Ops.SoftmaxCrossEntropy(confident, [3], epsilon).Item();
         Assert.True(sharper > floor);
     }
 
@@ -79,5 +87,6 @@ public class ReportCaptionTests(SampleRuns runs)
     [InlineData(30.374, "30.4 s")]
     [InlineData(65.2, "1m 05s")]
     [InlineData(7384, "2h 03m")]
+    [InlineData(-23.5, "-23.5 s")]
     public void DurationText_ReadsAsPeopleWriteIt(double seconds, string expected) => Assert.Equal(expected, DurationText.Format(seconds));
 }

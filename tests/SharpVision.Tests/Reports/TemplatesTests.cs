@@ -88,8 +88,8 @@ public class TemplatesCliTests
     {
         using var temp = new TempFolder();
         var run = temp.Combine("hog");
-        var train = CliRunner.Run("train", "--data", CliRunner.SampleDir, "--model", "softmax", "--features", "hog", "--epochs", "1", "--train-limit", "300",
-            "--threads", "2", "--out", run);
+        var train = CliRunner.Run("train", "--data", CliRunner.SampleDir, "--model", "softmax", "--features", "hog", "--epochs", "1",
+            "--train-limit", "300", "--threads", "2", "--out", run);
         Assert.True(train.Code == 0, train.Err);
         var png = temp.Combine("t.png");
         var (code, _, err) = CliRunner.Run("templates", "--model", Path.Combine(run, "model.safetensors"), "--out", png);

@@ -42,7 +42,10 @@ public static class SystemComponents
     }
 }
 
-/// <summary>A [Fact] that needs an optional system component: reported as skipped, with the reason, when it is missing (see <see cref="SystemComponents"/>).</summary>
+/// <summary>
+/// A [Fact] that needs an optional system component: reported as skipped, with the reason, when it is missing (see
+/// <see cref="SystemComponents"/>).
+/// </summary>
 public sealed class RequiresFactAttribute : FactAttribute
 {
     public RequiresFactAttribute(SystemComponent component)
