@@ -11,6 +11,9 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
+//                                                                          [--train-limit N]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -34,14 +37,21 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "vit")
+    return SharpVision.Bench.VitBench.Run(repeats, threads, Arg("--model", "vit"), int.Parse(Arg("--batch", "128")));
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what == "knnfeatures")
     return SharpVision.Bench.FeatureKnnBench.Run(data, repeats, threads, Arg("--features", "hog"),
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
+if (what == "trees")
+    return SharpVision.Bench.TreeBench.Run(data, threads, Arg("--only", "forest,boost"), int.Parse(Arg("--trees", "100")),
+        int.Parse(Arg("--rounds", "100")),
+        int.Parse(Arg("--leaves", "31")), double.Parse(Arg("--lr", "0.1"), System.Globalization.CultureInfo.InvariantCulture),
+        argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees)");
     return 2;
 }
 
