@@ -49,13 +49,7 @@ public sealed class BarChart
         svg.Rect(0, 0, Width, height, "#ffffff");
         svg.Text(Width / 2, 18, Title, "middle", 14, bold: true);
         svg.OpenGroup("axes");
-        foreach (double t in scale.Ticks())
-        {
-            double x = scale.Map(t);
-            svg.Line(x, top, x, plotBottom, "#e6e6e6");
-            svg.Line(x, plotBottom, x, plotBottom + 4, "#333333");
-            svg.Text(x, plotBottom + 17, format(t), "middle");
-        }
+        XYFrame.XTicks(svg, scale, top, plotBottom, format, "#e6e6e6");
         svg.Line(plotLeft, top, plotLeft, plotBottom, "#333333");
         svg.Line(plotLeft, plotBottom, scale.Map(scale.Max), plotBottom, "#333333");
         svg.Text((plotLeft + scale.Map(scale.Max)) / 2, height - 8, XLabel, "middle");

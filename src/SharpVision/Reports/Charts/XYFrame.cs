@@ -101,19 +101,25 @@ internal sealed class XYFrame
             svg.Line(PlotLeft - 4, py, PlotLeft, py, "#333333");
             svg.Text(PlotLeft - 7, py, Y.Format(t), "end", baseline: "middle");
         }
-        foreach (double t in X.Ticks())
-        {
-            double px = X.Map(t);
-            svg.Line(px, PlotTop, px, PlotBottom, "#f0f0f0");
-            svg.Line(px, PlotBottom, px, PlotBottom + 4, "#333333");
-            svg.Text(px, PlotBottom + 17, FormatX(t), "middle");
-        }
+        XTicks(svg, X, PlotTop, PlotBottom, FormatX, "#f0f0f0");
         svg.Line(PlotLeft, PlotBottom, PlotRight, PlotBottom, "#333333");
         svg.Line(PlotLeft, PlotTop, PlotLeft, PlotBottom, "#333333");
         svg.Text((PlotLeft + PlotRight) / 2, Height - 8, _xLabel, "middle");
         svg.Text(14, (PlotTop + PlotBottom) / 2, _yLabel, "middle", rotate: -90);
         svg.CloseGroup();
         return svg;
+    }
+
+    /// <summary>An x axis's grid lines (from <paramref name="top"/> down), tick marks and labels under <paramref name="bottom"/>.</summary>
+    public static void XTicks(SvgBuilder svg, LinearScale x, double top, double bottom, Func<double, string> format, string gridColor)
+    {
+        foreach (double t in x.Ticks())
+        {
+            double px = x.Map(t);
+            svg.Line(px, top, px, bottom, gridColor);
+            svg.Line(px, bottom, px, bottom + 4, "#333333");
+            svg.Text(px, bottom + 17, format(t), "middle");
+        }
     }
 
     // Legend entries left to right, wrapping when a row is full.
