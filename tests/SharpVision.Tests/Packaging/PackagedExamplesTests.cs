@@ -11,11 +11,16 @@ namespace SharpVision.Tests.Packaging;
 /// The packages as a user gets them: <c>examples/run.sh</c> packs the solution into a folder feed, builds every example
 /// outside the repository against that feed only (so a type that is not public, or a dependency a package lacks, fails
 /// here) and runs each on the shipped sample. Needs nothing optional, so it never skips. Costs about a minute (pack,
-/// restore and build of three small console programs, a few seconds of training).
+/// restore and build of three small console programs, a few seconds of training); it runs alone, after the parallel
+/// tests, so its builds do not slow the tests that hold a time budget.
 /// </summary>
 [Trait("Category", "Integration")]
+[Collection(Name)]
 public class PackagedExamplesTests(ITestOutputHelper output)
 {
+    /// <summary>The collection that keeps this test out of the parallel run.</summary>
+    public const string Name = "packaged examples";
+
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(8);
 
     [Fact]
@@ -93,7 +98,7 @@ public class PackagedExamplesTests(ITestOutputHelper output)
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Runs the script with a time limit; in a Release test build the src projects are already built, so it packs them as they are.</summary>
+    /// <summary>Runs the script with a time limit; a Release test build has just built the src projects, so it packs them as they are.</summary>
     private static (int Code, string Log) RunExamplesScript(string workFolder)
     {
         var script = Path.Combine(RepositoryRoot(), "examples", "run.sh");
@@ -127,3 +132,7 @@ public class PackagedExamplesTests(ITestOutputHelper output)
         throw new InvalidOperationException($"No SharpVision.slnx above {AppContext.BaseDirectory}.");
     }
 }
+
+/// <summary>Runs <see cref="PackagedExamplesTests"/> on its own (xunit runs such collections after the parallel ones).</summary>
+[CollectionDefinition(PackagedExamplesTests.Name, DisableParallelization = true)]
+public sealed class PackagedExamplesCollection;
