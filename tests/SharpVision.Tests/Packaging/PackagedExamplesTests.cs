@@ -101,7 +101,7 @@ public class PackagedExamplesTests(ITestOutputHelper output)
     /// <summary>Runs the script with a time limit; a Release test build has just built the src projects, so it packs them as they are.</summary>
     private static (int Code, string Log) RunExamplesScript(string workFolder)
     {
-        var script = Path.Combine(RepositoryRoot(), "examples", "run.sh");
+        var script = Path.Combine(CliRunner.RepositoryRoot, "examples", "run.sh");
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(script);
 #if !DEBUG
@@ -123,13 +123,6 @@ public class PackagedExamplesTests(ITestOutputHelper output)
         }
         process.WaitForExit();
         lock (gate) return (process.ExitCode, log.ToString());
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpVision.slnx"))) return dir.FullName;
-        throw new InvalidOperationException($"No SharpVision.slnx above {AppContext.BaseDirectory}.");
     }
 }
 
