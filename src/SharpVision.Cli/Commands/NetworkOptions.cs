@@ -27,7 +27,7 @@ internal sealed class NetworkOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
     public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
-    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none; the recipe's default: 0.1, and 0 for the convolutional networks, whose recipe selects nothing on validation data)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation (boost: the boosting curve and early stopping; kernel-svm: probability calibration; networks: each epoch) (0 = none; the recipe's default: 0.1, and 0 for the convolutional networks, whose recipe selects nothing on validation data)" };
     public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
     public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
@@ -35,8 +35,8 @@ internal sealed class NetworkOptions
     public Option<int?> Cutout { get; } = new("--cutout") { Description = "Augmentation: cutout square side in pixels (0 = off)" };
     public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each image with its mirror; default flip for CNNs)" };
     public Option<string?> Solver { get; } = new("--solver") { Description = "svm: sgd (minibatch gradient descent on the multiclass hinge, the default) or dual (exact one-vs-rest squared hinge, scikit-learn LinearSVC's model, by dual coordinate descent)" };
-    public Option<string?> C { get; } = new("--c") { Description = $"svm --solver dual: C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default {string.Join(",", DualSvmOptions.DefaultCValues)})" };
-    public Option<double?> Tolerance { get; } = new("--tol") { Description = "svm --solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
+    public Option<string?> C { get; } = new("--c") { Description = $"kernel-svm: C, the cost of a margin violation (default 1). svm --solver dual: C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default {string.Join(",", DualSvmOptions.DefaultCValues)})" };
+    public Option<double?> Tolerance { get; } = new("--tol") { Description = "kernel-svm: SMO stopping tolerance (default 1e-3, libsvm's). svm --solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
 
     public void AddTo(Command command)

@@ -18,7 +18,8 @@ internal static class TrainCommand
         var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, " +
             "model.safetensors, report.html).\n\n" +
             "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss by SGD; with --solver dual the exact one-vs-rest squared-hinge SVM of " +
-            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional). " +
+            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional), " +
+            "tree (CART decision tree), forest (random forest), boost (gradient-boosted trees, softmax loss), kernel-svm (libsvm's C-SVC, one-vs-one, rbf/poly/linear). " +
             "Every flag not given takes the model's default recipe.\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist      (the default CNN recipe)\n" +
             "  sharpvision train --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n" +
@@ -26,6 +27,11 @@ internal static class TrainCommand
             "  sharpvision train --model mlp --features hog:norm=L1-sqrt --hidden 1024 --dropout 0.5 --label-smoothing 0.1 --epochs 30 --validation-fraction 0\n" +
             "  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n" +
+            "  sharpvision train --model forest --trees 100      (√D features per split, out-of-bag accuracy)\n" +
+            "  sharpvision train --model boost --rounds 100 --leaves 31 --lr 0.1\n" +
+            "  sharpvision train --model boost --features hog --validation-fraction 0.1 --early-stopping-rounds 10\n" +
+            "  sharpvision train --model kernel-svm --kernel rbf --c 10 --gamma scale --train-limit 10000\n" +
+            "  sharpvision train --model kernel-svm --features hog --c 10\n" +
             "  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);

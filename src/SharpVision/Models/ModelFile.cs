@@ -1,4 +1,6 @@
 using SharpVision.Classic;
+using SharpVision.Classic.Svm;
+using SharpVision.Classic.Trees;
 using SharpVision.IO;
 using SharpVision.Nn;
 using SharpVision.Serialization;
@@ -27,6 +29,10 @@ public static class ModelFile
         ["cnn2"] = NetworkModelFile.Load,
         ["resnet8"] = NetworkModelFile.Load,
         ["resnet20"] = NetworkModelFile.Load,
+        [TreeModelFile.TreeKind] = TreeModelFile.Load,
+        [TreeModelFile.ForestKind] = TreeModelFile.Load,
+        [TreeModelFile.BoostKind] = TreeModelFile.Load,
+        [KernelSvmModelFile.Kind] = (path, file, _) => KernelSvmModelFile.Load(path, file),
     };
 
     /// <summary>The model types a file may hold (a closed list).</summary>
