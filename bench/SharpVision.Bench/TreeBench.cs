@@ -47,7 +47,8 @@ internal static class TreeBench
                         seed: 0, threads: threads,
                         onRound: r =>
                         {
-                            if (r.Round % 10 == 0) Console.Error.WriteLine($"round {r.Round}: train loss {r.TrainLoss:F4} ({sw.Elapsed.TotalSeconds:F1} s)");
+                            if (r.Round % 10 == 0) Console.Error.WriteLine($"round {r.Round}: train loss {r.TrainLoss:F4} " +
+                                $"({sw.Elapsed.TotalSeconds:F1} s)");
                         });
                     double fit = sw.Elapsed.TotalSeconds;
                     probabilities = boosted.PredictProbabilities(testTable, threads);
@@ -88,13 +89,17 @@ internal static class TreeBench
                         standardizer.Standardize(q);
                     }
                     double extract = sw.Elapsed.TotalSeconds;
-                    var svm = SharpVision.Classic.Svm.KernelSvm.Fit(x, length, train.Labels, classes, new SharpVision.Classic.Svm.KernelSvmOptions(C: c), threads,
-                        onPairDone: p => Console.Error.WriteLine($"pair {p.First}-{p.Second}: {p.Iterations} iterations, {p.SupportVectors} SV, {p.Seconds:F1} s"));
+                    var svm = SharpVision.Classic.Svm.KernelSvm.Fit(x, length, train.Labels, classes,
+                        new SharpVision.Classic.Svm.KernelSvmOptions(C: c), threads,
+                        onPairDone: p => Console.Error.WriteLine($"pair {p.First}-{p.Second}: {p.Iterations} iterations, {p.SupportVectors} SV, " +
+                            $"{p.Seconds:F1} s"));
                     double fit = sw.Elapsed.TotalSeconds;
                     var votes = svm.Votes(svm.DecisionValues(q, threads));
                     probabilities = votes.Select(v => (float)v).ToArray();
-                    name = $"sharpvision {pipeline.CanonicalConfig}{(standardize ? " standardized" : "")} + SVC rbf C={c} gamma=scale, {train.Count} images";
-                    extra = new { extract_s = Math.Round(extract, 3), fit_s = Math.Round(fit - extract, 3), predict_s = Math.Round(sw.Elapsed.TotalSeconds - fit, 3),
+                    name = $"sharpvision {pipeline.CanonicalConfig}{(standardize ? " standardized" : "")} + SVC rbf C={c} gamma=scale, " +
+                        $"{train.Count} images";
+                    extra = new { extract_s = Math.Round(extract, 3), fit_s = Math.Round(fit - extract, 3),
+                        predict_s = Math.Round(sw.Elapsed.TotalSeconds - fit, 3),
                         support_vectors = svm.SupportVectorCount, gamma = svm.Kernel.Gamma, length };
                     break;
                 }

@@ -11,30 +11,26 @@ public sealed record Predictions(int Count, int Classes, float[] Probabilities, 
 {
     /// <summary>
     /// Predictions for Count = probabilities.Length / classes queries whose ranking orders each query's classes by
-    /// descending <paramref name="order"/> (null: the probabilities themselves), then descending probability, the lower
-    /// class first among equals.
+    /// descending probability, the lower class first among equals.
     /// </summary>
-    /// <param name="probabilities">Count×Classes, rows summing to 1.</param>
+    /// <param name="probabilities">Count×Classes, rows summing to 1 (kept, not copied).</param>
     /// <param name="classes">Classes per query.</param>
-    /// <param name="order">Count×Classes scores ranked first (a one-vs-one SVM's votes), or null.</param>
-    /// <exception cref="ArgumentException">Lengths that are not whole rows, or an order of another length.</exception>
-    public static Predictions Rank(float[] probabilities, int classes, float[]? order = null)
+    /// <exception cref="ArgumentException">A length that is not whole rows.</exception>
+    public static Predictions Rank(float[] probabilities, int classes)
     {
         ArgumentNullException.ThrowIfNull(probabilities);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        if (probabilities.Length % classes != 0) throw new ArgumentException($"{probabilities.Length} probabilities are not whole rows of {classes}.", nameof(probabilities));
-        if (order is not null && order.Length != probabilities.Length) throw new ArgumentException("The order needs one score per probability.", nameof(order));
+        if (probabilities.Length % classes != 0)
+            throw new ArgumentException($"{probabilities.Length} probabilities are not whole rows of {classes}.", nameof(probabilities));
         int count = probabilities.Length / classes;
         var ranking = new int[count * classes];
         var p = new float[classes];
-        var o = new float[classes];
         for (int i = 0; i < count; i++)
         {
             probabilities.AsSpan(i * classes, classes).CopyTo(p);
-            (order ?? probabilities).AsSpan(i * classes, classes).CopyTo(o);
             var row = ranking.AsSpan(i * classes, classes);
             for (int j = 0; j < classes; j++) row[j] = j;
-            row.Sort((a, b) => o[a] != o[b] ? o[b].CompareTo(o[a]) : p[a] != p[b] ? p[b].CompareTo(p[a]) : a.CompareTo(b));
+            row.Sort((a, b) => p[a] != p[b] ? p[b].CompareTo(p[a]) : a.CompareTo(b));
         }
         return new Predictions(count, classes, probabilities, ranking);
     }

@@ -23,9 +23,11 @@ internal sealed class ModelFlags
         K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
         Metric = new("--metric") { Description = "knn: distance, l1 (Manhattan) or l2 (Euclidean)" + many, DefaultValueFactory = _ => cv ? "l1,l2" : "l2" };
         Weights = new("--weights") { Description = "knn: votes, uniform or distance (1/d)" + many, DefaultValueFactory = _ => "uniform" };
-        Features = new FeatureOptions("Hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp, tree, forest, boost, kernel-svm), " +
+        Features = new FeatureOptions("Hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp, tree, forest, boost, " +
+            "kernel-svm), " +
             "e.g. hog, hog+color, " +
-            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training images only " +
+            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training " +
+                "images only " +
             "(on each fold's training part in cv) and stored in the model; extraction is cached on disk");
     }
 
@@ -73,9 +75,14 @@ internal sealed class ModelFlags
     {
         if (ClassicOptions.Kinds.Contains(kind))
         {
-            foreach (var name in ClassicOptions.UnusedNetworkFlags(parse, Network, kind)) console.Log($"warning: {name} has no effect on --model {kind}");
-            foreach (var (name, given) in new[] { ("--epochs", parse.GetValue(shared.Epochs) is not null), ("--batch-size", parse.GetValue(shared.BatchSize) is not null),
-                         ("--lr", kind != "boost" && parse.GetValue(shared.LearningRate) is not null) })
+            foreach (var name in ClassicOptions.UnusedNetworkFlags(parse, Network, kind)) console.Log($"warning: {name} has no effect on --model " +
+                $"{kind}");
+            var gradientFlags = new[]
+            {
+                ("--epochs", parse.GetValue(shared.Epochs) is not null), ("--batch-size", parse.GetValue(shared.BatchSize) is not null),
+                ("--lr", kind != "boost" && parse.GetValue(shared.LearningRate) is not null),
+            };
+            foreach (var (name, given) in gradientFlags)
                 if (given) console.Log($"warning: {name} has no effect on --model {kind} (it has no gradient training)");
             return;
         }
@@ -115,7 +122,8 @@ internal sealed class ModelFlags
                 kind == "mlp" ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? Network.DropoutProbability(parse) : 0, pipeline, solver);
             var dual = solver == "dual" ? Network.DualOptions(parse) : null;
             if (dual is { CValues.Count: > 1 } && recipe.ValidationFraction == 0)
-                throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
+                throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, " +
+                    "or give one value.");
             return new NetworkTrainer(spec, recipe, dual);
         }
         catch (ModelSetupException e)

@@ -19,7 +19,8 @@ public sealed class ModelInput
     public ModelInput(ImagePreparation preparation, FeatureStandardizer? features)
     {
         ArgumentNullException.ThrowIfNull(preparation);
-        if (features is not null && (features.Channels != preparation.Channels || features.Height != preparation.Height || features.Width != preparation.Width))
+        if (features is not null && (features.Channels != preparation.Channels || features.Height != preparation.Height
+            || features.Width != preparation.Width))
             throw new ArgumentException("The feature standardizer was fitted on images of another shape.", nameof(features));
         (Preparation, Features) = (preparation, features);
     }
@@ -40,7 +41,8 @@ public sealed class ModelInput
     /// standardization) on it; with the training rows' standardized features when there is a pipeline.
     /// </summary>
     /// <exception cref="ModelSetupException">The pipeline does not fit the images (setting "features").</exception>
-    public static (ModelInput Input, float[]? TrainFeatures) Fit(ImageDataset train, FeaturePipeline? pipeline, int seed, int threads, FeatureCache? cache,
+    public static (ModelInput Input, float[]? TrainFeatures) Fit(ImageDataset train, FeaturePipeline? pipeline, int seed, int threads,
+        FeatureCache? cache,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -62,7 +64,8 @@ public sealed class ModelInput
     public FeatureTable Table(ReadOnlySpan<byte> images, int threads)
     {
         CheckImages(images);
-        return Features is null ? FeatureTable.FromBytes(images.ToArray(), ImageSize) : FeatureTable.FromFloats(Features.Apply(images, threads), Dimension);
+        return Features is null ? FeatureTable.FromBytes(images.ToArray(), ImageSize) : FeatureTable.FromFloats(Features.Apply(images, threads),
+            Dimension);
     }
 
     /// <summary>The rows of <paramref name="data"/> for a tree, features read through <paramref name="cache"/> when given.</summary>
@@ -100,7 +103,8 @@ public sealed class ModelInput
     private void CheckImages(ReadOnlySpan<byte> images)
     {
         if (images.Length % ImageSize != 0)
-            throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.",
+            throw new ArgumentException($"{images.Length} bytes is not a whole number of " +
+                $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.",
                 nameof(images));
     }
 }

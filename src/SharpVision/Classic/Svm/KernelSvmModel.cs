@@ -47,7 +47,8 @@ public sealed class KernelSvmTrainer : IClassifierTrainer
         return json;
     }
 
-    /// <summary>Solves the one-vs-one problems on <paramref name="train"/>; <paramref name="validation"/> (or a held-out share) calibrates probabilities.</summary>
+    /// <summary>Solves the one-vs-one problems on <paramref name="train"/>; <paramref name="validation"/> (or a held-out share) calibrates
+    /// probabilities.</summary>
     /// <exception cref="ArgumentException">Fewer than two classes, a class without images, or a pipeline that does not fit.</exception>
     public IImageClassifier Fit(ImageDataset train, ImageDataset? validation = null, FitContext? context = null)
     {
@@ -59,20 +60,35 @@ public sealed class KernelSvmTrainer : IClassifierTrainer
             var (held, kept) = Splits.StratifiedSplit(train.Labels, ValidationFraction, Seed);
             (train, validation) = (train.Subset(kept), train.Subset(held));
         }
-        int threads = context.ResolvedThreads, classes = train.ClassNames.Count;
+        int threads = context.ResolvedThreads;
+        // The SVM learns the classes present; the model maps them back to the dataset's (an absent class gets probability 0).
+        var present = train.Labels.Distinct().Order().ToArray();
+        if (present.Length < 2)
+            throw new ArgumentException($"The training images hold one class ({train.ClassNames[present[0]]}); a classifier needs at least two.",
+                nameof(train));
+        var index = new int[train.ClassNames.Count];
+        Array.Fill(index, -1);
+        for (int c = 0; c < present.Length; c++) index[present[c]] = c;
+        int classes = present.Length;
         if (Features is not null) context.Report(new FitNote($"features {Features.CanonicalConfig}: fitting on {train.Count:N0} training images"));
         var (input, trainFeatures) = ModelInput.Fit(train, Features, Seed, threads, context.FeatureCache, context.Cancellation);
         var x = trainFeatures ?? ModelInput.Scaled(train.Pixels);
+        if (validation is not null) validation = validation.Subset(Enumerable.Range(0, validation.Count).Where(i =>
+            index[validation.Labels[i]] >= 0).ToArray());
         var validationRows = validation is null ? null : input.Floats(validation, threads, context.FeatureCache, context.Cancellation);
         int pairs = classes * (classes - 1) / 2, done = 0;
-        context.Report(new FitNote($"kernel SVM: {Options.Kernel.ToString().ToLowerInvariant()} kernel, C = {Options.C.ToString(CultureInfo.InvariantCulture)}, " +
+        context.Report(new FitNote($"kernel SVM: {Options.Kernel.ToString().ToLowerInvariant()} kernel, C = " +
+            $"{Options.C.ToString(CultureInfo.InvariantCulture)}, " +
             $"{pairs} one-vs-one problems on {train.Count:N0} rows × {input.Dimension:N0} features, {threads} thread(s)"));
         var solves = new List<PairSolve>();
-        var svm = KernelSvm.Fit(x, input.Dimension, train.Labels, classes, Options, threads, validationRows, validation?.Labels, solve =>
+        var svm = KernelSvm.Fit(x, input.Dimension, train.Labels.Select(y => index[y]).ToArray(), classes, Options, threads, validationRows,
+            validation?.Labels.Select(y => index[y]).ToArray(), solve =>
         {
             lock (solves) solves.Add(solve);
             int n = Interlocked.Increment(ref done);
-            context.Report(new FitProgress("kernel SVM", n, pairs, $"{n}/{pairs} pairs ({solve.First} vs {solve.Second}: {solve.SupportVectors} support vectors)"));
+            context.Report(new FitProgress("kernel SVM", n, pairs,
+                $"{n}/{pairs} pairs ({train.ClassNames[present[solve.First]]} vs {train.ClassNames[present[solve.Second]]}: {solve.SupportVectors} " +
+                    $"support vectors)"));
         }, context.Cancellation);
         var images = SupportImages(svm, train);
         context.Report(new FitCompleted(train.Count, validation?.Count ?? 0, new JsonObject
@@ -89,7 +105,7 @@ public sealed class KernelSvmTrainer : IClassifierTrainer
                     : Options.Probability == ProbabilityCalibration.CrossValidation ? "cross-validation" : "training-decisions",
             },
         }));
-        return new KernelSvmModel(svm, input, train.ClassNames, images, Describe());
+        return new KernelSvmModel(svm, input, train.ClassNames, present, images, Describe());
     }
 
     // The training images of the support vectors, for reports (the model keeps them beside its vectors).
@@ -104,8 +120,9 @@ public sealed class KernelSvmTrainer : IClassifierTrainer
 
 /// <summary>
 /// A fitted kernel SVM on images: the <see cref="ModelInput"/> and the one-vs-one <see cref="KernelSvmClassifier"/>,
-/// with its support vectors' images (for reports). Predictions rank classes by one-vs-one votes (libsvm's and
-/// scikit-learn's prediction), then by the coupled probabilities. Immutable.
+/// with its support vectors' images (for reports). Predictions rank classes by the pairwise-coupled probabilities, as libsvm's
+/// <c>svm_predict_probability</c> does (the one-vs-one vote, scikit-learn's <c>predict</c>, agrees except between near-equal
+/// classes: <see cref="KernelSvmClassifier.Votes"/> gives it). Immutable.
 /// </summary>
 /// <remarks>Shape: images (q, C, H, W) bytes → rows (q, D) → decisions (q, K(K−1)/2) → probabilities (q, K).</remarks>
 public sealed class KernelSvmModel : IImageClassifier
@@ -113,23 +130,33 @@ public sealed class KernelSvmModel : IImageClassifier
     /// <param name="svm">The fitted classifier.</param>
     /// <param name="input">How images become rows.</param>
     /// <param name="classNames">Class names in label order.</param>
+    /// <param name="classes">The classes the SVM learned (its class i is <paramref name="classNames"/>[classes[i]]), ascending.</param>
     /// <param name="supportImages">The support vectors' images, nSV×C×H×W bytes in the classifier's order.</param>
     /// <param name="options">The options that trained it, as JSON (recorded, not used to predict).</param>
-    /// <exception cref="ArgumentException">Sizes that disagree.</exception>
-    public KernelSvmModel(KernelSvmClassifier svm, ModelInput input, IReadOnlyList<string> classNames, byte[] supportImages, JsonObject options)
+    /// <exception cref="ArgumentException">Sizes that disagree, or class indices that are not ascending within the class names.</exception>
+    public KernelSvmModel(KernelSvmClassifier svm, ModelInput input, IReadOnlyList<string> classNames, int[] classes, byte[] supportImages,
+        JsonObject options)
     {
+        ArgumentNullException.ThrowIfNull(classes);
         ArgumentNullException.ThrowIfNull(svm);
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(supportImages);
         ArgumentNullException.ThrowIfNull(options);
-        if (svm.Dimension != input.Dimension) throw new ArgumentException($"The SVM reads {svm.Dimension} features; the input gives {input.Dimension}.", nameof(input));
-        if (svm.Classes != classNames.Count) throw new ArgumentException($"The SVM knows {svm.Classes} classes; {classNames.Count} names given.", nameof(classNames));
+        if (svm.Dimension != input.Dimension)
+            throw new ArgumentException($"The SVM reads {svm.Dimension} features; the input gives {input.Dimension}.", nameof(input));
+        if (svm.Classes != classes.Length)
+            throw new ArgumentException($"The SVM knows {svm.Classes} classes; {classes.Length} class indices given.", nameof(classes));
+        for (int c = 0; c < classes.Length; c++)
+            if ((uint)classes[c] >= (uint)classNames.Count || (c > 0 && classes[c] <= classes[c - 1]))
+                throw new ArgumentException($"The learned classes must be ascending indices into the {classNames.Count} class names.",
+                    nameof(classes));
         var p = input.Preparation;
         if (supportImages.LongLength != (long)svm.SupportVectorCount * p.Channels * p.Height * p.Width)
-            throw new ArgumentException($"{svm.SupportVectorCount} support images of {p.Channels}×{p.Height}×{p.Width} disagree with {supportImages.Length} bytes.",
+            throw new ArgumentException($"{svm.SupportVectorCount} support images of {p.Channels}×{p.Height}×{p.Width} disagree with " +
+                $"{supportImages.Length} bytes.",
                 nameof(supportImages));
-        (Svm, Input, ClassNames, SupportImages, Options) = (svm, input, classNames, supportImages, options);
+        (Svm, Input, ClassNames, Classes, SupportImages, Options) = (svm, input, classNames, classes, supportImages, options);
     }
 
     public string Kind => KernelSvmModelFile.Kind;
@@ -139,6 +166,9 @@ public sealed class KernelSvmModel : IImageClassifier
     public ModelInput Input { get; }
 
     public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The classes the SVM learned, as indices into <see cref="ClassNames"/> (every class, unless one had no training images).</summary>
+    public int[] Classes { get; }
 
     /// <summary>The support vectors' images, nSV×C×H×W, grouped by class (<see cref="KernelSvmClassifier.SupportCounts"/>).</summary>
     public byte[] SupportImages { get; }
@@ -166,9 +196,12 @@ public sealed class KernelSvmModel : IImageClassifier
     private Predictions FromRows(float[] rows, int threads)
     {
         var decisions = Svm.DecisionValues(rows, threads);
-        var probabilities = Svm.Probabilities(decisions).Select(p => (float)p).ToArray();
-        var votes = Svm.Votes(decisions).Select(v => (float)v).ToArray();
-        return Predictions.Rank(probabilities, ClassNames.Count, votes);
+        var learned = Svm.Probabilities(decisions);
+        int k = ClassNames.Count, q = learned.Length / Svm.Classes;
+        var probabilities = new float[q * k];
+        for (int i = 0; i < q; i++)
+            for (int c = 0; c < Svm.Classes; c++) probabilities[i * k + Classes[c]] = (float)learned[i * Svm.Classes + c];
+        return Predictions.Rank(probabilities, k);
     }
 
     public JsonObject Describe()

@@ -14,8 +14,10 @@ namespace SharpVision.Classic.Svm;
 /// <para>Metadata: the shared keys (<see cref="ModelMetadata"/>), "config" (the options, recorded), "kernel"
 /// ({"kind", "gamma", "degree", "coef0"}: what predictions use), and the feature pipeline's "features" when there is one.</para>
 /// <para>Tensors: support.images U8 [nSV, C, H, W] (the support vectors' images; on pixels they are the vectors,
-/// x = byte / 255); support.vectors F32 [nSV, D] on features only; support.counts I32 [K]; support.indices I32 [nSV]
-/// (rows of the training set); dual_coef F64 [K − 1, nSV]; rho F64 [K(K − 1)/2]; prob_a, prob_b F64 [K(K − 1)/2]; and
+/// x = byte / 255); support.vectors F32 [nSV, D] on features only; support.counts I32 [P]; support.indices I32 [nSV]
+/// (rows of the training set); support.classes I32 [P] (the dataset classes the SVM learned, ascending: all of them unless some had
+/// no training images; the layout below counts those P classes); dual_coef F64 [P − 1, nSV]; rho F64 [P(P − 1)/2]; prob_a, prob_b F64 [P(P −
+/// 1)/2]; and
 /// the feature pipeline's tensors. The loader checks every size and value before building the model.</para>
 /// </remarks>
 public static class KernelSvmModelFile
@@ -56,6 +58,7 @@ public static class KernelSvmModelFile
         int n = svm.SupportVectorCount, pairs = svm.Pairs;
         var entries = new List<TensorEntry> { new("support.images", TensorDType.U8, [n, p.Channels, p.Height, p.Width], model.SupportImages) };
         if (model.Input.Features is not null) entries.Add(TensorEntry.FromSingle("support.vectors", svm.SupportVectors, n, svm.Dimension));
+        entries.Add(TensorEntry.FromInt32("support.classes", model.Classes, svm.Classes));
         entries.Add(TensorEntry.FromInt32("support.counts", svm.SupportCounts, svm.Classes));
         entries.Add(TensorEntry.FromInt32("support.indices", svm.SupportIndices ?? new int[n], n));
         entries.Add(Doubles("dual_coef", svm.Coefficients, svm.Classes - 1, n));
@@ -70,7 +73,8 @@ public static class KernelSvmModelFile
     }
 
     /// <summary>Reads a kernel SVM from a file already parsed and identified as "kernel-svm".</summary>
-    /// <exception cref="DataFormatException">A malformed kernel, tensors of the wrong type or shape, values that are not finite, unknown tensors.</exception>
+    /// <exception cref="DataFormatException">A malformed kernel, tensors of the wrong type or shape, values that are not finite, unknown
+    /// tensors.</exception>
     public static IImageClassifier Load(string path, SafeTensorsFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -80,7 +84,12 @@ public static class KernelSvmModelFile
         var options = JsonObject(path, ModelMetadata.Require(path, meta, "config"), "config");
         var kernel = ReadKernel(path, ModelMetadata.Require(path, meta, "kernel"));
         var standardizer = FeatureStandardizerFile.Load(path, file, preparation);
-        int classes = classNames.Length, pairs = classes * (classes - 1) / 2;
+        var classEntry = ModelMetadata.RequireTensor(path, file, "support.classes", "the kernel SVM");
+        if (classEntry.DType != TensorDType.I32 || classEntry.Shape.Length != 1 || classEntry.Shape[0] < 2 || classEntry.Shape[0] > classNames.Length)
+            throw new DataFormatException(path, $"'support.classes' is {classEntry.DType} [{string.Join(", ", classEntry.Shape)}], expected I32 " +
+                $"[2..{classNames.Length}]");
+        var learned = classEntry.ToInt32();
+        int classes = learned.Length, pairs = classes * (classes - 1) / 2;
         var counts = ModelMetadata.RequireTensor(path, file, "support.counts", "the kernel SVM");
         if (counts.DType != TensorDType.I32 || !counts.Shape.SequenceEqual([classes]))
             throw new DataFormatException(path, $"'support.counts' is {counts.DType} [{string.Join(", ", counts.Shape)}], expected I32 [{classes}]");
@@ -92,8 +101,11 @@ public static class KernelSvmModelFile
         var images = ModelMetadata.RequireTensor(path, file, "support.images", "the kernel SVM");
         long[] imageShape = [n, preparation.Channels, preparation.Height, preparation.Width];
         if (images.DType != TensorDType.U8 || !images.Shape.SequenceEqual(imageShape))
-            throw new DataFormatException(path, $"'support.images' is {images.DType} [{string.Join(", ", images.Shape)}], expected U8 [{string.Join(", ", imageShape)}]");
-        var known = new HashSet<string>(["support.images", "support.counts", "support.indices", "dual_coef", "rho", "prob_a", "prob_b"], StringComparer.Ordinal);
+            throw new DataFormatException(path, $"'support.images' is {images.DType} [{string.Join(", ", images.Shape)}], expected U8 " +
+                $"[{string.Join(", ", imageShape)}]");
+        var known = new HashSet<string>(["support.images", "support.classes", "support.counts", "support.indices", "dual_coef", "rho", "prob_a",
+            "prob_b"],
+            StringComparer.Ordinal);
         float[] vectors;
         int dimension;
         if (standardizer is null)
@@ -106,7 +118,8 @@ public static class KernelSvmModelFile
             dimension = standardizer.Length;
             var entry = ModelMetadata.RequireTensor(path, file, "support.vectors", "the kernel SVM on features");
             if (entry.DType != TensorDType.F32 || !entry.Shape.SequenceEqual([n, dimension]))
-                throw new DataFormatException(path, $"'support.vectors' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{n}, {dimension}]");
+                throw new DataFormatException(path, $"'support.vectors' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 [{n}, " +
+                    $"{dimension}]");
             vectors = entry.ToSingle();
             known.Add("support.vectors");
             known.UnionWith(FeatureStandardizerFile.TensorNames(standardizer));
@@ -122,7 +135,7 @@ public static class KernelSvmModelFile
         try
         {
             var svm = new KernelSvmClassifier(kernel, classes, dimension, vectors, supportCounts, coefficients, rho, indices.ToInt32(), probA, probB);
-            return new KernelSvmModel(svm, new ModelInput(preparation, standardizer), classNames, images.Data, options);
+            return new KernelSvmModel(svm, new ModelInput(preparation, standardizer), classNames, learned, images.Data, options);
         }
         catch (ArgumentException e)
         {
@@ -137,7 +150,8 @@ public static class KernelSvmModelFile
     {
         var entry = ModelMetadata.RequireTensor(path, file, name, "the kernel SVM");
         if (entry.DType != TensorDType.F64 || !entry.Shape.SequenceEqual(shape))
-            throw new DataFormatException(path, $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F64 [{string.Join(", ", shape)}]");
+            throw new DataFormatException(path, $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F64 " +
+                $"[{string.Join(", ", shape)}]");
         var values = MemoryMarshal.Cast<byte, double>(entry.Data).ToArray();
         if (values.Any(v => !double.IsFinite(v))) throw new DataFormatException(path, $"'{name}' holds NaN or infinite values");
         return values;

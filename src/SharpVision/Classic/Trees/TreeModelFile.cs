@@ -52,7 +52,8 @@ public static class TreeModelFile
         trees.Sum(t => Enumerable.Range(0, t.NodeCount).Sum(n => t.Left[n] < 0 ? (long)t.Width : 2L));
 
     /// <summary>Reads a tree, forest or boosted model from a file already parsed and identified as one of them.</summary>
-    /// <exception cref="DataFormatException">Malformed config, tensors of the wrong type or shape, a tree that is not a tree, unknown tensors.</exception>
+    /// <exception cref="DataFormatException">Malformed config, tensors of the wrong type or shape, a tree that is not a tree, unknown
+    /// tensors.</exception>
     public static IImageClassifier Load(string path, SafeTensorsFile file, string kind)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -73,7 +74,8 @@ public static class TreeModelFile
         int classes = classNames.Length, width = kind == BoostKind ? 1 : classes;
         var trees = ReadTrees(path, file, width, input.Dimension);
         var importances = Vector(path, file, "importances", input.Dimension);
-        var known = new HashSet<string>(["trees.offsets", "nodes.feature", "nodes.threshold", "nodes.left", "nodes.right", "nodes.value", "nodes.samples",
+        var known = new HashSet<string>(["trees.offsets", "nodes.feature", "nodes.threshold", "nodes.left", "nodes.right", "nodes.value",
+            "nodes.samples",
             "nodes.gain", "importances"], StringComparer.Ordinal);
         if (standardizer is not null) known.UnionWith(FeatureStandardizerFile.TensorNames(standardizer));
         try
@@ -82,7 +84,8 @@ public static class TreeModelFile
             {
                 known.Add("initial_scores");
                 ModelMetadata.RejectUnknownTensors(path, file, known, "a boosted tree model");
-                if (trees.Length % classes != 0) throw new DataFormatException(path, $"{trees.Length} trees are not whole rounds of {classes} classes");
+                if (trees.Length % classes != 0)
+                    throw new DataFormatException(path, $"{trees.Length} trees are not whole rounds of {classes} classes");
                 var boosted = new BoostedTreesClassifier(trees, classes, input.Dimension, Vector(path, file, "initial_scores", classes), importances);
                 return new BoostedTreesModel(boosted, input, classNames, options);
             }
@@ -169,7 +172,8 @@ public static class TreeModelFile
         var gain = Floats(path, file, "nodes.gain", total);
         var valueEntry = ModelMetadata.RequireTensor(path, file, "nodes.value", "the tree model");
         if (valueEntry.DType != TensorDType.F32 || !valueEntry.Shape.SequenceEqual([total, width]))
-            throw new DataFormatException(path, $"'nodes.value' is {valueEntry.DType} [{string.Join(", ", valueEntry.Shape)}], expected F32 [{total}, {width}]");
+            throw new DataFormatException(path, $"'nodes.value' is {valueEntry.DType} [{string.Join(", ", valueEntry.Shape)}], expected F32 " +
+                $"[{total}, {width}]");
         var values = valueEntry.ToSingle();
         var trees = new DecisionTree[offsets.Length - 1];
         for (int t = 0; t < trees.Length; t++)
@@ -193,7 +197,8 @@ public static class TreeModelFile
     {
         var entry = ModelMetadata.RequireTensor(path, file, name, "the tree model");
         if (entry.DType != TensorDType.I32 || entry.Shape.Length != 1 || (length >= 0 && entry.Shape[0] != length))
-            throw new DataFormatException(path, $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected I32 [{(length >= 0 ? length : "T + 1")}]");
+            throw new DataFormatException(path, $"'{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected I32 " +
+                $"[{(length >= 0 ? length : "T + 1")}]");
         return entry.ToInt32();
     }
 

@@ -24,9 +24,12 @@ public sealed class ForestModel : IImageClassifier
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(options);
-        if (kind is not (TreeModelFile.TreeKind or TreeModelFile.ForestKind)) throw new ArgumentException($"A forest model is a tree or a forest, not '{kind}'.", nameof(kind));
-        if (forest.Dimension != input.Dimension) throw new ArgumentException($"The trees read {forest.Dimension} features; the input gives {input.Dimension}.", nameof(input));
-        if (forest.Classes != classNames.Count) throw new ArgumentException($"The trees know {forest.Classes} classes; {classNames.Count} names given.", nameof(classNames));
+        if (kind is not (TreeModelFile.TreeKind or TreeModelFile.ForestKind))
+            throw new ArgumentException($"A forest model is a tree or a forest, not '{kind}'.", nameof(kind));
+        if (forest.Dimension != input.Dimension)
+            throw new ArgumentException($"The trees read {forest.Dimension} features; the input gives {input.Dimension}.", nameof(input));
+        if (forest.Classes != classNames.Count)
+            throw new ArgumentException($"The trees know {forest.Classes} classes; {classNames.Count} names given.", nameof(classNames));
         (Kind, Forest, Input, ClassNames, Options) = (kind, forest, input, classNames, options);
     }
 
@@ -96,8 +99,10 @@ public sealed class BoostedTreesModel : IImageClassifier
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(options);
-        if (boosted.Dimension != input.Dimension) throw new ArgumentException($"The trees read {boosted.Dimension} features; the input gives {input.Dimension}.", nameof(input));
-        if (boosted.Classes != classNames.Count) throw new ArgumentException($"The trees know {boosted.Classes} classes; {classNames.Count} names given.", nameof(classNames));
+        if (boosted.Dimension != input.Dimension)
+            throw new ArgumentException($"The trees read {boosted.Dimension} features; the input gives {input.Dimension}.", nameof(input));
+        if (boosted.Classes != classNames.Count)
+            throw new ArgumentException($"The trees know {boosted.Classes} classes; {classNames.Count} names given.", nameof(classNames));
         (Boosted, Input, ClassNames, Options) = (boosted, input, classNames, options);
     }
 

@@ -40,7 +40,8 @@ public sealed class DecisionTreeTrainer : IClassifierTrainer
         context ??= FitContext.Default;
         TreeTraining.CheckData(train);
         var (input, table) = TreeTraining.Rows(train, Features, Seed, context);
-        context.Report(new FitNote($"tree: {(Options.SearchesExactly(train.Count) ? "exact" : "histogram")} splits on {table.Count:N0} rows × {table.Dimension:N0} features"));
+        context.Report(new FitNote($"tree: {(Options.SearchesExactly(train.Count) ? "exact" : "histogram")} splits on {table.Count:N0} rows × " +
+            $"{table.Dimension:N0} features"));
         var forest = RandomForest.FitTree(table, train.Labels, train.ClassNames.Count, Options, Seed, cancellationToken: context.Cancellation);
         var tree = forest.Trees[0];
         context.Report(new FitCompleted(train.Count, 0, new JsonObject
@@ -92,7 +93,8 @@ public sealed class RandomForestTrainer : IClassifierTrainer
         context.Report(new FitNote($"{stage}: {(exact ? "exact" : "histogram")} splits on {table.Count:N0} rows × {table.Dimension:N0} features, " +
             $"{Options.TreeOptions.MaxFeatures.Resolve(table.Dimension)} tried per split, {context.ResolvedThreads} thread(s)"));
         var forest = RandomForest.Fit(table, train.Labels, train.ClassNames.Count, Options, Seed, context.ResolvedThreads,
-            done => context.Report(new FitProgress(stage, done, Options.Trees, $"{done}/{Options.Trees} trees")), cancellationToken: context.Cancellation);
+            done => context.Report(new FitProgress(stage, done, Options.Trees, $"{done}/{Options.Trees} trees")),
+                cancellationToken: context.Cancellation);
         context.Report(new FitCompleted(train.Count, 0, new JsonObject
         {
             ["backend"] = TreeTraining.Backend(exact),
@@ -149,7 +151,8 @@ public sealed class GradientBoostingTrainer : IClassifierTrainer
     }
 
     /// <summary>Boosts on <paramref name="train"/>, validating on <paramref name="validation"/> (or a held-out share) each round.</summary>
-    /// <exception cref="ArgumentException">Fewer than two classes, a pipeline that does not fit, or early stopping without validation images.</exception>
+    /// <exception cref="ArgumentException">Fewer than two classes, a pipeline that does not fit, or early stopping without validation
+    /// images.</exception>
     public IImageClassifier Fit(ImageDataset train, ImageDataset? validation = null, FitContext? context = null)
     {
         context ??= FitContext.Default;
@@ -160,11 +163,14 @@ public sealed class GradientBoostingTrainer : IClassifierTrainer
             (train, validation) = (train.Subset(kept), train.Subset(held));
         }
         if (Options.EarlyStoppingRounds is not null && validation is not { Count: > 0 })
-            throw new ModelSetupException("early-stopping-rounds", "Early stopping needs validation images: give a validation split or a validation fraction above 0.");
+            throw new ModelSetupException("early-stopping-rounds",
+                "Early stopping needs validation images: give a validation split or a validation fraction above 0.");
         var (input, table) = TreeTraining.Rows(train, Features, Seed, context);
-        var validationTable = validation is null ? null : input.Table(validation, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
+        var validationTable = validation is null ? null : input.Table(validation, context.ResolvedThreads, context.FeatureCache,
+            context.Cancellation);
         int classes = train.ClassNames.Count;
-        context.Report(new FitNote($"boosting: {Options.Rounds} rounds × {classes} trees of up to {Options.MaxLeaves} leaves on {table.Count:N0} rows × " +
+        context.Report(new FitNote($"boosting: {Options.Rounds} rounds × {classes} trees of up to {Options.MaxLeaves} leaves on {table.Count:N0} " +
+            $"rows × " +
             $"{table.Dimension:N0} features ({GradientHistograms.Path} split search, {context.ResolvedThreads} thread(s))"));
         var boosted = GradientBoosting.Fit(table, train.Labels, classes, Options, validationTable, validation?.Labels, Seed, context.ResolvedThreads,
             round => context.Report(new FitProgress("boosting", round.Round, Options.Rounds, RoundText(round))), context.Cancellation);
@@ -196,7 +202,8 @@ internal static class TreeTraining
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0) throw new ArgumentException("No training images.", nameof(train));
         if (train.Labels.Distinct().Take(2).Count() < 2)
-            throw new ArgumentException($"The training images hold one class ({train.ClassNames[train.Labels[0]]}); a classifier needs at least two.", nameof(train));
+            throw new ArgumentException($"The training images hold one class ({train.ClassNames[train.Labels[0]]}); a classifier needs at least two.",
+                nameof(train));
     }
 
     /// <summary>The model input fitted on <paramref name="train"/> and its rows (pixel bytes, or standardized features).</summary>
@@ -204,7 +211,8 @@ internal static class TreeTraining
     {
         if (features is not null) context.Report(new FitNote($"features {features.CanonicalConfig}: fitting on {train.Count:N0} training images"));
         var (input, trainFeatures) = ModelInput.Fit(train, features, seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
-        var rows = trainFeatures is null ? FeatureTable.FromBytes(train.Pixels, input.Dimension) : FeatureTable.FromFloats(trainFeatures, input.Dimension);
+        var rows = trainFeatures is null ? FeatureTable.FromBytes(train.Pixels, input.Dimension) : FeatureTable.FromFloats(trainFeatures,
+            input.Dimension);
         return (input, rows);
     }
 

@@ -73,7 +73,8 @@ public sealed class TreeDiagram
         int best = 0;
         for (int k = 1; k < values.Length; k++)
             if (values[k] > values[best]) best = k;
-        return (Tint(Palette.Color(best), 0.35 + 0.5 * values[best]), $"{ClassNames[best]} {values[best].ToString("P0", CultureInfo.InvariantCulture)}");
+        return (Tint(Palette.Color(best), 0.35 + 0.5 * values[best]),
+            $"{ClassNames[best]} {values[best].ToString("P0", CultureInfo.InvariantCulture)}");
     }
 
     // A palette color mixed with white: weight 1 is the color, 0 is white.
