@@ -165,6 +165,7 @@ public static class ModelStore
             if (images.DType != TensorDType.U8 || !images.Shape.SequenceEqual(expectedShape))
                 throw new DataFormatException(path, $"'train.images' is {images.DType} [{string.Join(", ", images.Shape)}], expected U8 [{string.Join(", ", expectedShape)}]");
             if (labels.DType != TensorDType.I32) throw new DataFormatException(path, $"'train.labels' is {labels.DType}, expected I32");
+            RefuseUnknownTensors(path, file, new HashSet<string>(["train.images", "train.labels"], StringComparer.Ordinal), "a k-NN model");
             var labelValues = labels.ToInt32();
             var train = new ImageDataset("model", preparation.Channels, preparation.Height, preparation.Width, images.Data, labelValues, classNames);
             var model = new KNearestNeighbors(options).Fit(train);
@@ -185,11 +186,16 @@ public static class ModelStore
         long[] expected = [labels.Shape[0], standardizer.Length];
         if (features.DType != TensorDType.F32 || !features.Shape.SequenceEqual(expected))
             throw new DataFormatException(path, $"'train.features' is {features.DType} [{string.Join(", ", features.Shape)}], expected F32 [{string.Join(", ", expected)}] ({standardizer.Pipeline.CanonicalConfig})");
-        var known = FeatureTensorNames(standardizer).Append("train.features").Append("train.labels").ToHashSet(StringComparer.Ordinal);
-        var extra = file.Tensors.Select(t => t.Name).FirstOrDefault(n => !known.Contains(n));
-        if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not part of a k-NN feature model");
+        RefuseUnknownTensors(path, file, FeatureTensorNames(standardizer).Append("train.features").Append("train.labels").ToHashSet(StringComparer.Ordinal),
+            "a k-NN feature model");
         var model = new FeatureKNearestNeighborsModel(options, standardizer, features.ToSingle(), labels.ToInt32(), classNames);
         return new StoredModel(kind, preparation, classNames, model, file.Metadata);
+    }
+
+    private static void RefuseUnknownTensors(string path, SafeTensorsFile file, HashSet<string> known, string model)
+    {
+        var extra = file.Tensors.Select(t => t.Name).FirstOrDefault(n => !known.Contains(n));
+        if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not part of {model}");
     }
 
     /// <summary>The model types a file may hold (a closed list).</summary>
@@ -253,7 +259,13 @@ public static class ModelStore
         Sequential network;
         try
         {
-            network = Architecture.FromJson(architecture);
+            // The architecture may not ask for more than the file's parameter and buffer tensors hold: checked layer by
+            // layer before any layer allocates, so a small file cannot make the loader build a huge network.
+            var stored = file.Tensors.Where(t => t.DType == TensorDType.F32 && (t.Name.StartsWith("param.", StringComparison.Ordinal) || t.Name.StartsWith("buffer.", StringComparison.Ordinal)))
+                .Select(t => t.Data.LongLength / 4).ToList();
+            // A little slack (4 MB) lets a small disagreement be built and then reported below by tensor name.
+            const long slack = 1 << 20;
+            network = Architecture.FromJson(architecture, stored.Sum() + slack, stored.DefaultIfEmpty(0).Max() + slack);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
@@ -278,15 +290,16 @@ public static class ModelStore
             if (stored.Any(v => !float.IsFinite(v))) throw new DataFormatException(path, $"'buffer.{name}' holds NaN or infinite values");
             stored.CopyTo(values, 0);
         }
-        var known = network.NamedParameters().Select(p => "param." + p.Name).ToHashSet(StringComparer.Ordinal);
-        var extra = file.Tensors.Select(t => t.Name).FirstOrDefault(n => n.StartsWith("param.", StringComparison.Ordinal) && !known.Contains(n));
-        if (extra is not null) throw new DataFormatException(path, $"tensor '{extra}' is not a parameter of the architecture");
         var norm = JsonNode.Parse(Get("normalization"))!.AsObject();
         var mode = Normalizer.Parse((string?)norm["mode"]) ?? throw new DataFormatException(path, $"unknown normalization {Get("normalization")}");
         var mean = file.Find("normalizer.mean") ?? throw new DataFormatException(path, "no 'normalizer.mean' tensor");
         var scale = file.Find("normalizer.scale") ?? throw new DataFormatException(path, "no 'normalizer.scale' tensor");
         var normalizer = new Normalizer(mode, preparation.Channels, preparation.Channels * preparation.Height * preparation.Width, mean.ToSingle(), scale.ToSingle());
         var features = LoadFeatures(path, file, preparation);
+        // Every tensor must be one the model uses: nothing rides along unseen.
+        var known = network.NamedParameters().Select(p => "param." + p.Name).Concat(network.NamedBuffers().Select(b => "buffer." + b.Name))
+            .Concat(["normalizer.mean", "normalizer.scale"]).Concat(features is null ? [] : FeatureTensorNames(features)).ToHashSet(StringComparer.Ordinal);
+        RefuseUnknownTensors(path, file, known, $"a {kind} model with this architecture");
         var model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features)
         {
             FlipAveraging = meta.TryGetValue("tta", out var tta) && tta == "flip",
