@@ -47,7 +47,11 @@ internal static class CvCommand
             var cache = pipeline is null ? null : features.Cache(parse);
 
             var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
+            var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-cv-knn-{location.Name}"));
+            using var hold = training.HoldRunFolder(parse, console, runDir);
             var train = splits.Train;
+            if (foldCount > train.Count)
+                throw new UsageException($"--folds {foldCount} exceeds the {train.Count:N0} training images: each fold holds out at least one image, so use at most {train.Count:N0} folds.");
             if (foldCount > train.ClassCounts().Where(c => c > 0).Min())
                 console.Log($"warning: some class has fewer than {foldCount} training images; its folds will be uneven");
             int kMax = ks.Max();
@@ -139,7 +143,6 @@ internal static class CvCommand
             };
 
             // The run folder: the grid and its results, the best model when it was tested, and the report.
-            var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-cv-knn-{location.Name}"));
             result["run_dir"] = runDir;
             var config = new JsonObject
             {
@@ -163,7 +166,7 @@ internal static class CvCommand
                 AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
                 AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), result.ToJsonString(new() { WriteIndented = true }));
                 if (bestModel is not null) ModelStore.Save(Path.Combine(dir, "model.safetensors"), bestModel, new Dictionary<string, string> { ["dataset"] = location.Name });
-            });
+            }, replace: parse.GetValue(training.Force));
             var reportPath = RunReports.WriteAfterRun(console, runDir, threads, bestModel, bestModel is null ? null : splits.Test, testPredictions);
             if (reportPath is not null) result["report"] = reportPath;
 

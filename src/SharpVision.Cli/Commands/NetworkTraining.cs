@@ -54,8 +54,14 @@ internal static class NetworkTraining
         var spec = new NetworkSpec(kind, net.Normalization(parse, kind), kind == "mlp" ? net.HiddenSizes(parse) : null,
             kind == "mlp" ? net.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? net.DropoutProbability(parse) : 0, FeaturePipelineOf(parse, featureOptions, kind), solver);
         var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
-        if (checkpoint is null && NetworkRun.HoldsRun(runDir))
-            throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
+        // Held for the run's life; taking it removes temporary files a killed run left (a checkpoint torn mid-write).
+        using var hold = RunFolder.Lock(runDir, console.Log);
+        if (checkpoint is null)
+        {
+            if (RunFolder.IsNonEmpty(runDir) && !parse.GetValue(training.Force))
+                throw new UsageException($"{runDir} already holds a run; choose another --out, continue it with --resume {runDir}, or pass --force to replace it.");
+            RunFolder.Clear(runDir, replace: true);
+        }
         load.Stop();
         var options = new NetworkRunOptions(spec, recipe, validationFraction, net.FlipAveraging(parse, kind), threads, Resume: checkpoint,
             CheckpointMetadata: new Dictionary<string, string> { [ArgumentsKey] = ReplayArguments(parse) }, Dataset: data.RunJson(parse, splits, location),
@@ -169,7 +175,7 @@ internal static class NetworkTraining
         {
             var t = tokens[i];
             if (t is "--resume" or "--out" or "--threads") { i++; continue; }
-            if (t == "--json") continue;
+            if (t is "--json" or "--force") continue;
             if (t == "--data" && i + 1 < tokens.Count)
             {
                 kept.Add("--data");

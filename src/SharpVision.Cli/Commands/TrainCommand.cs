@@ -63,9 +63,10 @@ internal static class TrainCommand
         load.Stop();
         if (options.K > splits.Train.Count) throw new UsageException($"--k {options.K} exceeds the {splits.Train.Count} training images.");
 
-        var runDir = parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}");
+        var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-knn-{location.Name}"));
+        using var hold = training.HoldRunFolder(parse, console, runDir);
         var run = FeatureOptions.Checked(() => KnnRun.Execute(new KnnRunOptions(options, seed, threads, parse.GetValue(data.TrainLimit), Dataset: data.RunJson(parse, splits, location),
-            Pipeline: pipeline, Cache: cache), splits, location, runDir, load.Elapsed, console.Log, token));
+            Pipeline: pipeline, Cache: cache, Replace: parse.GetValue(training.Force)), splits, location, runDir, load.Elapsed, console.Log, token));
         var (report, result, predict) = (run.Test, run.Document, run.Predict);
         runDir = (string)result["run_dir"]!;
         var backend = (string)result["backend"]!;

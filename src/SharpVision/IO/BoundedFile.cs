@@ -130,7 +130,7 @@ public static class BoundedFile
             case Posix.EACCES:
                 return new UnauthorizedAccessException($"{path}: permission denied.");
             default:
-                return new IOException($"{path}: cannot be read (error {error.ToString(CultureInfo.InvariantCulture)}).");
+                return new IOException($"{path}: cannot be read ({System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}).");
         }
     }
 

@@ -18,8 +18,9 @@ namespace SharpVision.Runs;
 /// <param name="Dataset">The dataset as config.json records it, when the caller knows more than the splits (an image folder's test fraction); null: <see cref="RunJson.Dataset"/>.</param>
 /// <param name="Pipeline">Search on these standardized features instead of the pixels (null: pixels).</param>
 /// <param name="Cache">Where extracted features are cached (null: not cached).</param>
+/// <param name="Replace">Replace a run folder that already holds a run (whole); without it such a folder is refused.</param>
 public sealed record KnnRunOptions(KNearestNeighborsOptions Knn, int Seed = 0, int Threads = 1, int? TrainLimit = null, string Command = "train", JsonObject? Dataset = null,
-    FeaturePipeline? Pipeline = null, FeatureCache? Cache = null);
+    FeaturePipeline? Pipeline = null, FeatureCache? Cache = null, bool Replace = false);
 
 /// <summary>What a k-NN run produced.</summary>
 /// <param name="Model">The fitted model (it holds the training images, or their standardized features).</param>
@@ -44,6 +45,8 @@ public static class KnnRun
     /// <param name="log">Progress lines (none when null).</param>
     /// <param name="cancellationToken">Checked before and after the search.</param>
     /// <exception cref="ArgumentOutOfRangeException">k exceeds the training images.</exception>
+    /// <exception cref="RunFolderExistsException">The folder holds a run and <see cref="KnnRunOptions.Replace"/> is false.</exception>
+    /// <exception cref="RunFolderInUseException">Another process is writing the folder.</exception>
     public static KnnRunResult Execute(KnnRunOptions options, DatasetSplits splits, DatasetLocation location, string runDirectory, TimeSpan loading,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
@@ -51,6 +54,9 @@ public static class KnnRun
         ArgumentNullException.ThrowIfNull(splits);
         ArgumentNullException.ThrowIfNull(location);
         var total = Stopwatch.StartNew();
+        runDirectory = Path.GetFullPath(runDirectory);
+        using var hold = RunFolder.Lock(runDirectory, log);
+        if (!options.Replace && RunFolder.IsNonEmpty(runDirectory)) throw new RunFolderExistsException(runDirectory);
         var knn = options.Knn;
         var fit = Stopwatch.StartNew();
         if (options.Pipeline is not null)
@@ -67,7 +73,6 @@ public static class KnnRun
         cancellationToken.ThrowIfCancellationRequested();
         var report = ClassificationMetrics.Compute(splits.Test.Labels, predictions, splits.Test.ClassNames);
 
-        runDirectory = Path.GetFullPath(runDirectory);
         var modelJson = new JsonObject
         {
             ["type"] = "knn", ["k"] = knn.K, ["metric"] = ModelStore.MetricName(knn.Metric), ["weights"] = WeightsName(knn.Weighting),
@@ -98,7 +103,7 @@ public static class KnnRun
         {
             ModelStore.Save(Path.Combine(dir, "model.safetensors"), model, new Dictionary<string, string> { ["dataset"] = location.Name });
             AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(Indented));
-        });
+        }, options.Replace);
         total.Stop();
         document["timings_s"] = new JsonObject
         {

@@ -142,7 +142,7 @@ public sealed class NetworkRun
     /// <param name="loading">Time the caller spent loading the data (reported in timings_s.load and the total).</param>
     /// <param name="cancellationToken">Cancels feature extraction.</param>
     /// <exception cref="RunSetupException">Settings that do not fit the data (features, image size).</exception>
-    /// <exception cref="IOException">The folder already holds a run and this is not a resume.</exception>
+    /// <exception cref="RunFolderExistsException">The folder already holds a run (anything) and this is not a resume: clear it first (<see cref="RunFolder.Clear"/>).</exception>
     public static NetworkRun Prepare(NetworkRunOptions options, DatasetSplits splits, DatasetLocation location, string runDirectory, TimeSpan loading,
         CancellationToken cancellationToken = default)
     {
@@ -153,8 +153,8 @@ public sealed class NetworkRun
         if (!(options.ValidationFraction >= 0 && options.ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction, "The validation fraction must be in [0, 1).");
         runDirectory = Path.GetFullPath(runDirectory);
-        if (options.Resume is null && HoldsRun(runDirectory))
-            throw new IOException($"{runDirectory} already holds a run.");
+        if (options.Resume is null && RunFolder.IsNonEmpty(runDirectory))
+            throw new RunFolderExistsException(runDirectory);
         if (options.Resume is { } resume && resume.Options != options.Recipe)
             throw new ArgumentException("The checkpoint was written with another recipe.", nameof(options));
         if (options.Spec.UsesDualSolver)
