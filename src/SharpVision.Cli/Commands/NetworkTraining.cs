@@ -187,6 +187,56 @@ internal static class NetworkTraining
         return kept.ToJsonString();
     }
 
+    // Flags a recorded command line may not hold: --resume gives them anew, and help/version would not train.
+    private static readonly HashSet<string> NotRecorded = new(StringComparer.Ordinal) { "--resume", "--out", "--threads", "--json", "--force", "--help", "-h", "-?", "--version" };
+
+    /// <summary>
+    /// The checkpoint's recorded command line, checked as data: a JSON array of strings that starts with "train" and
+    /// holds only train's own flags, each followed by its value where it takes one. Nothing else (another command, an
+    /// unknown flag, a response file "@FILE", a stray word) is ever handed to the parser.
+    /// </summary>
+    /// <exception cref="DataFormatException">The metadata is not such an array (named with the checkpoint's path).</exception>
+    internal static List<string> RecordedArguments(string path, string recorded)
+    {
+        JsonArray array;
+        try
+        {
+            array = JsonNode.Parse(recorded) as JsonArray ?? throw new DataFormatException(path, $"'{ArgumentsKey}' is not a JSON array");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new DataFormatException(path, $"'{ArgumentsKey}' is not valid JSON ({e.Message})", e);
+        }
+        var tokens = new List<string>(array.Count);
+        foreach (var node in array)
+        {
+            if (node is not JsonValue value || !value.TryGetValue<string>(out var token))
+                throw new DataFormatException(path, $"'{ArgumentsKey}' holds {node?.ToJsonString() ?? "null"}, not a string");
+            tokens.Add(token);
+        }
+        if (tokens.Count == 0 || tokens[0] != "train")
+            throw new DataFormatException(path, $"'{ArgumentsKey}' does not record a `train` command line");
+        var options = TrainCommand.Create(new CliConsole(TextWriter.Null, TextWriter.Null)).Options
+            .SelectMany(o => o.Aliases.Append(o.Name).Select(name => (Name: name, Option: o)))
+            .Where(o => !NotRecorded.Contains(o.Name)).ToDictionary(o => o.Name, o => o.Option, StringComparer.Ordinal);
+        for (int i = 1; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (token.StartsWith('@')) throw new DataFormatException(path, $"'{ArgumentsKey}' holds a response-file reference '{Shorten(token)}'");
+            if (!options.TryGetValue(token, out var option))
+                throw new DataFormatException(path, $"'{ArgumentsKey}' holds '{Shorten(token)}', which is not a flag of `train` {(NotRecorded.Contains(token) ? "that a checkpoint records" : "")}".TrimEnd());
+            bool flag = option.Arity.MinimumNumberOfValues == 0;
+            bool hasValue = i + 1 < tokens.Count && (!flag || tokens[i + 1] is "true" or "false");
+            if (!flag && !hasValue) throw new DataFormatException(path, $"'{ArgumentsKey}': {token} has no value");
+            if (!hasValue) continue;
+            var value = tokens[++i];
+            if (value.StartsWith('@')) throw new DataFormatException(path, $"'{ArgumentsKey}' holds a response-file reference '{Shorten(value)}'");
+        }
+        return tokens;
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
     /// <summary>
     /// Expands `train --resume DIR [--threads N] [--json]` into the checkpoint's recorded command line, so the resumed
     /// run rebuilds exactly the same data, model and recipe. Other flags next to --resume are a usage error.
@@ -210,9 +260,9 @@ internal static class NetworkTraining
         var path = Path.Combine(dir, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UsageException($"--resume {dir}: no {Checkpoint.FileName} there (nothing to resume).");
         var checkpoint = Checkpoint.Load(path);
-        if (!checkpoint.Metadata.TryGetValue(ArgumentsKey, out var recorded) || JsonNode.Parse(recorded) is not JsonArray array)
+        if (!checkpoint.Metadata.TryGetValue(ArgumentsKey, out var recorded))
             throw new DataFormatException(path, $"the checkpoint does not record its command line ('{ArgumentsKey}')");
-        var expanded = array.Select(n => (string)n!).ToList();
+        var expanded = RecordedArguments(path, recorded);
         expanded.AddRange(["--resume", dir, "--out", dir]);
         if (threads is not null) expanded.AddRange(["--threads", threads]);
         if (json) expanded.Add("--json");
