@@ -71,7 +71,13 @@ internal sealed class DataOptions
         if (parse.GetValue(TrainLimit) is int limit)
         {
             if (limit < 1) throw new UsageException("--train-limit must be at least 1.");
+            int classes = splits.Train.ClassCounts().Count(c => c > 0);
+            if (limit < classes && limit < splits.Train.Count)
+                throw new UsageException($"--train-limit {limit} is fewer than the {classes} classes of the training split; the subset is stratified and keeps at least one image per class, so use at least {classes}.");
+            int available = splits.Train.Count;
             splits = splits with { Train = splits.Train.Take(limit, seed) };
+            if (splits.Train.Count != Math.Min(limit, available))
+                console.Log($"notice: --train-limit {limit}: the stratified subset holds {splits.Train.Count} images (each class's share is rounded)");
         }
         return (splits, location);
     }
