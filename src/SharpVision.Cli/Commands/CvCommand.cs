@@ -44,7 +44,7 @@ internal static class CvCommand
             training.WarnUnused(parse, console, "knn");
             if (foldCount < 2) throw new UsageException($"--folds must be at least 2, got {foldCount}.");
             var pipeline = features.Pipeline(parse);
-            var cache = pipeline is null ? null : features.Cache(parse);
+            var cache = pipeline is null ? null : features.Cache(parse, console.Log);
 
             var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
             var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-cv-knn-{location.Name}"));

@@ -56,7 +56,7 @@ internal static class TrainCommand
         training.WarnUnused(parse, console, "knn");
         var options = new KNearestNeighborsOptions(ks[0], metrics[0], weightings[0]);
         var pipeline = features.Pipeline(parse);
-        var cache = pipeline is null ? null : features.Cache(parse);
+        var cache = pipeline is null ? null : features.Cache(parse, console.Log);
 
         var load = Stopwatch.StartNew();
         var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
