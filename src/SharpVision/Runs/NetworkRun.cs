@@ -182,7 +182,7 @@ public sealed class NetworkRun
             train = train.Subset(kept);
         }
         var inputs = NetworkInputs.Prepare(options.Spec, train, validation, seed, options.Threads, options.UseFeatureCache ? new FeatureCache() : null, cancellationToken);
-        var model = inputs.CreateModel(seed);
+        var model = inputs.CreateModel(seed, batchSize: options.Spec.UsesDualSolver ? 1 : options.Recipe.BatchSize);
         var run = new NetworkRun(options, splits, location, runDirectory, loading, inputs, model, train.Count, validation?.Count ?? 0, clock);
 
         Directory.CreateDirectory(runDirectory);
