@@ -269,7 +269,9 @@ public sealed class SafeTensorsFile
             try { elements = checked(elements * dim); }
             catch (OverflowException) { throw new DataFormatException(path, $"tensor '{name}' shape overflows"); }
         }
-        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
+        if (!value.TryGetProperty("data_offsets", out var offsets))
+            throw new DataFormatException(path, $"tensor '{name}' has no data_offsets");
+        if (offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
             || !TryGetOffset(offsets[0], out long begin) || !TryGetOffset(offsets[1], out long end) || end < begin)
             throw new DataFormatException(path, $"tensor '{name}' has invalid data_offsets {Shorten(offsets.GetRawText())} (expected two byte offsets [begin, end])");
         long bytes;
