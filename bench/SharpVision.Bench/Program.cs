@@ -72,7 +72,7 @@ void Row(string name, int queries, Func<double> run)
 
 foreach (var (metric, k) in new[] { (DistanceMetric.Euclidean, 1), (DistanceMetric.Euclidean, 5), (DistanceMetric.Manhattan, 1), (DistanceMetric.Manhattan, 5) })
 {
-    var model = new KNearestNeighbors(new(k, metric)).Fit(splits.Train);
+    var model = new KNearestNeighbors(new(k, metric)).FitPixels(splits.Train);
     Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count, () => model.Score(splits.Test, threads));
 }
 return 0;

@@ -5,7 +5,9 @@ using SharpVision.Cli.Commands;
 using SharpVision.Data;
 using SharpVision.Imaging;
 using SharpVision.IO;
+using SharpVision.Models;
 using SharpVision.Nn;
+using SharpVision.Runs;
 using SharpVision.Serialization;
 using SharpVision.Tensors;
 using SharpVision.Training;
@@ -78,7 +80,7 @@ public static class FuzzTargets
     {
         var path = Scratch("model", input);
         SafeTensorsFile.Read(path);
-        ModelStore.Load(path);
+        ModelFile.Load(path);
     }
 
     private static ImageDataset Images(int count, int channels, int size, int classes, int seed)
@@ -112,10 +114,10 @@ public static class FuzzTargets
         cnn.ResetParameters(new Rng(2));
         return
         [
-            Saved(p => ModelStore.Save(p, new Classic.KNearestNeighbors(new(1)).Fit(small))),
-            Saved(p => ModelStore.Save(p, Network("softmax", Networks.LinearClassifier(16, 3), small))),
-            Saved(p => ModelStore.Save(p, Network("mlp", mlp, small))),
-            Saved(p => ModelStore.Save(p, Network("cnn2", cnn, color))),
+            Saved(p => new Classic.KNearestNeighbors(new(1)).Fit(small).Save(p)),
+            Saved(p => Network("softmax", Networks.LinearClassifier(16, 3), small).Save(p)),
+            Saved(p => Network("mlp", mlp, small).Save(p)),
+            Saved(p => Network("cnn2", cnn, color).Save(p)),
         ];
     }
 
@@ -137,7 +139,7 @@ public static class FuzzTargets
             return; // random-search has no optimizer to restore (training refuses to resume it, by design)
         }
         checkpoint.Restore(parameters, optimizer, new Optim.EarlyStopping(OptimizerFactory.Goal(checkpoint.Options), 2), network.NamedBuffers());
-        if (checkpoint.Metadata.TryGetValue(NetworkTraining.ArgumentsKey, out var recorded)) NetworkTraining.RecordedArguments(path, recorded);
+        if (checkpoint.Metadata.TryGetValue(ResumeArguments.Key, out var recorded)) ResumeArguments.Recorded(path, recorded);
     }
 
     private static IReadOnlyList<byte[]> CheckpointSeeds()
@@ -154,7 +156,7 @@ public static class FuzzTargets
             Directory.CreateDirectory(dir);
             new Trainer(new TrainingOptions(Epochs: 1, BatchSize: 8, Optimizer: optimizer, Patience: patience))
             {
-                CheckpointMetadata = new Dictionary<string, string> { [NetworkTraining.ArgumentsKey] = "[\"train\",\"--model\",\"mlp\",\"--hidden\",\"6\",\"--epochs\",\"1\"]" },
+                CheckpointMetadata = new Dictionary<string, string> { [ResumeArguments.Key] = "[\"train\",\"--model\",\"mlp\",\"--hidden\",\"6\",\"--epochs\",\"1\"]" },
             }.Fit(model, train, patience > 0 ? train : null, dir);
             seeds.Add(File.ReadAllBytes(Path.Combine(dir, Checkpoint.FileName)));
             Directory.Delete(dir, recursive: true);
@@ -260,7 +262,7 @@ public static class FuzzTargets
             int code = CliApp.RunAsync(args, TextWriter.Null, TextWriter.Null).GetAwaiter().GetResult();
             if (code != 0) throw new InvalidOperationException($"could not write the seed run folder ({string.Join(' ', args)}): exit {code}");
         }
-        var model = ModelStore.Load(Path.Combine(train, "model.safetensors")).Model;
+        var model = ModelFile.Load(Path.Combine(train, "model.safetensors"));
         var test = DatasetLoader.Load(new DatasetLocator(data).Locate("fashion-mnist")).Test;
         var seeds = RunFiles.Select((file, i) => (byte[])[(byte)i, .. File.ReadAllBytes(Path.Combine(train, file))]).ToList();
         seeds.Add([(byte)RunFiles.Length, .. File.ReadAllBytes(Path.Combine(cv, "metrics.json"))]);
@@ -288,7 +290,7 @@ public static class FuzzTargets
     /// <summary>The targets, by name.</summary>
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
-        new("safetensors", "SafeTensorsFile.Read, then ModelStore.Load (k-NN, softmax, MLP, cnn2 files)", SafeTensors, _ => ModelSeeds()),
+        new("safetensors", "SafeTensorsFile.Read, then ModelFile.Load (k-NN, softmax, MLP, cnn2 files)", SafeTensors, _ => ModelSeeds()),
         new("checkpoint", "Checkpoint.Load, Restore into an MLP, and the recorded cli_arguments check", CheckpointFile, _ => CheckpointSeeds()),
         new("png", "ImageDecoder.Decode on PNG bytes", input => ImageDecoder.Decode(input, "fuzz.png", MaxPixels), dir => Fixtures(dir, "*.png")),
         new("jpeg-managed", "ImageDecoder.Decode on JPEG bytes, managed decoder", input => ImageDecoder.Decode(input, "fuzz.jpg", MaxPixels, JpegDecoderChoice.Managed),

@@ -39,7 +39,8 @@ public static class CliApp
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(DatasetsCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
-        root.Subcommands.Add(CvCommand.Create(console));
+        var grid = new CvGrid();
+        root.Subcommands.Add(CvCommand.Create(console, grid));
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(TemplatesCommand.Create(console));
@@ -50,7 +51,7 @@ public static class CliApp
 
         try
         {
-            args = NetworkTraining.ExpandResume(args);
+            args = grid.Extract(ResumeArguments.ExpandResume(args));
         }
         catch (Exception e) when (Describe(e) is { } failure)
         {
@@ -128,6 +129,7 @@ public static class CliApp
     private static (string Message, int ExitCode)? Describe(Exception e) => e switch
     {
         UsageException or SharpVision.Runs.RunFolderExistsException => (e.Message, UsageError),
+        ModelSetupException m => (ModelFlags.FlagMessage(m), UsageError),
         DataFormatException or DatasetNotFoundException => (e.Message, RuntimeFailure),
         SharpVision.Training.TrainingDivergedException => ($"training diverged: {e.Message}", RuntimeFailure),
         FileNotFoundException f => (f.Message.Contains(f.FileName ?? "\0") ? f.Message : $"{f.FileName}: file not found", RuntimeFailure),

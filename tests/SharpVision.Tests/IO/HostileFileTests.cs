@@ -62,7 +62,7 @@ public class HostileFileTests
         MakeFifo(fifo);
         var e = WithinSeconds(() => ImageDecoder.Load(fifo), fifo);
         Assert.Contains("FIFO", Assert.IsType<DataFormatException>(e).Reason);
-        e = WithinSeconds(() => ModelStore.Load(fifo), fifo);
+        e = WithinSeconds(() => SharpVision.Models.ModelFile.Load(fifo), fifo);
         Assert.Contains("FIFO", Assert.IsType<DataFormatException>(e).Reason);
 
         var root = temp.Combine("images");

@@ -1,5 +1,5 @@
 using SharpVision.Cli;
-using SharpVision.Runs;
+using SharpVision.Training;
 
 using static SharpVision.Tests.Support.CliRunner;
 

@@ -50,7 +50,7 @@ public class HostileModelFileTests
         var data = TrainingFixtures.Blobs(100, 4, 1);
         var (model, _) = TrainingFixtures.Setup("mlp", data, 1);
         var path = temp.Combine("model.safetensors");
-        ModelStore.Save(path, model);
+        model.Save(path);
         return path;
     }
 
@@ -86,7 +86,7 @@ public class HostileModelFileTests
         EditHeader(path, h => h.Replace("{\\\"type\\\":\\\"relu\\\"}",
             "{\\\"type\\\":\\\"linear\\\",\\\"in\\\":2000000,\\\"out\\\":100,\\\"bias\\\":1},{\\\"type\\\":\\\"relu\\\"}"));
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Assert.Throws<DataFormatException>(() => ModelStore.Load(path));
+        var e = Assert.Throws<DataFormatException>(() => SharpVision.Models.ModelFile.Load(path));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < 64L << 20, $"the loader allocated {allocated:N0} bytes before refusing");
         Assert.Equal(path, e.Path);
@@ -113,10 +113,10 @@ public class HostileModelFileTests
         var data = TrainingFixtures.Blobs(100, 4, 1);
         var (model, _) = TrainingFixtures.Setup("softmax", data, 1);
         var path = temp.Combine("model.safetensors");
-        ModelStore.Save(path, model);
+        model.Save(path);
         var file = SafeTensorsFile.Read(path);
         SafeTensorsFile.Write(path, file.Metadata, [.. file.Tensors, TensorEntry.FromSingle("payload", [1f, 2f], 2)]);
-        var e = Assert.Throws<DataFormatException>(() => ModelStore.Load(path));
+        var e = Assert.Throws<DataFormatException>(() => SharpVision.Models.ModelFile.Load(path));
         Assert.Contains("'payload'", e.Reason);
     }
 
