@@ -11,6 +11,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -34,6 +35,8 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "vit")
+    return SharpVision.Bench.VitBench.Run(repeats, threads, Arg("--model", "vit"), int.Parse(Arg("--batch", "128")));
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what == "knnfeatures")
@@ -41,7 +44,7 @@ if (what == "knnfeatures")
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit)");
     return 2;
 }
 

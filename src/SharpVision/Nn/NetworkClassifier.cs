@@ -269,7 +269,7 @@ public sealed class NetworkClassifier : IImageClassifier
 }
 
 /// <summary>Builds the networks behind <c>--model svm|softmax|logistic|mlp</c>.</summary>
-public static class Networks
+public static partial class Networks
 {
     /// <summary>One linear layer: s = Wx + b, (N, D) → (N, outputs).</summary>
     public static Sequential LinearClassifier(int inputs, int outputs) => new(new Flatten(), new Linear(inputs, outputs));
