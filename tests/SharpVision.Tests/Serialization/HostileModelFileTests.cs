@@ -32,19 +32,6 @@ public class HostileModelFileTests
         return e.Reason;
     }
 
-    // Rewrites a model file's JSON header through `edit`, keeping the data bytes.
-    private static void EditHeader(string path, Func<string, string> edit)
-    {
-        var bytes = File.ReadAllBytes(path);
-        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        var header = Encoding.UTF8.GetBytes(edit(Encoding.UTF8.GetString(bytes, 8, length)));
-        var result = new byte[8 + header.Length + bytes.Length - 8 - length];
-        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)header.Length);
-        header.CopyTo(result, 8);
-        bytes.AsSpan(8 + length).CopyTo(result.AsSpan(8 + header.Length));
-        File.WriteAllBytes(path, result);
-    }
-
     private static string SavedMlp(TempFolder temp)
     {
         var data = TrainingFixtures.Blobs(100, 4, 1);
@@ -83,7 +70,7 @@ public class HostileModelFileTests
         // A small MLP file whose architecture metadata asks for a 2,000,000 × 100 layer (800 MB) the file does not hold.
         using var temp = new TempFolder();
         var path = SavedMlp(temp);
-        EditHeader(path, h => h.Replace("{\\\"type\\\":\\\"relu\\\"}",
+        NetworkModelFileTests.EditHeader(path, h => h.Replace("{\\\"type\\\":\\\"relu\\\"}",
             "{\\\"type\\\":\\\"linear\\\",\\\"in\\\":2000000,\\\"out\\\":100,\\\"bias\\\":1},{\\\"type\\\":\\\"relu\\\"}"));
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<DataFormatException>(() => SharpVision.Models.ModelFile.Load(path));
