@@ -29,11 +29,18 @@ if [ ! -x "$work/tools/sharpfuzz" ]; then
   dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$work/tools" >/dev/null
 fi
 
-# A fresh build in its own folder, instrumented there (sharpfuzz rewrites the assemblies in place).
-rm -rf "$work/bin"
-dotnet build "$root/fuzz/SharpVision.Fuzz" -c Release -o "$work/bin" --nologo -v quiet -clp:NoSummary
-for assembly in SharpVision.dll SharpVision.Cli.dll; do "$work/tools/sharpfuzz" "$work/bin/$assembly" >/dev/null; done
+# A fresh build in its own folder (FUZZ_NO_BUILD=1 reuses it), and an instrumented copy for afl-fuzz: sharpfuzz
+# rewrites the assemblies in place, and instrumented code only runs under the fuzzer (it writes AFL's shared map), so
+# listing, seeding and replaying use the plain build.
+if [ "${FUZZ_NO_BUILD:-}" != "1" ]; then
+  rm -rf "$work/bin"
+  dotnet build "$root/fuzz/SharpVision.Fuzz" -c Release -o "$work/bin" --nologo -v quiet -clp:NoSummary
+fi
+rm -rf "$work/afl-bin"
+cp -r "$work/bin" "$work/afl-bin"
+for assembly in SharpVision.dll SharpVision.Cli.dll; do "$work/tools/sharpfuzz" "$work/afl-bin/$assembly" >/dev/null; done
 fuzzer=(dotnet "$work/bin/SharpVision.Fuzz.dll")
+instrumented=(dotnet "$work/afl-bin/SharpVision.Fuzz.dll")
 fixtures="$root/tests/Fixtures"
 
 targets=("$@")
@@ -53,7 +60,7 @@ for target in "${targets[@]}"; do
   "${fuzzer[@]}" seeds "$target" "$dir/in" "$fixtures" >/dev/null
   if [ -d "$fixtures/fuzz/$target" ]; then cp "$fixtures/fuzz/$target"/* "$dir/in/"; fi
   echo "== $target: afl-fuzz for ${seconds} s" >&2
-  timeout -s INT $((seconds + 120)) afl-fuzz -V "$seconds" -i "$dir/in" -o "$dir/out" -t 30000 -m none -- "${fuzzer[@]}" afl "$target" "$fixtures" \
+  timeout -s INT $((seconds + 120)) afl-fuzz -V "$seconds" -i "$dir/in" -o "$dir/out" -t 30000 -m none -- "${instrumented[@]}" afl "$target" "$fixtures" \
     > "$dir/afl.log" 2>&1 || true
   stats="$dir/out/default/fuzzer_stats"
   value() { awk -F: -v key="$1" '$1 ~ "^"key" *$" {gsub(/ /, "", $2); print $2}' "$stats" 2>/dev/null || echo "?"; }

@@ -30,10 +30,14 @@ switch (args[0])
     }
     case "afl":
     {
-        var target = FuzzTargets.Find(args[1]);
-        // The whole property, not just "no exception": a hang or an overspend is reported to AFL as a crash too.
+        // Instrumented code runs only once the fuzzer has mapped AFL's shared memory, inside Run: the target (whose
+        // table touches SharpVision) is looked up there. The whole property is checked, not just "no exception": a
+        // hang or an overspend is reported to AFL as a crash too.
+        var name = args[1];
+        FuzzTarget? target = null;
         SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
         {
+            target ??= FuzzTargets.Find(name);
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);
             var outcome = FuzzEngine.Check(target, buffer.ToArray());
