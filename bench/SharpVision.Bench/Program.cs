@@ -11,6 +11,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -34,6 +35,9 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "onnx")
+    return SharpVision.Bench.OnnxBench.Run(argList.Contains("--model") ? Arg("--model", "") : null, int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")),
+        int.Parse(Arg("--rounds", "3")), threads);
 if (what == "tsne")
     return SharpVision.Bench.TsneBench.Run(data, int.Parse(Arg("--count", "5000")), threads);
 if (what == "knnfeatures")
@@ -41,7 +45,7 @@ if (what == "knnfeatures")
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, onnx)");
     return 2;
 }
 

@@ -206,32 +206,38 @@ public static class PoolingKernels
         }
     }
 
-    // A window of the padded input (oy, ox): the first maximum in row-major order among its real elements; NaN wins.
-    private static void MaxPlanePadded(ReadOnlySpan<float> plane, int height, int width, int kernel, int stride, int padding, int ho, int wo,
-        Span<float> y, Span<int> argmax)
+    // A window of the padded input (oy, ox): the first maximum in row-major order among its real elements, or the
+    // first NaN (once best is NaN nothing compares greater, so it stays). Pointers: this runs on the 112×112 planes of
+    // an ImageNet stem, where bounds checks cost as much as the comparisons.
+    private static unsafe void MaxPlanePadded(ReadOnlySpan<float> planeSpan, int height, int width, int kernel, int stride, int padding, int ho, int wo,
+        Span<float> ySpan, Span<int> argmaxSpan)
     {
-        for (int oy = 0; oy < ho; oy++)
+        fixed (float* plane = planeSpan, y = ySpan)
+        fixed (int* argmax = argmaxSpan)
         {
-            int top = oy * stride - padding, rowFirst = Math.Max(0, top), rowEnd = Math.Min(height, top + kernel);
-            for (int ox = 0; ox < wo; ox++)
+            for (int oy = 0; oy < ho; oy++)
             {
-                int left = ox * stride - padding, colFirst = Math.Max(0, left), colEnd = Math.Min(width, left + kernel);
-                float best = float.NegativeInfinity;
-                int bestAt = rowFirst * width + colFirst;
-                for (int iy = rowFirst; iy < rowEnd; iy++)
-                    for (int ix = colFirst; ix < colEnd; ix++)
+                int top = oy * stride - padding, rowFirst = Math.Max(0, top), rowEnd = Math.Min(height, top + kernel);
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    int left = ox * stride - padding, colFirst = Math.Max(0, left), colEnd = Math.Min(width, left + kernel);
+                    int bestAt = rowFirst * width + colFirst;
+                    float best = plane[bestAt];
+                    for (int iy = rowFirst; iy < rowEnd; iy++)
                     {
-                        float v = plane[iy * width + ix];
-                        if (v > best || float.IsNaN(v))
+                        float* row = plane + iy * width;
+                        for (int ix = colFirst; ix < colEnd; ix++)
                         {
-                            best = v;
-                            bestAt = iy * width + ix;
-                            if (float.IsNaN(v)) goto done;
+                            // Branch-free (conditional moves): on real activations the comparison is a coin flip.
+                            float v = row[ix];
+                            bool take = (v > best) | (float.IsNaN(v) & !float.IsNaN(best));
+                            best = take ? v : best;
+                            bestAt = take ? iy * width + ix : bestAt;
                         }
                     }
-            done:
-                y[oy * wo + ox] = best;
-                argmax[oy * wo + ox] = bestAt;
+                    y[oy * wo + ox] = best;
+                    argmax[oy * wo + ox] = bestAt;
+                }
             }
         }
     }

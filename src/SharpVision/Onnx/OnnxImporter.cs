@@ -18,6 +18,8 @@ public static class OnnxImporter
     [
         "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Add", "Sub", "Mul", "Div", "MaxPool", "AveragePool", "GlobalAveragePool",
         "Gemm", "MatMul", "Flatten", "Reshape", "Split", "Concat", "Softmax", "Dropout", "Identity", "Constant",
+        // What torch.onnx.export adds around those: zero Pad before AveragePool, Cast of constant shapes, spatial ReduceMean.
+        "Pad", "Cast", "ReduceMean",
     ];
 
     /// <summary>Imports <paramref name="model"/>; <paramref name="source"/> names it in errors.</summary>
@@ -170,6 +172,9 @@ public static class OnnxImporter
                 "Dropout" => Dropout(node, a),
                 "Identity" => Unary(node, x => x),
                 "Constant" => Constant(node, a),
+                "Pad" => Pad(node, a),
+                "Cast" => Cast(node, a),
+                "ReduceMean" => ReduceMean(node, a),
                 _ => throw new OnnxImportException($"{node.Describe()}: operator '{node.OpType}' is not supported (supported: {string.Join(", ", SupportedOperators)})"),
             };
             a.RefuseUnread();
@@ -452,6 +457,57 @@ public static class OnnxImporter
             _constants[outputs[0]] = new Tensor(new Shape(Dims(value)), value.ToSingles());
             _constantTensors[outputs[0]] = value;
             return null;
+        }
+
+        // Constant zero padding of the two spatial axes of a 4-D tensor (pads from the attribute before opset 11, an input since).
+        private FunctionStep Pad(OnnxNode node, NodeAttributes a)
+        {
+            int input = DataSlot(node, 1, 3), count = InputCount(node, 1, 3);
+            string mode = a.String("mode", "constant");
+            if (mode != "constant") throw a.Error($"mode '{mode}' is not supported (constant only)");
+            var pads = _opset < 11 ? a.Ints("pads") ?? throw a.Error("pads is missing") : ConstantInts(node, 1, "pads");
+            float value = _opset < 11 ? a.Float("value", 0) : count > 2 ? ConstantFloat(node, 2, "constant_value") : 0;
+            if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 1024))
+                throw a.Error($"pads [{string.Join(", ", pads)}] are not supported (non-negative, on the last two axes of a 4-D tensor)");
+            int top = (int)pads[2], left = (int)pads[3], bottom = (int)pads[6], right = (int)pads[7];
+            return new FunctionStep(LayerName(node), "Pad", [input], Outputs(node, 1), (x, _) =>
+                [top == 0 && left == 0 && bottom == 0 && right == 0 ? x[0]! : Ops.Pad2d(x[0]!, top, bottom, left, right, value)]);
+        }
+
+        // Cast: folded at import when the input is a constant (shapes for Reshape); on computed values only to float.
+        private GraphStep? Cast(OnnxNode node, NodeAttributes a)
+        {
+            int input = DataSlot(node, 1, 1);
+            var to = (OnnxDataType)a.Int("to", 0);
+            var outputs = Outputs(node, 1);
+            if (_constantTensors.TryGetValue(input, out var constant) || _initializers.TryGetValue(node.Inputs[0], out constant))
+            {
+                if (outputs[0] < 0) return null;
+                var cast = to is OnnxDataType.Float or OnnxDataType.Double ? OnnxTensor.FromSingles("", constant.ToSingles(), constant.Dims)
+                    : to is OnnxDataType.Int64 or OnnxDataType.Int32 ? OnnxTensor.FromInt64s("", constant.DataType is OnnxDataType.Float or OnnxDataType.Double
+                        ? constant.ToSingles().Select(v => (long)v).ToArray() : constant.ToInt64s(), constant.Dims) // float → int truncates, as C
+                    : throw a.Error($"a cast to {to} is not supported");
+                _constants[outputs[0]] = new Tensor(new Shape(Dims(cast)), cast.ToSingles());
+                _constantTensors[outputs[0]] = cast;
+                return null;
+            }
+            if (to != OnnxDataType.Float) throw a.Error($"a cast of computed values to {to} is not supported (float only)");
+            return new FunctionStep(LayerName(node), "Cast", [input], outputs, (x, _) => [x[0]!]);
+        }
+
+        // ReduceMean over the spatial axes of a 4-D tensor: global average pooling.
+        private FunctionStep ReduceMean(OnnxNode node, NodeAttributes a)
+        {
+            var axes = (_opset < 18 ? a.Ints("axes") : null) ?? throw a.Error("axes is missing (a mean over all axes is not supported)");
+            bool keep = a.Int("keepdims", 1) != 0;
+            var sorted = axes.Select(x => x < 0 ? x + 4 : x).Order().ToArray();
+            if (!sorted.SequenceEqual([2L, 3L])) throw a.Error($"axes [{string.Join(", ", axes)}] are not supported (the spatial axes 2, 3 of a 4-D tensor)");
+            return Unary(node, x =>
+            {
+                if (x.Shape.Rank != 4) throw new ArgumentException($"{node.Describe()}: input {x.Shape} is not (N, C, H, W).");
+                var mean = Ops.GlobalAvgPool2d(x);
+                return keep ? mean.Reshape(x.Shape[0], x.Shape[1], 1, 1) : mean;
+            });
         }
 
         private static int[] Dims(OnnxTensor t) => t.Dims.Select(d => checked((int)d)).ToArray();

@@ -85,10 +85,10 @@ public class ResNet18Tests(ITestOutputHelper output)
         Assert.True(worstFoldedRelative <= 1e-4, $"folded: relative difference {worstFoldedRelative:E2}");
     }
 
-    internal static float[] RunOrt(InferenceSession session, string input, float[] values)
+    internal static float[] RunOrt(InferenceSession session, string input, float[] values, int[]? dims = null)
     {
-        var shape = session.InputMetadata[input].Dimensions;
-        var tensor = new DenseTensor<float>(values, shape.Select(d => d < 0 ? 1 : d).ToArray());
+        var shape = dims ?? session.InputMetadata[input].Dimensions.Select(d => d < 0 ? 1 : d).ToArray();
+        var tensor = new DenseTensor<float>(values, shape);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)]);
         return results.First().AsEnumerable<float>().ToArray();
     }
