@@ -14,12 +14,13 @@ internal static class EvaluateCommand
     public static Command Create(CliConsole console)
     {
         var data = new DataOptions();
-        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder)", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder, or an ONNX classifier F.onnx, run on the engine)", Required = true };
         var split = new Option<string>("--split") { Description = "Which split to evaluate: test or train", DefaultValueFactory = _ => "test" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were; a model trained with --features computes those features itself.\n\nExamples:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test\n" +
-            "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)");
+            "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)\n" +
+            "  sharpvision evaluate --model cnn2.onnx --dataset fashion-mnist                 (an exported or any ONNX classifier, on the engine)");
         command.Options.Add(modelPath);
         data.AddTo(command, withTrainLimit: false);
         command.Options.Add(split);
@@ -37,7 +38,7 @@ internal static class EvaluateCommand
             if (which is not ("test" or "train")) throw new UsageException($"--split must be test or train, got '{which}'.");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
-            var stored = ModelStore.Load(parse.GetValue(modelPath)!);
+            var stored = ModelFiles.Load(parse.GetValue(modelPath)!);
             CheckFeatures(features.Pipeline(parse), stored, parse.GetValue(modelPath)!);
             var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
             var set = which == "test" ? splits.Test : splits.Train;
@@ -76,14 +77,14 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : Reporting.NetworkBackend(stored.Network!.Network),
+                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : ModelFiles.Backend(stored),
                     ["features"] = stored.Features?.Pipeline.CanonicalConfig,
                     ["threads"] = threadCount,
                 });
             }
             else
             {
-                var described = stored.KnnOptions is { } knn ? $"k-NN k={knn.K}, {ModelStore.MetricName(knn.Metric)}" : $"{stored.Kind}, {stored.Network!.Network.ParameterCount():N0} parameters";
+                var described = stored.KnnOptions is { } knn ? $"k-NN k={knn.K}, {ModelStore.MetricName(knn.Metric)}" : ModelFiles.Describe(stored);
                 if (stored.Features is { } f) described += $", features {f.Pipeline.CanonicalConfig}";
                 console.Out.WriteLine($"model: {parse.GetValue(modelPath)} ({described}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
                 console.Out.Write(Reporting.MetricsText(which, report));

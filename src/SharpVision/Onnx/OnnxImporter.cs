@@ -16,7 +16,7 @@ public static class OnnxImporter
     /// <summary>The operators the engine runs (default ONNX domain).</summary>
     public static IReadOnlyList<string> SupportedOperators { get; } =
     [
-        "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Add", "Sub", "Mul", "Div", "MaxPool", "AveragePool", "GlobalAveragePool",
+        "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Add", "Sub", "Mul", "Div", "MaxPool", "AveragePool", "GlobalAveragePool",
         "Gemm", "MatMul", "Flatten", "Reshape", "Split", "Concat", "Softmax", "Dropout", "Identity", "Constant",
         // What torch.onnx.export adds around those: zero Pad before AveragePool, Cast of constant shapes, spatial ReduceMean.
         "Pad", "Cast", "ReduceMean",
@@ -158,6 +158,8 @@ public static class OnnxImporter
                 "BatchNormalization" => BatchNormalization(node, a),
                 "Relu" => Unary(node, x => Ops.Relu(x)),
                 "LeakyRelu" => LeakyRelu(node, a),
+                "Tanh" => Unary(node, x => Ops.Tanh(x)),
+                "Sigmoid" => Unary(node, x => Ops.Sigmoid(x)),
                 "Add" or "Sub" or "Mul" or "Div" => Binary(node),
                 "MaxPool" or "AveragePool" => Pool(node, a),
                 "GlobalAveragePool" => Unary(node, x => x.Shape.Rank == 4 ? Ops.GlobalAvgPool2d(x).Reshape(x.Shape[0], x.Shape[1], 1, 1)

@@ -307,7 +307,7 @@ public static class ModelStore
         _ => "logistic",
     };
 
-    private static ClassifierLoss? ParseLoss(string text) => text switch
+    internal static ClassifierLoss? ParseLoss(string text) => text switch
     {
         "hinge" => ClassifierLoss.Hinge,
         "softmax" => ClassifierLoss.Softmax,
