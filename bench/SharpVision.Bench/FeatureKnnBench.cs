@@ -18,7 +18,7 @@ internal static class FeatureKnnBench
         var location = new DatasetLocator(dataDirectory).Locate("fashion-mnist");
         var splits = DatasetLoader.Load(location);
         var cache = new FeatureCache();
-        var model = new KNearestNeighbors(new(5)).Fit(splits.Train, FeaturePipeline.Parse(spec), seed: 0, threads, cache);
+        var model = new KNearestNeighbors(new(5)).FitFeatures(splits.Train, FeaturePipeline.Parse(spec), seed: 0, threads, cache);
         var test = queryLimit is int limit ? splits.Test.Take(limit) : splits.Test;
         var queries = model.Features.Apply(test, threads, cache);
         int d = model.Features.Length, q = test.Count;

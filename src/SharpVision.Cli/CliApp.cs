@@ -27,7 +27,8 @@ public static class CliApp
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(DatasetsCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
-        root.Subcommands.Add(CvCommand.Create(console));
+        var grid = new CvGrid();
+        root.Subcommands.Add(CvCommand.Create(console, grid));
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(ExportCommand.Create(console));
@@ -40,7 +41,7 @@ public static class CliApp
 
         try
         {
-            args = NetworkTraining.ExpandResume(args);
+            args = grid.Extract(ResumeArguments.ExpandResume(args));
         }
         catch (Exception e) when (Describe(e) is { } failure)
         {
@@ -85,6 +86,7 @@ public static class CliApp
     private static (string Message, int ExitCode)? Describe(Exception e) => e switch
     {
         UsageException => (e.Message, UsageError),
+        ModelSetupException m => (ModelFlags.FlagMessage(m), UsageError),
         DataFormatException or DatasetNotFoundException => (e.Message, RuntimeFailure),
         SharpVision.Training.TrainingDivergedException => ($"training diverged: {e.Message}", RuntimeFailure),
         FileNotFoundException f => (f.Message.Contains(f.FileName ?? "\0") ? f.Message : $"{f.FileName}: file not found", RuntimeFailure),

@@ -23,5 +23,18 @@ public sealed record Predictions(int Count, int Classes, float[] Probabilities, 
     /// <summary>The <paramref name="top"/> most likely classes of query <paramref name="i"/>.</summary>
     public ReadOnlySpan<int> Top(int i, int top) => Ranking.AsSpan(i * Classes, Math.Min(top, Classes));
 
+    /// <summary>The probabilities of query <paramref name="i"/>, one per class.</summary>
     public ReadOnlySpan<float> ProbabilitiesOf(int i) => Probabilities.AsSpan(i * Classes, Classes);
+
+    /// <summary>The share of queries whose label is among their <paramref name="k"/> top-ranked classes (0 for no queries).</summary>
+    /// <exception cref="ArgumentException"><paramref name="labels"/> has another length than <see cref="Count"/>.</exception>
+    public double TopKAccuracy(ReadOnlySpan<int> labels, int k)
+    {
+        if (labels.Length != Count) throw new ArgumentException($"{labels.Length} labels for {Count} predictions.", nameof(labels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        int hits = 0;
+        for (int i = 0; i < Count; i++)
+            if (Top(i, k).Contains(labels[i])) hits++;
+        return Count == 0 ? 0 : (double)hits / Count;
+    }
 }

@@ -7,7 +7,8 @@ using SharpVision.Analysis;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
-using SharpVision.Serialization;
+using SharpVision.Models;
+using SharpVision.Nn;
 
 namespace SharpVision.Cli.Commands;
 
@@ -103,9 +104,9 @@ internal static class EmbedCommand
                     throw new UsageException($"--features: {e.Message}");
                 }
             }
-            var stored = parse.GetValue(modelPath) is { } path ? ModelStore.Load(path) : null;
+            var stored = parse.GetValue(modelPath) is { } path ? ModelFile.Load(path) : null;
             var network = stored is null ? null
-                : stored.Network ?? throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; --model needs a network (svm, softmax, logistic, mlp, cnn2, resnet8, resnet20).");
+                : stored as NetworkClassifier ?? throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; --model needs a network (svm, softmax, logistic, mlp, cnn2, resnet8, resnet20).");
 
             var load = Stopwatch.StartNew();
             var (splits, location) = await data.LoadAsync(parse, console, seedValue, stored?.Preparation, token);
@@ -127,10 +128,9 @@ internal static class EmbedCommand
                 var p = network.Preparation;
                 if (sample.Channels != p.Channels || sample.Height != p.Height || sample.Width != p.Width)
                     throw new UsageException($"the model expects {p.Channels}×{p.Height}×{p.Width} images, {location.Name} has {sample.Channels}×{sample.Height}×{sample.Width}.");
-                SharpVision.Tensors.Engine.Threads = threadCount;
                 try
                 {
-                    vectors = network.PenultimateActivations(sample.Pixels, out dimension);
+                    vectors = network.PenultimateActivations(sample.Pixels, out dimension, threadCount);
                 }
                 catch (InvalidOperationException e)
                 {
@@ -166,7 +166,6 @@ internal static class EmbedCommand
             }
             prepare.Stop();
 
-            SharpVision.Tensors.Engine.Threads = threadCount;
             int n = sample.Count;
             console.Log($"t-SNE of {n:N0} {which} images of {location.Name}: {source}" +
                         (parse.GetValue(pcaComponents) > 0 && dimension > parse.GetValue(pcaComponents) ? $", PCA to {parse.GetValue(pcaComponents)}" : "") +

@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 using SharpVision.Classic;
 using SharpVision.Evaluation;
 using SharpVision.Features;
-using SharpVision.Serialization;
+using SharpVision.Models;
+using SharpVision.Nn;
 
 namespace SharpVision.Cli.Commands;
 
@@ -38,7 +39,7 @@ internal static class EvaluateCommand
             if (which is not ("test" or "train")) throw new UsageException($"--split must be test or train, got '{which}'.");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
-            var stored = ModelFiles.Load(parse.GetValue(modelPath)!);
+            var stored = ModelFile.Load(parse.GetValue(modelPath)!);
             CheckFeatures(features.Pipeline(parse), stored, parse.GetValue(modelPath)!);
             var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
             var set = which == "test" ? splits.Test : splits.Train;
@@ -57,14 +58,13 @@ internal static class EvaluateCommand
                 throw new UsageException($"the model knows {stored.ClassNames.Count} classes, the dataset has {set.ClassNames.Count}.");
             SharpVision.Tensors.Kernels.Conv2dBackend.ResetUsed(); // the JSON's backend names what this evaluation used
             var predict = Stopwatch.StartNew();
-            SharpVision.Tensors.Engine.Threads = threadCount;
-            bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), stored.Network?.FlipAveraging ?? false);
-            if (flip && stored.Network is null) throw new UsageException("--tta flip applies to network models, not k-NN.");
-            if (stored.Network is { } networkModel) networkModel.FlipAveraging = flip;
+            bool flip = NetworkOptions.ParseTta(parse.GetValue(tta), (stored as NetworkClassifier)?.FlipAveraging ?? false);
+            if (flip && stored is not NetworkClassifier) throw new UsageException($"--tta flip applies to network models, not {stored.Kind}.");
+            if (stored is NetworkClassifier networkModel) stored = networkModel.WithFlipAveraging(flip);
             // A k-NN feature model reads and writes the feature cache (keyed by pixels and pipeline state), like train.
-            var predictions = stored.FeatureKnn is { } featureKnn
+            var predictions = stored is FeatureKNearestNeighborsModel featureKnn
                 ? featureKnn.Predict(set, threadCount, features.Cache(parse), token)
-                : stored.Model.Predict(set.Pixels, threadCount);
+                : stored.Predict(set.Pixels, threadCount);
             predict.Stop();
             var report = ClassificationMetrics.Compute(set.Labels, predictions, stored.ClassNames);
             total.Stop();
@@ -77,15 +77,15 @@ internal static class EvaluateCommand
                     ["dataset"] = Reporting.DatasetJson(splits, location),
                     ["metrics"] = new JsonObject { [which] = Reporting.MetricsJson(report) },
                     ["timings_s"] = new JsonObject { ["fit"] = 0.0, ["predict"] = Math.Round(predict.Elapsed.TotalSeconds, 3), ["total"] = Math.Round(total.Elapsed.TotalSeconds, 3) },
-                    ["backend"] = stored.Knn is not null ? $"knn-{NeighborSearch.ByteBackend}" : stored.FeatureKnn is not null ? $"knn-{NeighborSearch.FloatBackend}" : ModelFiles.Backend(stored),
-                    ["features"] = stored.Features?.Pipeline.CanonicalConfig,
+                    ["backend"] = Backend(stored),
+                    ["features"] = FeaturesOf(stored)?.Pipeline.CanonicalConfig,
                     ["threads"] = threadCount,
                 });
             }
             else
             {
-                var described = stored.KnnOptions is { } knn ? $"k-NN k={knn.K}, {ModelStore.MetricName(knn.Metric)}" : ModelFiles.Describe(stored);
-                if (stored.Features is { } f) described += $", features {f.Pipeline.CanonicalConfig}";
+                var described = Reporting.ModelText(stored.Describe());
+                if (FeaturesOf(stored) is { } f) described += $", features {f.Pipeline.CanonicalConfig}";
                 console.Out.WriteLine($"model: {parse.GetValue(modelPath)} ({described}); dataset: {location.Name}{(location.IsSample ? " [shipped sample]" : "")}");
                 console.Out.Write(Reporting.MetricsText(which, report));
             }
@@ -95,13 +95,30 @@ internal static class EvaluateCommand
     }
 
     /// <summary>--features on evaluate: the spec must name the pipeline the model was trained with (compared by canonical config).</summary>
-    private static void CheckFeatures(FeaturePipeline? given, StoredModel stored, string path)
+    private static void CheckFeatures(FeaturePipeline? given, IImageClassifier stored, string path)
     {
         if (given is null) return;
-        if (stored.Features is not { } features)
+        if (FeaturesOf(stored) is not { } features)
             throw new UsageException($"--features {given.CanonicalConfig}: {path} was trained on pixels, not features; evaluate it without --features.");
         if (given.CanonicalConfig != features.Pipeline.CanonicalConfig)
             throw new UsageException($"--features {given.CanonicalConfig} disagrees with the model's features {features.Pipeline.CanonicalConfig}; " +
                                      "evaluate always computes the model's own features: omit --features or give the same spec.");
     }
+
+    /// <summary>The feature pipeline and standardization a model reads images through, or null when it reads pixels.</summary>
+    public static FeatureStandardizer? FeaturesOf(IImageClassifier model) => model switch
+    {
+        FeatureKNearestNeighborsModel knn => knn.Features,
+        NetworkClassifier network => network.Features,
+        _ => null,
+    };
+
+    // The kernels that ran: the k-NN search, or the network's GEMM and convolution backends.
+    private static string Backend(IImageClassifier model) => model switch
+    {
+        KNearestNeighborsModel => $"knn-{NeighborSearch.ByteBackend}",
+        FeatureKNearestNeighborsModel => $"knn-{NeighborSearch.FloatBackend}",
+        NetworkClassifier network => EngineBackend.Of(network.Network),
+        _ => model.Kind,
+    };
 }

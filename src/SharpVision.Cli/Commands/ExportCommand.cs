@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using SharpVision.Nn;
 using SharpVision.Onnx;
-using SharpVision.Serialization;
+using SharpVision.Models;
 
 namespace SharpVision.Cli.Commands;
 
@@ -30,8 +30,8 @@ internal static class ExportCommand
         {
             string which = parse.GetValue(format)!.ToLowerInvariant(), from = parse.GetValue(modelPath)!, to = parse.GetValue(output)!;
             if (which is not ("onnx" or "pytorch")) throw new UsageException($"--format must be onnx or pytorch, got '{which}'.");
-            var stored = ModelStore.Load(from);
-            var network = stored.Network ?? throw new UsageException($"{from} holds a {stored.Kind} model; only network models (linear, logistic, mlp, cnn2, resnet8, resnet20) export.");
+            var stored = ModelFile.Load(from);
+            var network = stored as NetworkClassifier ?? throw new UsageException($"{from} holds a {stored.Kind} model; only network models (linear, logistic, mlp, cnn2, resnet8, resnet20) export.");
             if (network.Features is not null) throw new UsageException($"{from} reads hand-crafted features ({network.Features.Pipeline.CanonicalConfig}), which neither format covers; export models trained on pixels.");
             if (network.FlipAveraging) console.Log("note: the model averages over mirror images (--tta flip) when SharpVision predicts; the export holds the network alone");
             try
@@ -67,10 +67,10 @@ internal static class ExportCommand
         command.SetAction(parse =>
         {
             var template = parse.GetValue(like) is { } likePath
-                ? ModelStore.Load(likePath).Network ?? throw new UsageException($"--like {likePath} is not a network model.")
+                ? ModelFile.Load(likePath) as NetworkClassifier ?? throw new UsageException($"--like {likePath} is not a network model.")
                 : null;
             NetworkClassifier model = TorchStateDict.Load(parse.GetValue(stateDict)!, template);
-            ModelStore.Save(parse.GetValue(output)!, model);
+            model.Save(parse.GetValue(output)!);
             console.Out.WriteLine($"{parse.GetValue(output)}: {model.Kind}, {model.Network.ParameterCount():N0} parameters, {model.ClassNames.Count} classes");
             return CliApp.Success;
         });

@@ -43,34 +43,25 @@ internal static partial class LadderCommand
             var selected = ParseRungs(parse.GetValue(rungs));
             var explicitOut = parse.GetValue(output);
             if (explicitOut is not null) RefuseNonEmpty(explicitOut);
-            Engine.Threads = threadCount;
 
             var (splits, location) = await data.LoadAsync(parse, console, seedValue, null, token);
             var directory = Path.GetFullPath(explicitOut ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-ladder-{location.Name}"));
             RefuseNonEmpty(directory);
 
-            var ladder = new Ladder(new LadderOptions(total, seedValue, threadCount, selected))
-            {
-                Log = console.Log,
-                // Epoch lines for the rungs that take a while; the linear models' final fits take about a second.
-                TrainNetwork = (run, limit, cancel) => run.Options.Spec.UsesDualSolver
-                    ? NetworkTraining.TrainDualWithProgress(console, run, cancel, indent: "  ")
-                    : NetworkTraining.TrainWithProgress(console, run, cancel, limit, resumable: false, epochLines: !run.Options.Spec.IsLinear, indent: "  "),
-                OnRungFinished = rung =>
-                {
-                    // The rung's own report.html (linked from ladder.html), read back from its run folder.
-                    RunReports.WriteAfterRun(console, rung.RunDirectory, threadCount, null, null, null);
-                },
-            };
             LadderResult result;
+            Ladder? ladder = null;
             try
             {
-                result = ladder.Run(splits, location, directory, clock.Elapsed, token);
+                result = new FitDisplay(console, indent: "  ").Run("ladder", events =>
+                {
+                    ladder = new Ladder(new LadderOptions(total, seedValue, threadCount, selected)) { Log = console.Log, Events = events };
+                    return ladder.Run(splits, location, directory, clock.Elapsed, token);
+                });
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                console.Log($"ladder interrupted during the {ladder.CurrentRung ?? "last"} rung, which leaves no folder; " +
-                            (ladder.Finished.Count == 0 ? "no rung had finished." : $"the {ladder.Finished.Count} finished rung(s) ({string.Join(", ", ladder.Finished.Select(r => r.Name))}) are in {directory}; no ladder.json was written."));
+                console.Log($"ladder interrupted during the {ladder?.CurrentRung ?? "last"} rung, which leaves no folder; " +
+                            (ladder is null || ladder.Finished.Count == 0 ? "no rung had finished." : $"the {ladder.Finished.Count} finished rung(s) ({string.Join(", ", ladder.Finished.Select(r => r.Name))}) are in {directory}; no ladder.json was written."));
                 throw;
             }
 
@@ -147,7 +138,7 @@ internal static partial class LadderCommand
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(r.Title + (r.CutShort ? " (cut short)" : "")),
                 Markup.Escape(r.HyperparameterText),
-                r.ValidationAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+                r.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture) ?? "—",
                 r.TestAccuracy.ToString("P2", CultureInfo.InvariantCulture),
                 Markup.Escape(Ladder.Duration(TimeSpan.FromSeconds(r.TrainSeconds))),
                 Markup.Escape(LadderPage.Micro(r.PredictMicrosecondsPerImage)),

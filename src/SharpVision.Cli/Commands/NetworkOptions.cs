@@ -21,13 +21,13 @@ internal sealed class NetworkOptions
     public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(", ", TrainingOptions.Schedules)}" };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = "Linear learning-rate warm-up, in epochs (may be fractional)" };
     public Option<int?> StepEpochs { get; } = new("--step-epochs") { Description = "step schedule: epochs between decays" };
-    public Option<double?> Gamma { get; } = new("--gamma") { Description = "step/exponential schedules: decay factor" };
+    public Option<double?> Gamma { get; } = new("--lr-decay") { Description = "step/exponential schedules: the learning rate's decay factor γ" };
     public Option<double?> Reg { get; } = new("--reg") { Description = "Regularization strength λ of λ·(α·‖W‖₁ + (1−α)/2·‖W‖²) on weights" };
     public Option<double?> L1Ratio { get; } = new("--l1-ratio") { Description = "α: 0 = L2, 1 = L1, between = elastic net" };
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
     public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
-    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none; default 0.1, and 0 for the convolutional networks, whose recipe is fixed in advance so all training images train them)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none; the recipe's default: 0.1, and 0 for the convolutional networks, whose recipe selects nothing on validation data)" };
     public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
     public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
@@ -56,7 +56,7 @@ internal sealed class NetworkOptions
     /// <summary>The recipe for <paramref name="model"/>: its defaults overridden by the flags given.</summary>
     public TrainingOptions Recipe(ParseResult parse, TrainingFlags shared, string model, int seed)
     {
-        var r = NetworkSpec.DefaultRecipe(model) with { Seed = seed };
+        var r = Recipes.Default(model, seed);
         if (parse.GetValue(shared.Epochs) is int e) r = r with { Epochs = e };
         if (parse.GetValue(shared.BatchSize) is int b) r = r with { BatchSize = b };
         if (parse.GetValue(shared.LearningRate) is double lr) r = r with { LearningRate = lr };
@@ -77,13 +77,15 @@ internal sealed class NetworkOptions
         if (parse.GetValue(Flip) is bool flip) r = r with { Flip = flip };
         if (parse.GetValue(CropPadding) is int crop) r = r with { CropPadding = crop };
         if (parse.GetValue(Cutout) is int cutout) r = r with { Cutout = cutout };
+        if (parse.GetValue(ValidationFraction) is double v) r = r with { ValidationFraction = v };
+        if (parse.GetValue(Tta) is string tta) r = r with { Tta = tta.ToLowerInvariant() };
         try
         {
             r.Validate();
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(ex.Message);
+            throw new UsageException(FlagOf(ex.ParamName) is { } flag ? $"{flag}: {ex.Message}" : ex.Message);
         }
         if (r.Optimizer == "random-search" && model is not ("svm" or "softmax" or "logistic"))
             throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");
@@ -168,24 +170,12 @@ internal sealed class NetworkOptions
         return Normalizer.Parse(text) ?? throw new UsageException($"--preprocess must be pixel, channel, mean-image or none, got '{text}'.");
     }
 
-    public double Validation(ParseResult parse, TrainingOptions recipe, string kind)
-    {
-        // The CNN recipe selects nothing on validation data (no early stopping, fixed epochs), so by default all
-        // training images train it; the other models keep a 10% split for their curves and early stopping.
-        double v = parse.GetValue(ValidationFraction) ?? (Networks.Convolutional.Contains(kind) ? 0 : 0.1);
-        if (!(v >= 0 && v < 1)) throw new UsageException($"--validation-fraction must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}.");
-        if (v == 0 && recipe.Patience > 0) throw new UsageException("--patience needs a validation split (--validation-fraction > 0).");
-        return v;
-    }
-
     private static int IndexOfName(IReadOnlyList<string> names, string name)
     {
         for (int j = 0; j < names.Count; j++)
             if (string.Equals(names[j], name, StringComparison.OrdinalIgnoreCase)) return j;
         return -1;
     }
-
-    public bool FlipAveraging(ParseResult parse, string model) => ParseTta(parse.GetValue(Tta), Networks.Convolutional.Contains(model));
 
     /// <summary>--tta none|flip; <paramref name="fallback"/> when not given.</summary>
     public static bool ParseTta(string? text, bool fallback) => text?.ToLowerInvariant() switch
@@ -194,6 +184,33 @@ internal sealed class NetworkOptions
         "none" => false,
         "flip" => true,
         var t => throw new UsageException($"--tta must be none or flip, got '{t}'."),
+    };
+
+    // The flag that sets a recipe option (for messages that name what to change).
+    private static string? FlagOf(string? option) => option switch
+    {
+        nameof(TrainingOptions.Epochs) => "--epochs",
+        nameof(TrainingOptions.BatchSize) => "--batch-size",
+        nameof(TrainingOptions.Optimizer) => "--optimizer",
+        nameof(TrainingOptions.LearningRate) => "--lr",
+        nameof(TrainingOptions.Momentum) => "--momentum",
+        nameof(TrainingOptions.WeightDecay) => "--weight-decay",
+        nameof(TrainingOptions.Schedule) => "--schedule",
+        nameof(TrainingOptions.WarmupEpochs) => "--warmup",
+        nameof(TrainingOptions.StepEpochs) => "--step-epochs",
+        nameof(TrainingOptions.Gamma) => "--lr-decay",
+        nameof(TrainingOptions.Regularization) => "--reg",
+        nameof(TrainingOptions.L1Ratio) => "--l1-ratio",
+        nameof(TrainingOptions.LabelSmoothing) => "--label-smoothing",
+        nameof(TrainingOptions.Patience) => "--patience",
+        nameof(TrainingOptions.EarlyStoppingMetric) => "--early-stopping-metric",
+        nameof(TrainingOptions.CheckpointEvery) => "--checkpoint-every",
+        nameof(TrainingOptions.RandomSearchScale) => "--search-scale",
+        nameof(TrainingOptions.CropPadding) => "--crop-padding",
+        nameof(TrainingOptions.Cutout) => "--cutout",
+        nameof(TrainingOptions.ValidationFraction) => "--validation-fraction",
+        nameof(TrainingOptions.Tta) => "--tta",
+        _ => null,
     };
 
     /// <summary>Resolves --classes (indices or names) against the dataset's class names.</summary>

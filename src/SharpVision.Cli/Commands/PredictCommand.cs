@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpVision.Imaging;
-using SharpVision.Serialization;
+using SharpVision.Models;
 
 namespace SharpVision.Cli.Commands;
 
@@ -24,14 +24,14 @@ internal static class PredictCommand
         {
             int topCount = parse.GetValue(top);
             if (topCount < 1) throw new UsageException("--top must be at least 1.");
-            var stored = ModelFiles.Load(parse.GetValue(modelPath)!);
+            var stored = ModelFile.Load(parse.GetValue(modelPath)!);
             var paths = parse.GetValue(images)!;
             // Decode everything before predicting anything: one bad file fails the command with no partial output.
             var prepared = new byte[paths.Length * stored.Preparation.Channels * stored.Preparation.Height * stored.Preparation.Width];
             int size = prepared.Length / paths.Length;
             for (int i = 0; i < paths.Length; i++)
                 stored.Preparation.Prepare(ImageDecoder.Load(paths[i])).CopyTo(prepared.AsSpan(i * size, size));
-            var predictions = stored.Model.Predict(prepared);
+            var predictions = stored.Predict(prepared);
             var names = stored.ClassNames;
             if (parse.GetValue(json))
             {

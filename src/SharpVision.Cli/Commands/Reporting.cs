@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
-using SharpVision.Nn;
 using SharpVision.Runs;
 
 namespace SharpVision.Cli.Commands;
@@ -14,12 +13,23 @@ internal static class Reporting
     // The JSON shapes live in the library (run folders are written there); these keep the commands' spelling.
     public static JsonObject MetricsJson(ClassificationMetrics m) => RunJson.Metrics(m);
 
-    /// <inheritdoc cref="RunJson.NetworkBackend"/>
-    public static string NetworkBackend(Module network) => RunJson.NetworkBackend(network);
-
     public static JsonObject DatasetJson(DatasetSplits splits, DatasetLocation location) => RunJson.Dataset(splits, location);
 
     public static double Round(double value) => RunJson.Round(value);
+
+    /// <summary>A model in one line, from its <see cref="IImageClassifier.Describe"/>: "k-NN k=5 metric=l1 weights=uniform", "cnn2 (softmax loss, 421,834 parameters, ...)".</summary>
+    public static string ModelText(JsonObject d)
+    {
+        string Text(string key) => d[key]?.ToString() ?? "?";
+        long parameters = (long?)d["parameters"] ?? 0;
+        return Text("type") switch
+        {
+            "knn" => $"k-NN k={Text("k")} metric={Text("metric")} weights={Text("weights")}",
+            _ when d["loss"] is not null => string.Create(CultureInfo.InvariantCulture,
+                $"{Text("type")} ({Text("loss")} loss, {parameters:N0} parameters, preprocess {Text("preprocess")}{(d["tta"]?.ToString() == "flip" ? ", flip averaging" : "")})"),
+            var type => string.Create(CultureInfo.InvariantCulture, $"{type} ({parameters:N0} parameters)"),
+        };
+    }
 
     /// <summary>Accuracy line, per-class table and confusion matrix with class names.</summary>
     public static string MetricsText(string split, ClassificationMetrics m)

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using SharpVision.Imaging;
 using SharpVision.Reports;
-using SharpVision.Serialization;
+using SharpVision.Models;
+using SharpVision.Nn;
 
 namespace SharpVision.Cli.Commands;
 
@@ -22,8 +23,8 @@ internal static class TemplatesCommand
         {
             if (parse.GetValue(zoom) is < 1 or > 64) throw new UsageException("--zoom must be between 1 and 64.");
             if (parse.GetValue(columns) < 1) throw new UsageException("--columns must be at least 1.");
-            var stored = ModelStore.Load(parse.GetValue(modelPath)!);
-            var network = stored.Network ?? throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; templates need a linear classifier (svm or softmax).");
+            var stored = ModelFile.Load(parse.GetValue(modelPath)!);
+            var network = stored as NetworkClassifier ?? throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; templates need a linear classifier (svm or softmax).");
             if (network.Kind is not ("svm" or "softmax" or "logistic"))
                 throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; templates need a linear classifier (svm, softmax or logistic).");
             var image = Templates.Render(network, parse.GetValue(zoom), parse.GetValue(columns));

@@ -2,47 +2,9 @@ using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tensors;
 
-// Activations and channel dropout for convolutional networks. Shapes: Gelu keeps x's shape; Dropout2d takes and
-// returns (N, C, H, W).
+// Channel dropout for convolutional networks. Shapes: Dropout2d takes and returns (N, C, H, W).
 public static partial class Ops
 {
-    /// <summary>
-    /// GELU, exact form (PyTorch's default, approximate='none'): y = x·Φ(x) = ½·x·(1 + erf(x/√2)).
-    /// </summary>
-    /// <remarks>
-    /// Shape: any → the same. Computed in double with <see cref="ErrorFunction"/> (Φ(x) = ½·erfc(−x/√2), accurate for
-    /// very negative x too), parallel over elements. Backward: ∂y/∂x = Φ(x) + x·φ(x), φ the standard normal density.
-    /// </remarks>
-    public static Tensor Gelu(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        var y = BufferPool.Uninitialized<float>(x.Size); // fully written
-        var data = x.Data;
-        WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
-        {
-            for (int i = first; i < end; i++)
-            {
-                double v = data[i];
-                y[i] = (float)(v * NormalCdf(v));
-            }
-        });
-        var result = new Tensor(x.Shape, y);
-        return result.Record("gelu", [x], () =>
-        {
-            var g = result.Grad!;
-            var gx = x.EnsureGrad();
-            WorkSplit.ForRanges(x.Size, 32, Engine.Threads, (first, end) =>
-            {
-                for (int i = first; i < end; i++)
-                {
-                    double v = data[i];
-                    double density = Math.Exp(-0.5 * v * v) * InverseSqrtTwoPi;
-                    gx[i] += (float)(g[i] * (NormalCdf(v) + v * density)); // y = x·Φ(x): ∂/∂x = Φ(x) + x·φ(x)
-                }
-            });
-        });
-    }
-
     /// <summary>
     /// Channel dropout (PyTorch's Dropout2d in training): each (sample, channel) plane is zeroed with probability
     /// <paramref name="p"/> and survivors are scaled by 1/(1 − p). Draws one number per plane, sample-major.
@@ -76,9 +38,4 @@ public static partial class Ops
             }
         });
     }
-
-    private const double InverseSqrtTwoPi = 0.3989422804014326779399460599343818684759;
-
-    // Φ(x) = ½·erfc(−x/√2): no cancellation for very negative x, where 1 + erf would lose every digit.
-    private static double NormalCdf(double x) => 0.5 * ErrorFunction.Erfc(-x * 0.7071067811865475244008443621048490392848);
 }

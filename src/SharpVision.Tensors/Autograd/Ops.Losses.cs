@@ -6,28 +6,6 @@ namespace SharpVision.Tensors;
 // Shapes: scores/logits (N, K), labels (N) in [0, K); binary logits (N) or (N, 1) with targets (N) in [0, 1].
 public static partial class Ops
 {
-    /// <summary>Row-wise softmax p = eᶻ / Σ eᶻ of (N, K) scores, computed as e^(z − max z) so large scores cannot overflow.</summary>
-    public static Tensor Softmax(Tensor logits)
-    {
-        Require2D(logits, nameof(logits));
-        int n = logits.Shape[0], k = logits.Shape[1];
-        var y = BufferPool.Uninitialized<float>(logits.Size);
-        for (int i = 0; i < n; i++) SoftmaxRow(logits.Data.AsSpan(i * k, k), y.AsSpan(i * k, k));
-        var result = new Tensor(logits.Shape, y);
-        return result.Record("softmax", [logits], () =>
-        {
-            var g = result.Grad!;
-            var gx = logits.EnsureGrad();
-            for (int i = 0; i < n; i++)
-            {
-                var yi = y.AsSpan(i * k, k);
-                var gi = g.AsSpan(i * k, k);
-                float dot = TensorPrimitives.Dot(gi, yi);
-                for (int j = 0; j < k; j++) gx[i * k + j] += yi[j] * (gi[j] - dot); // ∂/∂z = p ⊙ (g − ⟨g, p⟩)
-            }
-        });
-    }
-
     /// <summary>
     /// Softmax cross-entropy, L = (1/N)·Σᵢ −Σₖ qᵢₖ·log softmax(zᵢ)ₖ with q = (1 − ε)·onehot(yᵢ) + ε/K (label smoothing ε).
     /// </summary>

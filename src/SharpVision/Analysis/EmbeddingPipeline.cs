@@ -1,3 +1,4 @@
+using SharpVision.Tensors;
 using System.Diagnostics;
 
 namespace SharpVision.Analysis;
@@ -26,6 +27,7 @@ public static class EmbeddingPipeline
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pcaComponents);
         var tsne = new Tsne(options); // validates the options before any work
+        using var threads = Engine.UseThreads(options?.Threads ?? 0); // PCA's GEMM uses the same threads as t-SNE
         if (features.Length != (long)count * dimension) throw new ArgumentException($"{count} rows of {dimension} values are {(long)count * dimension} floats; got {features.Length}.", nameof(features));
         var clock = Stopwatch.StartNew();
         Pca? pca = null;

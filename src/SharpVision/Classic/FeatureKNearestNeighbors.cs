@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Features;
 
@@ -31,14 +32,35 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
             if ((uint)label >= (uint)classNames.Count) throw new ArgumentException($"Label {label} is outside 0..{classNames.Count - 1}.", nameof(trainLabels));
         foreach (float v in trainFeatures)
             if (!float.IsFinite(v)) throw new ArgumentException("The training features hold a NaN or infinite value.", nameof(trainFeatures));
-        Options = options;
+        Options = options with { Features = features.Pipeline };
         Features = features;
         TrainFeatures = trainFeatures;
         TrainLabels = trainLabels;
         ClassNames = classNames;
     }
 
+    /// <summary>k, metric, weighting and the feature pipeline.</summary>
     public KNearestNeighborsOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Kind => KnnModelFile.Kind;
+
+    /// <inheritdoc/>
+    public JsonObject Describe()
+    {
+        var json = KnnModelFile.OptionsJson(Options);
+        json["type"] = Kind;
+        json["classes"] = ClassNames.Count;
+        json["preparation"] = $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width}";
+        json["features"] = Features.Pipeline.CanonicalConfig;
+        json["feature_length"] = Features.Length;
+        json["parameters"] = (long)TrainCount * Features.Length;
+        json["train_count"] = TrainCount;
+        return json;
+    }
+
+    /// <inheritdoc/>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => KnnModelFile.Save(path, this, metadata);
 
     /// <summary>The pipeline and the training split's standardization: what turns an image into a searchable vector.</summary>
     public FeatureStandardizer Features { get; }

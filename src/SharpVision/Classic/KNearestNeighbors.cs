@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using SharpVision.Data;
+using SharpVision.Features;
 
 namespace SharpVision.Classic;
 
@@ -6,9 +8,13 @@ namespace SharpVision.Classic;
 /// <param name="K">Neighbours that vote (default 5).</param>
 /// <param name="Metric">L1 (<see cref="DistanceMetric.Manhattan"/>) or L2 (<see cref="DistanceMetric.Euclidean"/>).</param>
 /// <param name="Weighting">Uniform votes or 1/distance.</param>
-public sealed record KNearestNeighborsOptions(int K = 5, DistanceMetric Metric = DistanceMetric.Euclidean, NeighborWeighting Weighting = NeighborWeighting.Uniform)
+/// <param name="Features">Search standardized hand-crafted features instead of pixels (null: pixels).</param>
+/// <param name="Seed">Seeds learned feature extractors (k-means of a bag of visual words).</param>
+public sealed record KNearestNeighborsOptions(int K = 5, DistanceMetric Metric = DistanceMetric.Euclidean, NeighborWeighting Weighting = NeighborWeighting.Uniform,
+    FeaturePipeline? Features = null, int Seed = 0)
 {
     /// <summary>Throws when an option is out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">k below 1, an unknown metric or weighting.</exception>
     public void Validate()
     {
         if (K < 1) throw new ArgumentOutOfRangeException(nameof(K), K, "k must be at least 1.");
@@ -18,21 +24,61 @@ public sealed record KNearestNeighborsOptions(int K = 5, DistanceMetric Metric =
 }
 
 /// <summary>
-/// k-nearest-neighbour classifier: "training" memorizes the training set; prediction finds each query's k nearest
-/// training images and lets them vote. Tie-breaking is documented on <see cref="NeighborVoting"/>: equal distances
-/// favour the lower training index, equal votes the class whose member is nearest.
+/// k-nearest-neighbour classifier: "training" memorizes the training set (or its standardized features); prediction
+/// finds each query's k nearest training images and lets them vote. Tie-breaking is documented on
+/// <see cref="NeighborVoting"/>: equal distances favour the lower training index, equal votes the class whose member is nearest.
 /// </summary>
 /// <example><code>var model = new KNearestNeighbors(new(K: 5, DistanceMetric.Manhattan)).Fit(train);</code></example>
-public sealed class KNearestNeighbors(KNearestNeighborsOptions options)
+public sealed class KNearestNeighbors : IClassifierTrainer
 {
-    public KNearestNeighborsOptions Options { get; } = options;
+    /// <summary>A trainer with <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option out of range.</exception>
+    public KNearestNeighbors(KNearestNeighborsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <summary>k, metric, weighting, features.</summary>
+    public KNearestNeighborsOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Kind => KnnModelFile.Kind;
+
+    /// <inheritdoc/>
+    public JsonObject Describe()
+    {
+        var json = KnnModelFile.OptionsJson(Options);
+        json["features"] = Options.Features?.CanonicalConfig;
+        json["seed"] = Options.Seed;
+        return json;
+    }
+
+    /// <summary>
+    /// Memorizes <paramref name="train"/>'s pixels (a <see cref="KNearestNeighborsModel"/>), or fits the feature
+    /// pipeline and its standardization on it and memorizes the standardized features (a <see cref="FeatureKNearestNeighborsModel"/>).
+    /// k-NN has nothing to validate: <paramref name="validation"/> is not used.
+    /// </summary>
+    /// <exception cref="ArgumentException">k exceeds the training images, fewer than two classes, or a pipeline that does not fit the images.</exception>
+    public IImageClassifier Fit(ImageDataset train, ImageDataset? validation = null, FitContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        context ??= FitContext.Default;
+        CheckData(train);
+        IImageClassifier model = Options.Features is null
+            ? FitPixels(train)
+            : FitFeatures(train, Options.Features, Options.Seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
+        var backend = Options.Features is null ? NeighborSearch.ByteBackend : NeighborSearch.FloatBackend;
+        context.Report(new FitCompleted(train.Count, 0, new JsonObject { ["backend"] = $"knn-{backend}" }));
+        return model;
+    }
 
     /// <summary>Memorizes <paramref name="train"/> (shared, not copied).</summary>
     /// <exception cref="ArgumentOutOfRangeException">When k exceeds the training set size.</exception>
-    public KNearestNeighborsModel Fit(ImageDataset train)
+    public KNearestNeighborsModel FitPixels(ImageDataset train)
     {
         ArgumentNullException.ThrowIfNull(train);
-        Options.Validate();
         if (Options.K > train.Count)
             throw new ArgumentOutOfRangeException(nameof(train), $"k = {Options.K} exceeds the {train.Count} training images.");
         return new KNearestNeighborsModel(Options, train);
@@ -50,16 +96,34 @@ public sealed class KNearestNeighbors(KNearestNeighborsOptions options)
     /// <param name="cancellationToken">Cancels extraction.</param>
     /// <exception cref="ArgumentOutOfRangeException">k exceeds the training set size.</exception>
     /// <exception cref="ArgumentException">The pipeline does not fit the images or the data.</exception>
-    public FeatureKNearestNeighborsModel Fit(ImageDataset train, Features.FeaturePipeline pipeline, int seed, int threads,
-        Features.FeatureCache? cache = null, CancellationToken cancellationToken = default)
+    public FeatureKNearestNeighborsModel FitFeatures(ImageDataset train, FeaturePipeline pipeline, int seed, int threads,
+        FeatureCache? cache = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(pipeline);
-        Options.Validate();
         if (Options.K > train.Count)
             throw new ArgumentOutOfRangeException(nameof(train), $"k = {Options.K} exceeds the {train.Count} training images.");
-        var (standardizer, features) = Features.FeatureStandardizer.Fit(pipeline, train, seed, threads, cache, cancellationToken);
-        return new FeatureKNearestNeighborsModel(Options, standardizer, features, train.Labels, train.ClassNames);
+        FeatureStandardizer standardizer;
+        float[] features;
+        try
+        {
+            (standardizer, features) = FeatureStandardizer.Fit(pipeline, train, seed, threads, cache, cancellationToken);
+        }
+        catch (ArgumentException e) when (e is not ModelSetupException)
+        {
+            throw new ModelSetupException("features", e.Message, e);
+        }
+        return new FeatureKNearestNeighborsModel(Options with { Features = pipeline, Seed = seed }, standardizer, features, train.Labels, train.ClassNames);
+    }
+
+    // A classifier needs two classes to choose between; k-NN would otherwise answer the one class for everything.
+    private void CheckData(ImageDataset train)
+    {
+        if (train.Count == 0) throw new ArgumentException("No training images.", nameof(train));
+        if (train.Labels.Distinct().Take(2).Count() < 2)
+            throw new ArgumentException($"The training images hold one class ({train.ClassNames[train.Labels[0]]}); a classifier needs at least two.", nameof(train));
+        if (Options.K > train.Count)
+            throw new ArgumentOutOfRangeException(nameof(train), $"k = {Options.K} exceeds the {train.Count} training images.");
     }
 }
 
@@ -72,7 +136,26 @@ public sealed class KNearestNeighborsModel : IImageClassifier
         Train = train;
     }
 
+    /// <summary>k, metric and weighting.</summary>
     public KNearestNeighborsOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Kind => KnnModelFile.Kind;
+
+    /// <inheritdoc/>
+    public JsonObject Describe()
+    {
+        var json = KnnModelFile.OptionsJson(Options);
+        json["type"] = Kind;
+        json["classes"] = ClassNames.Count;
+        json["preparation"] = $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width}";
+        json["parameters"] = (long)Train.Count * Train.SampleSize;
+        json["train_count"] = Train.Count;
+        return json;
+    }
+
+    /// <inheritdoc/>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => KnnModelFile.Save(path, this, metadata);
 
     /// <summary>The memorized training images.</summary>
     public ImageDataset Train { get; }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Nn;
 
@@ -15,7 +16,8 @@ public static class Architecture
     /// <summary>The layer types a model file may contain.</summary>
     public static IReadOnlyList<string> KnownLayers { get; } =
         ["flatten", "linear", "relu", "tanh", "sigmoid", "leaky_relu", "gelu", "dropout", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
-         "batch_norm1d", "batch_norm2d", "dropout2d", "residual"];
+         "batch_norm1d", "batch_norm2d", "dropout2d", "residual", "layer_norm", "patch_embedding", "channel_tokens", "encoder_block", "select_token",
+         "sequence_pool"];
 
     /// <summary>The layers of <paramref name="network"/> as a JSON array.</summary>
     public static JsonArray ToJson(Sequential network)
@@ -56,26 +58,47 @@ public static class Architecture
                 if (!(v >= min && v <= max)) throw new FormatException($"layer {i} ({type}): '{key}' = {v.ToString(CultureInfo.InvariantCulture)} is outside [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
                 return v;
             }
-            modules.Add(type switch
+            try
             {
-                "flatten" => new Flatten(),
-                "linear" => new Linear(Int("in", 1, 1 << 24), Int("out", 1, 1 << 24), Int("bias", 0, 1) == 1),
-                "relu" => new Activation(ActivationKind.Relu),
-                "tanh" => new Activation(ActivationKind.Tanh),
-                "sigmoid" => new Activation(ActivationKind.Sigmoid),
-                "leaky_relu" => new Activation(ActivationKind.LeakyRelu),
-                "gelu" => new Activation(ActivationKind.Gelu),
-                "dropout" => new Dropout((float)Real("p", 0, 0.999999)),
-                "dropout2d" => new Dropout2d((float)Real("p", 0, 0.999999)),
-                "conv2d" => new Conv2d(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("kernel", 1, 64), Int("stride", 1, 64), Int("padding", 0, 64), Int("bias", 0, 1) == 1),
-                "max_pool2d" => Pool2d.Max(Int("kernel", 1, 64), Int("stride", 1, 64)),
-                "avg_pool2d" => Pool2d.Average(Int("kernel", 1, 64), Int("stride", 1, 64)),
-                "global_avg_pool2d" => Pool2d.GlobalAverage(),
-                "batch_norm1d" or "batch_norm2d" => new BatchNorm(Int("features", 1, 1 << 24), type == "batch_norm2d", (float)Real("momentum", 0, 1), (float)Real("eps", 1e-12, 1)),
-                "residual" => new ResidualBlock(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("stride", 1, 64)),
-                _ => throw new FormatException($"layer {i} has unknown type '{type}' (known: {string.Join(", ", KnownLayers)})"),
-            });
+                modules.Add(Build(type, Int, Real, i));
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"layer {i} ({type}): {e.Message}", e);
+            }
         }
         return new Sequential(modules);
     }
+
+    // One layer from its type and hyperparameters (read through the validating accessors of FromJson).
+    private static Module Build(string type, Func<string, int, int, int> Int, Func<string, double, double, double> Real, int i) => type switch
+    {
+        "flatten" => new Flatten(),
+        "linear" => new Linear(Int("in", 1, 1 << 24), Int("out", 1, 1 << 24), Int("bias", 0, 1) == 1),
+        "relu" => new Activation(ActivationKind.Relu),
+        "tanh" => new Activation(ActivationKind.Tanh),
+        "sigmoid" => new Activation(ActivationKind.Sigmoid),
+        "leaky_relu" => new Activation(ActivationKind.LeakyRelu),
+        "gelu" => new Activation(ActivationKind.Gelu),
+        "dropout" => new Dropout((float)Real("p", 0, 0.999999)),
+        "dropout2d" => new Dropout2d((float)Real("p", 0, 0.999999)),
+        "conv2d" => new Conv2d(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("kernel", 1, 64), Int("stride", 1, 64), Int("padding", 0, 64),
+            Int("bias", 0, 1) == 1),
+        "max_pool2d" => Pool2d.Max(Int("kernel", 1, 64), Int("stride", 1, 64)),
+        "avg_pool2d" => Pool2d.Average(Int("kernel", 1, 64), Int("stride", 1, 64)),
+        "global_avg_pool2d" => Pool2d.GlobalAverage(),
+        "batch_norm1d" or "batch_norm2d" => new BatchNorm(Int("features", 1, 1 << 24), type == "batch_norm2d", (float)Real("momentum", 0, 1),
+            (float)Real("eps", 1e-12, 1)),
+        "residual" => new ResidualBlock(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("stride", 1, 64)),
+        "layer_norm" => new LayerNorm(Int("features", 1, 1 << 24), (float)Real("eps", 1e-12, 1)),
+        "patch_embedding" => new PatchEmbedding(Int("channels", 1, 4096), Int("height", 1, 4096), Int("width", 1, 4096),
+            Int("patch", 1, 4096), Int("dim", 1, 1 << 14), Int("class_token", 0, 1) == 1),
+        "channel_tokens" => new ChannelTokens(Int("dim", 1, 1 << 14), Int("tokens", 1, 1 << 16), Int("position", 0, 1) == 1),
+        "encoder_block" => new TransformerEncoderBlock(Int("dim", 1, 1 << 14), Int("heads", 1, 1 << 14), Int("mlp", 1, 1 << 16),
+            (float)Real("dropout", 0, 0.999999), (float)Real("attention_dropout", 0, 0.999999), (float)Real("drop_path", 0, 0.999999),
+            Int("gelu_tanh", 0, 1) == 1 ? GeluApproximation.Tanh : GeluApproximation.None),
+        "select_token" => new TokenSelect(Int("index", 0, 1 << 16)),
+        "sequence_pool" => new SequencePooling(Int("dim", 1, 1 << 14)),
+        _ => throw new FormatException($"layer {i} has unknown type '{type}' (known: {string.Join(", ", KnownLayers)})"),
+    };
 }

@@ -1,4 +1,4 @@
-using SharpVision.Classic;
+using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Tensors;
 using SharpVision.Tensors.Autograd;
@@ -29,8 +29,16 @@ public enum ClassifierLoss
 public sealed class NetworkClassifier : IImageClassifier
 {
     /// <exception cref="ArgumentException">Inconsistent parts (class count vs outputs, normalizer vs preparation).</exception>
+    /// <param name="kind">The model type files record ("svm", "softmax", "logistic", "mlp", "cnn2", ...).</param>
+    /// <param name="network">The layers; the model owns them from now on.</param>
+    /// <param name="loss">The loss it is trained with, which decides how scores become probabilities.</param>
+    /// <param name="normalizer">Pixel normalization fitted on the training split.</param>
+    /// <param name="preparation">The images it takes.</param>
+    /// <param name="classNames">Class names in label order.</param>
+    /// <param name="features">Hand-crafted features read instead of normalized pixels, or null.</param>
+    /// <param name="flipAveraging">Test-time augmentation: average each image's probabilities with its mirror image's.</param>
     public NetworkClassifier(string kind, Sequential network, ClassifierLoss loss, Normalizer normalizer, ImagePreparation preparation, IReadOnlyList<string> classNames,
-        Features.FeatureStandardizer? features = null)
+        Features.FeatureStandardizer? features = null, bool flipAveraging = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(network);
@@ -48,6 +56,7 @@ public sealed class NetworkClassifier : IImageClassifier
         Preparation = preparation;
         ClassNames = classNames;
         Features = features;
+        FlipAveraging = flipAveraging;
     }
 
     /// <summary>Hand-crafted features the network reads instead of normalized pixels (<c>--features</c>), or null.</summary>
@@ -73,7 +82,28 @@ public sealed class NetworkClassifier : IImageClassifier
     /// Test-time augmentation: predictions average the probabilities of each image and its mirror image
     /// (<c>--tta flip</c>). Off by default; it doubles prediction time.
     /// </summary>
-    public bool FlipAveraging { get; set; }
+    public bool FlipAveraging { get; }
+
+    /// <summary>The same model (sharing its network) with test-time flip averaging on or off.</summary>
+    public NetworkClassifier WithFlipAveraging(bool flipAveraging) => flipAveraging == FlipAveraging ? this
+        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
+
+    /// <inheritdoc/>
+    public JsonObject Describe() => new()
+    {
+        ["type"] = Kind,
+        ["classes"] = ClassNames.Count,
+        ["preparation"] = $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width}",
+        ["parameters"] = Network.ParameterCount(),
+        ["loss"] = NetworkModelFile.LossName(Loss),
+        ["preprocess"] = Features is null ? Normalizer.Name(Normalizer.Mode) : "standardized features",
+        ["features"] = Features?.Pipeline.CanonicalConfig,
+        ["tta"] = FlipAveraging ? "flip" : "none",
+        ["architecture"] = Architecture.ToJson(Network),
+    };
+
+    /// <inheritdoc/>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => NetworkModelFile.Save(path, this, metadata);
 
     /// <summary>Outputs of the network: 1 for logistic, else the class count.</summary>
     public int Outputs => Loss == ClassifierLoss.Logistic ? 1 : ClassNames.Count;
@@ -154,6 +184,7 @@ public sealed class NetworkClassifier : IImageClassifier
     /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 512 (with <see cref="FlipAveraging"/>, also their mirror images).</summary>
     public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
+        using var scope = Engine.UseThreads(threads);
         int d = Normalizer.SampleSize;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
         int count = images.Length / d;
@@ -199,8 +230,9 @@ public sealed class NetworkClassifier : IImageClassifier
     /// </summary>
     /// <exception cref="ArgumentException">The bytes are not a whole number of images.</exception>
     /// <exception cref="InvalidOperationException">The network does not end with a Linear layer.</exception>
-    public float[] PenultimateActivations(ReadOnlySpan<byte> images, out int length)
+    public float[] PenultimateActivations(ReadOnlySpan<byte> images, out int length, int threads = 0)
     {
+        using var scope = Engine.UseThreads(threads);
         int d = Normalizer.SampleSize, inputs = InputLength;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
         if (Network.Layers[^1] is not Linear last) throw new InvalidOperationException($"The {Kind} network ends with {Network.Layers[^1].Spec.Type}, not a linear layer.");
@@ -237,7 +269,7 @@ public sealed class NetworkClassifier : IImageClassifier
 }
 
 /// <summary>Builds the networks behind <c>--model svm|softmax|logistic|mlp</c>.</summary>
-public static class Networks
+public static partial class Networks
 {
     /// <summary>One linear layer: s = Wx + b, (N, D) → (N, outputs).</summary>
     public static Sequential LinearClassifier(int inputs, int outputs) => new(new Flatten(), new Linear(inputs, outputs));

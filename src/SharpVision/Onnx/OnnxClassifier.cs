@@ -30,19 +30,51 @@ public sealed class OnnxClassifier : IImageClassifier
     /// <summary>The imported graph (trainable; predictions run its folded form).</summary>
     public OnnxNetwork Network { get; }
 
-    /// <summary>"onnx", or the kind a SharpVision export recorded ("cnn2", ...).</summary>
-    public string Kind => Network.Model.Metadata.FirstOrDefault(m => m.Key == "sharpvision.kind").Value ?? "onnx";
+    /// <summary>"onnx": the family of every ONNX classifier (a SharpVision export names its network in <see cref="Describe"/>).</summary>
+    public string Kind => OnnxModelFile.Kind;
 
     public IReadOnlyList<string> ClassNames { get; }
 
     public ImagePreparation Preparation { get; }
 
-    /// <summary>Reads an ONNX classifier.</summary>
+    /// <summary>The ONNX bytes the classifier was read from (what <see cref="Save"/> stores).</summary>
+    public byte[] Bytes { get; private init; } = [];
+
+    /// <inheritdoc/>
+    public JsonObject Describe() => new()
+    {
+        ["type"] = Kind,
+        ["classes"] = ClassNames.Count,
+        ["preparation"] = $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width}",
+        ["parameters"] = Network.ParameterCount(),
+        ["operators"] = Network.Operators.Count,
+        ["exported_from"] = Network.Model.Metadata.FirstOrDefault(m => m.Key == "sharpvision.kind").Value,
+        ["producer"] = $"{Network.Model.ProducerName} {Network.Model.ProducerVersion}".Trim(),
+        ["opset"] = Network.Model.DefaultOperatorSet,
+    };
+
+    /// <inheritdoc/>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => OnnxModelFile.Save(path, this, metadata);
+
+    /// <summary>Reads an ONNX classifier file.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="DataFormatException">Malformed, unsupported, or not an image classifier (input not N×C×H×W with C 1 or 3, output not N×K).</exception>
     public static OnnxClassifier Load(string path)
     {
-        var network = OnnxNetwork.Load(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"No such ONNX file: {path}", path);
+        if (info.Length > OnnxFormat.MaxFileBytes) throw new DataFormatException(path, $"{info.Length:N0} bytes is larger than the 2 GiB an ONNX protobuf can hold");
+        return FromBytes(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>An ONNX classifier from the file's bytes (<paramref name="source"/> names it in errors).</summary>
+    /// <exception cref="DataFormatException">Malformed, unsupported, or not an image classifier.</exception>
+    public static OnnxClassifier FromBytes(byte[] bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        string path = source;
+        var network = OnnxNetwork.Parse(bytes, source);
         var meta = network.Model.Metadata.GroupBy(m => m.Key).ToDictionary(g => g.Key, g => g.Last().Value);
         try
         {
@@ -54,7 +86,7 @@ public sealed class OnnxClassifier : IImageClassifier
             names ??= Enumerable.Range(0, OutputClasses(network, preparation, path)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             if (names.Length < 2) throw new DataFormatException(path, $"a classifier needs at least 2 classes, the model has {names.Length}");
             bool probabilities = meta.GetValueOrDefault("output", "").StartsWith("class probabilities", StringComparison.Ordinal);
-            return new OnnxClassifier(network, preparation, names, probabilities);
+            return new OnnxClassifier(network, preparation, names, probabilities) { Bytes = bytes };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -93,7 +125,7 @@ public sealed class OnnxClassifier : IImageClassifier
         int d = Preparation.Channels * Preparation.Height * Preparation.Width, classes = ClassNames.Count;
         if (images.Length % d != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Preparation.Channels}×{Preparation.Height}×{Preparation.Width} images.", nameof(images));
         int count = images.Length / d;
-        if (threads > 0) Engine.Threads = threads;
+        using var scope = Engine.UseThreads(threads);
         var probabilities = new float[(long)count * classes];
         using var _ = GradMode.NoGrad();
         for (int start = 0; start < count; start += Batch)

@@ -34,7 +34,7 @@ public sealed class Adam : AdamBase
     /// <summary>The options given at construction (<see cref="Optimizer.LearningRate"/> and <see cref="AdamBase.Beta1"/> may since have changed).</summary>
     public AdamOptions Options { get; }
 
-    private protected override ReadOnlySpan<float> ApplyWeightDecay(Span<float> parameter, ReadOnlySpan<float> gradient)
+    private protected override ReadOnlySpan<float> ApplyWeightDecay(int index, Span<float> parameter, ReadOnlySpan<float> gradient)
     {
         float weightDecay = (float)Options.WeightDecay;
         if (weightDecay == 0) return gradient;

@@ -43,13 +43,13 @@ public abstract class AdamBase : Optimizer
     }
 
     /// <summary>Applies weight decay before the moment update; returns the gradient to use (possibly a scratch copy).</summary>
-    private protected abstract ReadOnlySpan<float> ApplyWeightDecay(Span<float> parameter, ReadOnlySpan<float> gradient);
+    private protected abstract ReadOnlySpan<float> ApplyWeightDecay(int index, Span<float> parameter, ReadOnlySpan<float> gradient);
 
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient)
     {
         long step = ++_steps[index];
-        gradient = ApplyWeightDecay(parameter, gradient);
+        gradient = ApplyWeightDecay(index, parameter, gradient);
         Span<float> m = _m[index]!, v = _v[index]!, scratch = Scratch(1, parameter.Length);
         double beta1 = _beta1, beta2 = _beta2, epsilon = _epsilon, learningRate = LearningRate;
         // Each torch in-place op rounds once; the same sequence of roundings keeps us within a few ulps of it.

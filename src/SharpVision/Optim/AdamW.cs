@@ -24,19 +24,41 @@ public sealed class AdamW : AdamBase
     /// <summary>AdamW over <paramref name="parameters"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
     /// <exception cref="ArgumentException">Invalid parameters (see <see cref="Optimizer"/>).</exception>
-    public AdamW(IReadOnlyList<Tensor> parameters, AdamWOptions options)
-        : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay)
+    /// <param name="parameters">The parameters to update.</param>
+    /// <param name="options">Hyperparameters.</param>
+    /// <param name="decayed">
+    /// The parameters weight decay applies to (as PyTorch parameter groups with weight_decay λ and 0); null: all of them.
+    /// Transformers keep decay off biases, norms and embeddings (<see cref="DecaysByDefault"/>).
+    /// </param>
+    public AdamW(IReadOnlyList<Tensor> parameters, AdamWOptions options, IReadOnlySet<Tensor>? decayed = null)
+        : base(parameters, (options ?? throw new ArgumentNullException(nameof(options))).LearningRate, options.Beta1, options.Beta2, options.Epsilon,
+            options.WeightDecay)
     {
         Options = options;
+        _decays = parameters.Select(p => decayed is null || decayed.Contains(p)).ToArray();
+    }
+
+    private readonly bool[] _decays;
+
+    /// <summary>
+    /// The usual rule for which parameters weight decay applies to: weight matrices and filters (rank ≥ 2, named
+    /// "…weight"), not biases, normalization scales, class tokens or position embeddings.
+    /// </summary>
+    public static bool DecaysByDefault(string name, Tensor parameter)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(parameter);
+        return parameter.Shape.Rank >= 2 && name.EndsWith("weight", StringComparison.Ordinal);
     }
 
     /// <summary>The options given at construction (<see cref="Optimizer.LearningRate"/> and <see cref="AdamBase.Beta1"/> may since have changed).</summary>
     public AdamWOptions Options { get; }
 
     // Decoupled decay first, on the parameters before the Adam step (torch: param.mul_(1 − lr·λ)).
-    private protected override ReadOnlySpan<float> ApplyWeightDecay(Span<float> parameter, ReadOnlySpan<float> gradient)
+    private protected override ReadOnlySpan<float> ApplyWeightDecay(int index, Span<float> parameter, ReadOnlySpan<float> gradient)
     {
-        if (Options.WeightDecay != 0) TensorPrimitives.Multiply(parameter, (float)(1 - LearningRate * Options.WeightDecay), parameter);
+        if (Options.WeightDecay != 0 && _decays[index])
+            TensorPrimitives.Multiply(parameter, (float)(1 - LearningRate * Options.WeightDecay), parameter);
         return gradient;
     }
 }

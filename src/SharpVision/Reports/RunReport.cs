@@ -2,6 +2,7 @@ using SharpVision.Analysis;
 using System.Globalization;
 using SharpVision.Classic;
 using SharpVision.Data;
+using System.Text.Json.Nodes;
 using SharpVision.Evaluation;
 using SharpVision.Nn;
 using SharpVision.Reports.Charts;
@@ -10,9 +11,6 @@ using SharpVision.Tensors.Autograd;
 using SharpVision.Training;
 
 namespace SharpVision.Reports;
-
-/// <summary>One cross-validated setting: its parameters (k, metric, weights), mean and population std of the fold accuracies.</summary>
-public sealed record CrossValidationResult(int K, string Metric, string Weights, double MeanAccuracy, double StdAccuracy, IReadOnlyList<double> FoldAccuracies);
 
 /// <summary>Everything a run report shows; the parts a run does not have stay empty and their sections are left out.</summary>
 public sealed record RunReportInput
@@ -132,6 +130,7 @@ public static class RunReport
     public static string Build(RunReportInput input, RunReportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using var threads = Engine.UseThreads(input.Threads);
         options ??= new RunReportOptions();
         var page = new HtmlReport(input.Title, input.Subtitle);
         if (input.Summary.Count > 0)
@@ -390,19 +389,40 @@ public static class RunReport
 
     private static string CrossValidationSection(IReadOnlyList<CrossValidationResult> results)
     {
-        var series = results.GroupBy(r => (r.Metric, r.Weights))
-            .Select(g => new ErrorBarSeries($"{g.Key.Metric}, {g.Key.Weights}", g.OrderBy(r => r.K).Select(r => ((double)r.K, r.MeanAccuracy, r.StdAccuracy)).ToList()))
-            .ToList();
+        // The x axis: k when it varies, else the first numeric parameter that varies (a log scale when it spans decades);
+        // one series per combination of the other parameters.
+        var keys = results.SelectMany(r => r.Parameters.Select(p => p.Key)).Distinct().ToList();
+        static double? Number(JsonNode? n) => n is JsonValue v && v.TryGetValue(out double d) ? d : null;
+        var numeric = keys.Where(k => results.All(r => Number(r.Parameters[k]) is not null) && results.Select(r => Number(r.Parameters[k])).Distinct().Count() > 1).ToList();
+        string? x = numeric.Contains("k") ? "k" : numeric.FirstOrDefault();
+        var best = results.OrderByDescending(r => r.MeanAccuracy).First();
+        string figure = "";
         int folds = results[0].FoldAccuracies.Count;
-        var chart = new ErrorBarChart { Title = "Cross-validated accuracy", XLabel = "k (neighbours)", IntegerX = true, YLabel = "mean accuracy", Series = series };
-        var best = results.OrderByDescending(r => r.MeanAccuracy).ThenBy(r => r.K).First();
-        var table = HtmlReport.Table(["k", "metric", "weights", "mean accuracy", "± std", "folds"],
-            results.Select(r => (IReadOnlyList<string>)[r.K.ToString(CultureInfo.InvariantCulture), r.Metric, r.Weights, F4(r.MeanAccuracy), F4(r.StdAccuracy),
+        if (x is not null)
+        {
+            var values = results.Select(r => Number(r.Parameters[x])!.Value).ToList();
+            bool log = values.Min() > 0 && values.Max() / values.Min() >= 100;
+            string SeriesName(CrossValidationResult r) => string.Join(", ", keys.Where(k => k != x).Select(k => $"{k} {r.Parameters[k]}"));
+            var series = results.GroupBy(SeriesName)
+                .Select(g => new ErrorBarSeries(g.Key.Length == 0 ? "accuracy" : g.Key, g.OrderBy(r => Number(r.Parameters[x])).Select(r =>
+                    (log ? Math.Log10(Number(r.Parameters[x])!.Value) : Number(r.Parameters[x])!.Value, r.MeanAccuracy, r.StdAccuracy)).ToList()))
+                .ToList();
+            var chart = new ErrorBarChart
+            {
+                Title = "Cross-validated accuracy",
+                XLabel = x == "k" ? "k (neighbours)" : log ? $"log₁₀ {x}" : x,
+                IntegerX = x == "k",
+                YLabel = "mean accuracy",
+                Series = series,
+            };
+            figure = HtmlReport.Figure(Figures.CrossValidation, chart.ToSvg(),
+                $"Mean validation accuracy over {folds} stratified folds against {x}{(series.Count > 1 ? ", one series per setting of the rest" : "")}; bars: ± 1 standard deviation over the folds.");
+        }
+        var table = HtmlReport.Table([.. keys, "mean accuracy", "± std", "folds"],
+            results.Select(r => (IReadOnlyList<string>)[.. keys.Select(k => r.Parameters[k]?.ToString() ?? ""), F4(r.MeanAccuracy), F4(r.StdAccuracy),
                 string.Join(" ", r.FoldAccuracies.Select(a => a.ToString("F3", CultureInfo.InvariantCulture))) + (r == best ? "  ← best" : "")]),
-            new HashSet<int> { 0, 3, 4 });
-        return "<div class=\"figures\">"
-            + HtmlReport.Figure(Figures.CrossValidation, chart.ToSvg(), $"Mean validation accuracy over {folds} stratified folds against k, one series per metric and weighting; bars: ± 1 standard deviation over the folds.")
-            + "<div>" + table + "</div></div>";
+            new HashSet<int>(Enumerable.Range(0, keys.Count).Where(i => numeric.Contains(keys[i])).Append(keys.Count).Append(keys.Count + 1)));
+        return "<div class=\"figures\">" + figure + "<div>" + table + "</div></div>";
     }
 
     private static string SolverSection(IReadOnlyList<Training.DualSvmCandidate> candidates, double? chosen)

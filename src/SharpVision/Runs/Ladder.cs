@@ -6,8 +6,7 @@ using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Nn;
-using SharpVision.Reports;
-using SharpVision.Serialization;
+using SharpVision.Evaluation;
 using SharpVision.Tensors.Kernels;
 using SharpVision.Training;
 
@@ -16,10 +15,29 @@ namespace SharpVision.Runs;
 /// <summary>What the ladder runs and how long it may take.</summary>
 /// <param name="Budget">The whole ladder's time budget, data loading included.</param>
 /// <param name="Seed">Seeds the validation split, initialization, shuffling and dropout of every rung.</param>
-/// <param name="Threads">Worker threads (the caller sets <c>Engine.Threads</c> for GEMM).</param>
+/// <param name="Threads">Worker threads.</param>
 /// <param name="Rungs">Which rungs, by name (null: all of <see cref="Ladder.RungNames"/>); they always run in ladder order.</param>
 /// <param name="ValidationFraction">Share of the training split held out (stratified) to choose hyperparameters on.</param>
-public sealed record LadderOptions(TimeSpan Budget, int Seed = 0, int Threads = 1, IReadOnlyList<string>? Rungs = null, double ValidationFraction = 0.1);
+/// <param name="Definition">The rungs as data (null: <see cref="Ladder.DefaultRungs"/> for the dataset's channels and the seed).</param>
+public sealed record LadderOptions(TimeSpan Budget, int Seed = 0, int Threads = 1, IReadOnlyList<string>? Rungs = null, double ValidationFraction = 0.1,
+    IReadOnlyList<LadderRung>? Definition = null);
+
+/// <summary>
+/// A rung of the ladder, as data: the candidates of its grid (the first is the measured default, which wins ties), its
+/// share of the budget, and what the reader should know. A grid of one candidate is not searched.
+/// </summary>
+/// <param name="Name">Short name, also the run folder's name.</param>
+/// <param name="Title">What it is, for people.</param>
+/// <param name="Grid">The candidates, in the order tried.</param>
+/// <param name="BudgetShare">The share of the whole budget its search and fit may use; 1: all the time left, with its epochs
+/// capped from a timed pilot and a hard time limit (the CNN).</param>
+/// <param name="Fixed">Settings that were not searched but matter to the reader.</param>
+/// <param name="Notes">Notes shown with the rung.</param>
+public sealed record LadderRung(string Name, string Title, IReadOnlyList<Candidate> Grid, double BudgetShare, JsonObject Fixed, IReadOnlyList<string> Notes)
+{
+    /// <summary>True for the rung that takes the time left (its training is capped by a pilot and a time limit).</summary>
+    public bool TakesRemainingBudget => BudgetShare >= 1;
+}
 
 /// <summary>One setting of a rung's grid and its accuracy on the validation split.</summary>
 public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy, double Seconds)
@@ -39,7 +57,7 @@ public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy
 /// <param name="Fixed">Settings that were not searched but matter to the reader (features, architecture, recipe).</param>
 /// <param name="Grid">Every setting tried, with its validation accuracy, in the order tried.</param>
 /// <param name="GridSize">Settings planned (more than tried when the rung was cut short).</param>
-/// <param name="ValidationAccuracy">The chosen setting's accuracy on the validation split.</param>
+/// <param name="ValidationAccuracy">The chosen setting's accuracy on the validation split (null for a rung that was not searched).</param>
 /// <param name="TestAccuracy">The final model's accuracy on the test split (evaluated once).</param>
 /// <param name="TrainSeconds">Fitting the final model.</param>
 /// <param name="SearchSeconds">Choosing hyperparameters (the CNN: its speed pilot).</param>
@@ -51,7 +69,7 @@ public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy
 /// <param name="CutShort">The budget stopped the rung's grid or training early.</param>
 /// <param name="Notes">What the reader should know (cut short, grayscale, refit).</param>
 public sealed record RungResult(string Name, string Title, JsonObject Hyperparameters, JsonObject Fixed, IReadOnlyList<GridResult> Grid, int GridSize,
-    double ValidationAccuracy, double TestAccuracy, double TrainSeconds, double SearchSeconds, double RungSeconds, double PredictMicrosecondsPerImage,
+    double? ValidationAccuracy, double TestAccuracy, double TrainSeconds, double SearchSeconds, double RungSeconds, double PredictMicrosecondsPerImage,
     long ModelBytes, long ParameterCount, string RunDirectory, bool CutShort, IReadOnlyList<string> Notes)
 {
     /// <summary>The rung's report page, relative to the ladder folder.</summary>
@@ -68,7 +86,7 @@ public sealed record RungResult(string Name, string Title, JsonObject Hyperparam
         ["fixed"] = Fixed.DeepClone(),
         ["grid"] = new JsonArray(Grid.Select(g => (JsonNode)g.ToJson()).ToArray()),
         ["grid_size"] = GridSize,
-        ["validation_accuracy"] = RunJson.Round(ValidationAccuracy),
+        ["validation_accuracy"] = ValidationAccuracy is double v ? RunJson.Round(v) : null,
         ["test_accuracy"] = RunJson.Round(TestAccuracy),
         ["train_seconds"] = Math.Round(TrainSeconds, 3),
         ["search_seconds"] = Math.Round(SearchSeconds, 3),
@@ -88,33 +106,29 @@ public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Do
 
 /// <summary>
 /// The lectures' ladder on one dataset: k-NN on pixels, a linear SVM and softmax on pixels, HOG (+ a hue histogram when
-/// the images have colour) with a linear SVM, an MLP, and the default CNN (cnn2's recipe).
+/// the images have colour) with a linear SVM, an MLP, and the default CNN (cnn2's recipe). The rungs are data
+/// (<see cref="DefaultRungs"/>): each is a grid of trainers of the classifier contract, and every final model is a
+/// <see cref="ClassifierRun"/>, the run `train` makes.
 /// </summary>
 /// <remarks>
-/// <para><b>Selection.</b> A stratified, seeded share of the training split (10 %) is held out. Each rung tries a
-/// small grid, training on the rest and scoring accuracy on the held-out part; the best setting wins (ties: the
-/// earlier setting in grid order, whose first entry is the measured default). The test split is never seen while
+/// <para><b>Selection.</b> A stratified, seeded share of the training split (10 %) is held out. Each searched rung
+/// fits every candidate of its grid on the rest and scores its accuracy on the held-out part (<see cref="GridSearch"/>);
+/// the best wins (ties: the earlier candidate, whose first is the measured default). The test split is never seen while
 /// choosing: it is classified once per rung, by the final model.</para>
-/// <para><b>Grids.</b> k-NN: k ∈ {1, 3, 5, 7, 9} × L1/L2 (uniform votes; one neighbour search per metric serves every k).
-/// Linear SVM (pixels and HOG): learning rate ∈ {0.01, 0.003, 0.03} × L2 strength ∈ {1e-4, 1e-3, 1e-2}. Softmax:
-/// learning rate ∈ {0.05, 0.015, 0.15} × the same strengths. MLP (784-256-10, Adam, cosine): learning rate ∈
-/// {1e-3, 3e-3} × dropout ∈ {0, 0.2}. Every other setting is the model's default recipe
-/// (<see cref="NetworkSpec.DefaultRecipe"/>). The CNN is not searched (one run is most of the budget): it trains the
-/// default recipe, with as many of its 20 epochs as the budget allows.</para>
-/// <para><b>Refit or keep.</b> Rungs 1–5 are refitted with the chosen setting on the whole training split (cheap,
-/// and 10 % more data); their validation accuracy is the chosen setting's, trained without the held-out part. The
-/// CNN keeps its single model, trained on the 90 % and validated on the 10 % after every epoch, as `train` does.</para>
+/// <para><b>Final models.</b> A searched rung refits the chosen candidate on the whole training split (its recipe's
+/// validation share is 0). The CNN is not searched (one run is most of the budget): it trains the default recipe of
+/// `train --model cnn2` (<see cref="Recipes.Default"/>), with as many of its epochs as the budget allows; when the budget
+/// allows them all, its model is bit for bit `train`'s.</para>
 /// <para><b>Budget.</b> See <see cref="LadderBudget"/>.</para>
-/// <para><b>Output.</b> DIR/&lt;rung&gt;/ is a run folder in `train`'s layout; DIR/ladder.json and DIR/ladder.html
-/// compare them. A rung that fails or is interrupted leaves no folder behind; ladder.json and ladder.html are written
-/// last.</para>
+/// <para><b>Output.</b> DIR/&lt;rung&gt;/ is a run folder in `train`'s layout with its report.html; DIR/ladder.json and
+/// DIR/ladder.html compare them. A rung that fails or is interrupted leaves no folder behind; ladder.json and
+/// ladder.html are written last.</para>
 /// </remarks>
 public sealed class Ladder
 {
     /// <summary>The rungs, in ladder order.</summary>
     public static IReadOnlyList<string> RungNames { get; } = ["knn", "svm", "softmax", "hog-svm", "mlp", "cnn"];
 
-    private static readonly int[] KnnKs = [1, 3, 5, 7, 9];
     private static readonly double[] Strengths = [1e-4, 1e-3, 1e-2];
 
     private readonly LadderOptions _options;
@@ -124,12 +138,14 @@ public sealed class Ladder
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Budget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), options.Budget, "The budget must be positive.");
-        if (!(options.ValidationFraction > 0 && options.ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction, "The validation fraction must be in (0, 1).");
+        if (!(options.ValidationFraction > 0 && options.ValidationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction, "The validation fraction must be in (0, 1).");
+        var known = options.Definition?.Select(r => r.Name).ToList() ?? RungNames;
         if (options.Rungs is { } rungs)
         {
             if (rungs.Count == 0) throw new ArgumentException("At least one rung is needed.", nameof(options));
             foreach (var r in rungs)
-                if (!RungNames.Contains(r)) throw new ArgumentException($"Unknown rung '{r}' (known: {string.Join(", ", RungNames)}).", nameof(options));
+                if (!known.Contains(r)) throw new ArgumentException($"Unknown rung '{r}' (known: {string.Join(", ", known)}).", nameof(options));
         }
         _options = options;
     }
@@ -137,10 +153,10 @@ public sealed class Ladder
     /// <summary>Progress lines (stderr in the CLI).</summary>
     public Action<string>? Log { get; init; }
 
-    /// <summary>Trains a prepared network run under an optional time limit (the CLI adds a progress bar); default: <see cref="NetworkRun.Train"/>, or <see cref="NetworkRun.TrainDual"/> for the dual SVM solver.</summary>
-    public Func<NetworkRun, TimeSpan?, CancellationToken, TrainingResult>? TrainNetwork { get; init; }
+    /// <summary>Receives the events of every fit (progress bars in the CLI).</summary>
+    public Action<FitEvent>? Events { get; init; }
 
-    /// <summary>Called when a rung's run folder is complete (the CLI writes its report there).</summary>
+    /// <summary>Called when a rung's run folder is complete.</summary>
     public Action<RungResult>? OnRungFinished { get; init; }
 
     /// <summary>The rung running now (null before and after), for messages on interruption.</summary>
@@ -150,6 +166,86 @@ public sealed class Ladder
     public IReadOnlyList<RungResult> Finished => _finished;
 
     private readonly List<RungResult> _finished = [];
+
+    /// <summary>
+    /// The lectures' ladder as data, for images of <paramref name="channels"/> channels. Grids: k-NN k ∈ {1, 3, 5, 7, 9} ×
+    /// L1/L2 (uniform votes); linear SVM learning rate ∈ {0.01, 0.003, 0.03} × L2 strength ∈ {1e-4, 1e-3, 1e-2}; softmax
+    /// learning rate ∈ {0.05, 0.015, 0.15} × the same strengths; HOG + the exact linear SVM, C ∈ {0.001, 0.003, 0.01};
+    /// MLP (784-256-10, Adam, cosine) learning rate ∈ {1e-3, 3e-3} × dropout ∈ {0, 0.2}; every other setting is the model's
+    /// default recipe. The CNN is the default cnn2 recipe, not searched.
+    /// </summary>
+    public static IReadOnlyList<LadderRung> DefaultRungs(int channels, int seed)
+    {
+        var rungs = new List<LadderRung>();
+        var knn = new List<Candidate>();
+        foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
+            foreach (int k in new[] { 1, 3, 5, 7, 9 })
+                knn.Add(new Candidate(new JsonObject { ["k"] = k, ["metric"] = NeighborNames.Of(metric) }, new KNearestNeighbors(new(k, metric))));
+        rungs.Add(new LadderRung("knn", "k-NN on pixels", knn, 0.05, new JsonObject { ["weights"] = "uniform" },
+            ["parameters: the pixel values it stores (k-NN memorizes the training images)"]));
+
+        foreach (var (kind, rates) in new[] { ("svm", new[] { 0.01, 0.003, 0.03 }), ("softmax", new[] { 0.05, 0.015, 0.15 }) })
+        {
+            var spec = new NetworkSpec(kind);
+            var recipe = Recipes.Default(kind, seed) with { ValidationFraction = 0 };
+            var grid = new List<Candidate>();
+            foreach (double lr in rates)
+                foreach (double reg in Strengths)
+                    grid.Add(new Candidate(new JsonObject { ["lr"] = lr, ["reg"] = reg }, new NetworkTrainer(spec, recipe with { LearningRate = lr, Regularization = reg })));
+            rungs.Add(new LadderRung(kind, kind == "svm" ? "linear SVM on pixels" : "softmax on pixels", grid, 0.05, new JsonObject
+            {
+                ["optimizer"] = $"{recipe.Optimizer} ({recipe.Schedule}), {recipe.Epochs} epochs, batch {recipe.BatchSize}",
+                ["preprocess"] = Normalizer.Name(spec.Normalization),
+            }, []));
+        }
+
+        {
+            // The exact LinearSVC model on HOG with L1-sqrt block normalization: on Fashion-MNIST's validation split it beat
+            // skimage's default L2-Hys by 0.4–0.7 points at every C tried (docs/benchmarks.md, features).
+            var features = channels == 3 ? "hog:norm=L1-sqrt+color" : "hog:norm=L1-sqrt";
+            var recipe = Recipes.Default("svm", seed) with { ValidationFraction = 0 };
+            var grid = DualSvmOptions.DefaultCValues.Take(3).Select(c => new Candidate(new JsonObject { ["c"] = c },
+                new NetworkTrainer(new NetworkSpec("svm", Features: FeaturePipeline.Parse(features), Solver: "dual"), recipe, new DualSvmOptions([c])))).ToList();
+            rungs.Add(new LadderRung("hog-svm", channels == 3 ? "HOG + color histogram, linear SVM" : "HOG, linear SVM", grid, 0.05, new JsonObject
+            {
+                ["features"] = FeaturePipeline.Parse(features).CanonicalConfig,
+                ["solver"] = "exact one-vs-rest squared hinge (LinearSVC's model), dual coordinate descent, tolerance " +
+                    DualSvmOptions.DefaultTolerance.ToString(CultureInfo.InvariantCulture),
+                ["preprocess"] = "standardized features",
+            }, channels == 3 ? [] : ["grayscale images: HOG alone (a hue histogram of gray images is constant, so the color histogram is left out)"]));
+        }
+
+        {
+            var recipe = Recipes.Default("mlp", seed) with { ValidationFraction = 0 };
+            var spec = new NetworkSpec("mlp");
+            var grid = new List<Candidate>();
+            foreach (double lr in new[] { 1e-3, 3e-3 })
+                foreach (float dropout in new[] { 0f, 0.2f })
+                    grid.Add(new Candidate(new JsonObject { ["lr"] = lr, ["dropout"] = dropout }, new NetworkTrainer(spec with { Dropout = dropout }, recipe with { LearningRate = lr })));
+            rungs.Add(new LadderRung("mlp", "MLP on pixels", grid, 0.15, new JsonObject
+            {
+                ["hidden"] = string.Join(',', spec.HiddenSizes),
+                ["activation"] = "relu",
+                ["optimizer"] = $"{recipe.Optimizer} ({recipe.Schedule}), {recipe.Epochs} epochs, batch {recipe.BatchSize}",
+                ["preprocess"] = Normalizer.Name(spec.Normalization),
+            }, []));
+        }
+
+        {
+            var recipe = Recipes.Default("cnn2", seed);
+            rungs.Add(new LadderRung("cnn", "CNN (cnn2, default recipe)", [new Candidate([], new NetworkTrainer(new NetworkSpec("cnn2"), recipe))], 1, new JsonObject
+            {
+                ["model"] = "cnn2",
+                ["optimizer"] = $"{recipe.Optimizer} lr {recipe.LearningRate.ToString(CultureInfo.InvariantCulture)} ({recipe.Schedule}), batch {recipe.BatchSize}",
+                ["weight_decay"] = recipe.WeightDecay,
+                ["label_smoothing"] = recipe.LabelSmoothing,
+                ["flip"] = recipe.Flip,
+                ["tta"] = recipe.Tta,
+                ["recipe_epochs"] = recipe.Epochs,
+            }, ["not searched (one run is most of the budget): the default recipe of `train --model cnn2`"]));
+        }
+        return rungs;
+    }
 
     /// <summary>Runs the selected rungs in order and writes DIR/&lt;rung&gt;/, DIR/ladder.json and DIR/ladder.html.</summary>
     /// <param name="splits">Training and test images.</param>
@@ -167,26 +263,22 @@ public sealed class Ladder
         var train = splits.Train;
         var (heldIndices, keptIndices) = Splits.StratifiedSplit(train.Labels, _options.ValidationFraction, _options.Seed);
         var context = new RungContext(splits, location, train.Subset(keptIndices), train.Subset(heldIndices), budget, cancellationToken);
-        var selected = RungNames.Where(r => _options.Rungs is null || _options.Rungs.Contains(r)).ToList();
+        var definition = _options.Definition ?? DefaultRungs(train.Channels, _options.Seed);
+        var selected = definition.Where(r => _options.Rungs is null || _options.Rungs.Contains(r.Name)).ToList();
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"ladder: {selected.Count} rung(s) on {location.Name}, budget {Duration(budget.Total)}; hyperparameters chosen on {heldIndices.Length:N0} validation images held out of {train.Count:N0} (stratified, seed {_options.Seed}); the {splits.Test.Count:N0} test images are classified once per rung"));
+            $"ladder: {selected.Count} rung(s) on {location.Name}, budget {Duration(budget.Total)}; hyperparameters chosen on {heldIndices.Length:N0} validation images " +
+            $"held out of {train.Count:N0} (stratified, seed {_options.Seed}); the {splits.Test.Count:N0} test images are classified once per rung"));
 
         for (int i = 0; i < selected.Count; i++)
         {
-            var name = selected[i];
-            CurrentRung = name;
-            var rungDirectory = Path.Combine(directory, name);
-            Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{selected.Count}] {Title(name, train.Channels)} ({Duration(budget.Elapsed)} used of {Duration(budget.Total)})"));
-            var clock = Stopwatch.StartNew();
+            var rung = selected[i];
+            CurrentRung = rung.Name;
+            var rungDirectory = Path.Combine(directory, rung.Name);
+            Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{selected.Count}] {rung.Title} ({Duration(budget.Elapsed)} used of {Duration(budget.Total)})"));
             RungResult result;
             try
             {
-                result = name switch
-                {
-                    "knn" => RunKnn(context, rungDirectory, clock),
-                    "cnn" => RunCnn(context, rungDirectory, clock),
-                    _ => RunGradient(name, context, rungDirectory, clock),
-                };
+                result = RunRung(rung, context, rungDirectory);
             }
             catch
             {
@@ -195,8 +287,9 @@ public sealed class Ladder
                 throw;
             }
             _finished.Add(result);
+            string validation = result.ValidationAccuracy is double v ? string.Create(CultureInfo.InvariantCulture, $"validation {v:P2}, ") : "";
             Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                $"  {name}: {result.HyperparameterText}; validation {result.ValidationAccuracy:P2}, test {result.TestAccuracy:P2}; {result.RungSeconds:F1} s{(result.CutShort ? " (cut short by the budget)" : "")}"));
+                $"  {rung.Name}: {result.HyperparameterText}; {validation}test {result.TestAccuracy:P2}; {result.RungSeconds:F1} s{(result.CutShort ? " (cut short by the budget)" : "")}"));
             OnRungFinished?.Invoke(result);
         }
         CurrentRung = null;
@@ -204,278 +297,117 @@ public sealed class Ladder
         var total = budget.Elapsed;
         var document = Document(splits, location, directory, context, total);
         var ladder = new LadderResult(_finished.ToArray(), document, directory, location, budget.Total, total);
-        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.json"), document.ToJsonString(KnnRun.Indented));
+        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.json"), document.ToJsonString(RunJson.Indented));
         AtomicFile.WriteAllText(Path.Combine(directory, "ladder.html"), LadderPage.Render(ladder));
         return ladder;
     }
 
     private sealed record RungContext(DatasetSplits Splits, DatasetLocation Location, ImageDataset Fit, ImageDataset Validation, LadderBudget Budget, CancellationToken Token);
 
-    /// <summary>What a rung is, for people.</summary>
-    public static string Title(string rung, int channels = 1) => rung switch
-    {
-        "knn" => "k-NN on pixels",
-        "svm" => "linear SVM on pixels",
-        "softmax" => "softmax on pixels",
-        "hog-svm" => channels == 3 ? "HOG + color histogram, linear SVM" : "HOG, linear SVM",
-        "mlp" => "MLP on pixels",
-        "cnn" => "CNN (cnn2, default recipe)",
-        _ => rung,
-    };
+    /// <summary>What a rung of the default ladder is, for people.</summary>
+    public static string Title(string rung, int channels = 1) =>
+        DefaultRungs(channels, 0).FirstOrDefault(r => r.Name == rung)?.Title ?? rung;
 
-    // ---- rung 1: k-NN ----
+    private FitContext Context(CancellationToken token, TimeSpan? limit = null) =>
+        new() { Threads = _options.Threads, Cancellation = token, Events = Events, TimeLimit = limit };
 
-    private RungResult RunKnn(RungContext c, string directory, Stopwatch clock)
+    private RungResult RunRung(LadderRung rung, RungContext c, string directory)
     {
-        var (fit, held) = (c.Fit, c.Validation);
-        var ks = KnnKs.Where(k => k <= fit.Count).ToArray();
-        if (ks.Length == 0) throw new ArgumentException("k-NN needs at least one training image outside the validation split.");
-        var cap = c.Budget.Cap("knn");
+        var clock = Stopwatch.StartNew();
+        var notes = new List<string>(rung.Notes);
+        var cap = rung.TakesRemainingBudget ? c.Budget.Remaining : c.Budget.Cap(rung.BudgetShare);
         var grid = new List<GridResult>();
         bool cutShort = false;
-        double searchSeconds = 0, finalSeconds = 0;
-        DistanceMetric[] metrics = [DistanceMetric.Manhattan, DistanceMetric.Euclidean];
-        for (int m = 0; m < metrics.Length; m++)
+        var chosen = rung.Grid[0];
+        double? validationAccuracy = null;
+        if (rung.Grid.Count > 1)
         {
-            if (m > 0 && !LadderBudget.Affords(clock.Elapsed, cap, searchSeconds / m, finalSeconds))
+            double refitFactor = (double)c.Splits.Train.Count / Math.Max(1, c.Fit.Count);
+            var scores = new List<CandidateScore>();
+            foreach (var score in GridSearch.Score(rung.Grid.Select(g => g.Trainer).ToList(), c.Fit, c.Validation, Context(c.Token)))
             {
-                cutShort = true;
-                break;
-            }
-            c.Token.ThrowIfCancellationRequested();
-            var sw = Stopwatch.StartNew();
-            // One search with the largest k serves every smaller k (neighbour lists are sorted).
-            var neighbors = new KNearestNeighbors(new(ks[^1], metrics[m])).Fit(fit).Neighbors(held.Pixels, _options.Threads);
-            foreach (int k in ks)
-            {
-                var options = new KNearestNeighborsOptions(k, metrics[m]);
-                var predicted = KNearestNeighborsModel.Vote(neighbors.Truncate(k), fit.Labels, options).Labels();
-                grid.Add(new GridResult(KnnParameters(options), Accuracy(predicted, held.Labels), sw.Elapsed.TotalSeconds / ks.Length));
-            }
-            searchSeconds += sw.Elapsed.TotalSeconds;
-            // The test search costs about (test × train) / (validation × fit) validation searches.
-            finalSeconds = searchSeconds / (m + 1) * ((double)c.Splits.Test.Count * c.Splits.Train.Count / Math.Max(1.0, (double)held.Count * fit.Count));
-            Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                $"  {ModelStore.MetricName(metrics[m])}: validation {string.Join(", ", grid.Skip(m * ks.Length).Select(g => $"k={g.Parameters["k"]} {g.ValidationAccuracy:P2}"))} ({sw.Elapsed.TotalSeconds:F1} s)"));
-        }
-        var best = Best(grid);
-        var chosen = new KNearestNeighborsOptions((int)best.Parameters["k"]!, ModelStore.ParseMetric((string)best.Parameters["metric"]!)!.Value);
-        double search = clock.Elapsed.TotalSeconds;
-        var run = KnnRun.Execute(new KnnRunOptions(chosen, _options.Seed, _options.Threads, null, "ladder"), c.Splits, c.Location, directory, TimeSpan.Zero, Log, c.Token);
-        var notes = new List<string> { $"refitted on all {c.Splits.Train.Count:N0} training images", "parameters: the pixel values it stores (k-NN memorizes the training images)" };
-        if (cutShort) notes.Insert(0, $"cut short by the budget: {grid.Count} of {ks.Length * metrics.Length} settings tried");
-        return new RungResult("knn", Title("knn"), KnnParameters(chosen), new JsonObject { ["weights"] = "uniform" }, grid, ks.Length * metrics.Length,
-            best.ValidationAccuracy, run.Test.Accuracy, run.Fit.TotalSeconds, search, clock.Elapsed.TotalSeconds, PerImage(run.Predict, c.Splits.Test.Count),
-            ModelBytes(directory), (long)c.Splits.Train.Count * c.Splits.Train.SampleSize, Path.GetFullPath(directory), cutShort, notes);
-    }
-
-    private static JsonObject KnnParameters(KNearestNeighborsOptions o) => new() { ["k"] = o.K, ["metric"] = ModelStore.MetricName(o.Metric) };
-
-    // ---- rungs 2–5: gradient-trained on a grid ----
-
-    private sealed record Candidate(JsonObject Parameters, TrainingOptions Recipe, NetworkSpec Architecture, DualSvmOptions? Dual = null);
-
-    private (NetworkSpec Spec, JsonObject Fixed, List<Candidate> Grid, List<string> Notes) GradientGrid(string rung, int channels)
-    {
-        int seed = _options.Seed;
-        var notes = new List<string>();
-        switch (rung)
-        {
-            case "hog-svm":
-            {
-                // The exact LinearSVC model on HOG with L1-sqrt block normalization: on Fashion-MNIST's validation split
-                // it beat skimage's default L2-Hys by 0.4–0.7 points at every C tried (README, features section).
-                var features = FeaturePipeline.Parse(channels == 3 ? "hog:norm=L1-sqrt+color" : "hog:norm=L1-sqrt");
-                if (channels != 3) notes.Add("grayscale images: HOG alone (a hue histogram of gray images is constant, so the color histogram is left out)");
-                var spec = new NetworkSpec("svm", Features: features, Solver: "dual");
-                var recipe = NetworkSpec.DefaultRecipe("svm") with { Seed = seed };
-                var grid = DualSvmOptions.DefaultCValues.Take(3)
-                    .Select(c => new Candidate(new JsonObject { ["c"] = c }, recipe, spec, new DualSvmOptions([c]))).ToList();
-                var fixedSettings = new JsonObject
-                {
-                    ["features"] = features.CanonicalConfig,
-                    ["solver"] = $"exact one-vs-rest squared hinge (LinearSVC's model), dual coordinate descent, tolerance {DualSvmOptions.DefaultTolerance.ToString(CultureInfo.InvariantCulture)}",
-                    ["preprocess"] = "standardized features",
-                };
-                return (spec, fixedSettings, grid, notes);
-            }
-            case "svm":
-            case "softmax":
-            {
-                var kind = rung == "softmax" ? "softmax" : "svm";
-                var fixedSettings = new JsonObject();
-                var spec = new NetworkSpec(kind);
-                var recipe = NetworkSpec.DefaultRecipe(kind) with { Seed = seed };
-                double[] rates = kind == "softmax" ? [0.05, 0.015, 0.15] : [0.01, 0.003, 0.03];
-                var grid = new List<Candidate>();
-                foreach (double lr in rates)
-                    foreach (double reg in Strengths)
-                        grid.Add(new Candidate(new JsonObject { ["lr"] = lr, ["reg"] = reg }, recipe with { LearningRate = lr, Regularization = reg }, spec));
-                fixedSettings["optimizer"] = $"{recipe.Optimizer} ({recipe.Schedule}), {recipe.Epochs} epochs, batch {recipe.BatchSize}";
-                fixedSettings["preprocess"] = Normalizer.Name(spec.Normalization);
-                return (spec, fixedSettings, grid, notes);
-            }
-            case "mlp":
-            {
-                var spec = new NetworkSpec("mlp");
-                var recipe = NetworkSpec.DefaultRecipe("mlp") with { Seed = seed };
-                var grid = new List<Candidate>();
-                foreach (double lr in new[] { 1e-3, 3e-3 })
-                    foreach (float dropout in new[] { 0f, 0.2f })
-                        grid.Add(new Candidate(new JsonObject { ["lr"] = lr, ["dropout"] = dropout }, recipe with { LearningRate = lr }, spec with { Dropout = dropout }));
-                var fixedSettings = new JsonObject
-                {
-                    ["hidden"] = string.Join(',', spec.HiddenSizes),
-                    ["activation"] = "relu",
-                    ["optimizer"] = $"{recipe.Optimizer} ({recipe.Schedule}), {recipe.Epochs} epochs, batch {recipe.BatchSize}",
-                    ["preprocess"] = Normalizer.Name(spec.Normalization),
-                };
-                return (spec, fixedSettings, grid, notes);
-            }
-            default:
-                throw new ArgumentException($"'{rung}' is not a grid-searched rung.", nameof(rung));
-        }
-    }
-
-    private RungResult RunGradient(string rung, RungContext c, string directory, Stopwatch clock)
-    {
-        var (spec, fixedSettings, candidates, notes) = GradientGrid(rung, c.Fit.Channels);
-        var cap = c.Budget.Cap(rung);
-        var inputs = NetworkInputs.Prepare(spec, c.Fit, c.Validation, _options.Seed, _options.Threads, null, c.Token);
-        if (inputs.Features is { } f) Log?.Invoke($"  features {f.Pipeline.CanonicalConfig}: {f.Length:N0} per image");
-        double refitFactor = (double)c.Splits.Train.Count / Math.Max(1, c.Fit.Count);
-        var grid = new List<GridResult>();
-        var tried = new List<Candidate>();
-        bool cutShort = false;
-        foreach (var candidate in candidates)
-        {
-            if (grid.Count > 0)
-            {
-                double mean = grid.Average(g => g.Seconds);
-                if (!LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor))
+                scores.Add(score);
+                var candidate = rung.Grid[score.Index];
+                grid.Add(new GridResult(candidate.Parameters, score.Accuracy, score.Seconds));
+                Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"  {string.Join(' ', candidate.Parameters.Select(p => $"{p.Key}={ValueText(p.Value)}"))}: validation {score.Accuracy:P2} ({score.Seconds:F1} s)"));
+                double mean = scores.Average(s => s.Seconds);
+                if (scores.Count < rung.Grid.Count && !LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor))
                 {
                     cutShort = true;
                     break;
                 }
             }
-            var sw = Stopwatch.StartNew();
-            var model = inputs.CreateModel(_options.Seed, candidate.Architecture);
-            if (candidate.Dual is { } dual)
-                DualSvmTraining.Fit(model, inputs.Train, null, dual, _options.Seed, _options.Threads, null, c.Token);
-            else
-                new Trainer(candidate.Recipe).Fit(model, inputs.Train, null, null, null, c.Token);
-            double accuracy = Trainer.Evaluate(model, inputs.Validation!).Accuracy;
-            grid.Add(new GridResult(candidate.Parameters, accuracy, sw.Elapsed.TotalSeconds));
-            tried.Add(candidate);
-            Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"  {string.Join(' ', candidate.Parameters.Select(p => $"{p.Key}={ValueText(p.Value)}"))}: validation {accuracy:P2} ({sw.Elapsed.TotalSeconds:F1} s)"));
+            var best = GridSearch.Best(scores);
+            chosen = rung.Grid[best.Index];
+            validationAccuracy = best.Accuracy;
+            notes.Add($"refitted on all {c.Splits.Train.Count:N0} training images");
+            if (cutShort) notes.Insert(0, $"cut short by the budget: {grid.Count} of {rung.Grid.Count} settings tried");
         }
-        var best = Best(grid);
-        var choice = tried[grid.IndexOf(best)];
+        var trainer = chosen.Trainer;
+        var hyperparameters = (JsonObject)chosen.Parameters.DeepClone();
+        TimeSpan? limit = null;
+        if (rung.TakesRemainingBudget && trainer is NetworkTrainer { Dual: null } network)
+        {
+            var (epochs, finishSeconds) = Pilot(network, c);
+            if (epochs < network.Recipe.Epochs)
+            {
+                cutShort = true;
+                notes.Add($"cut short by the budget: {epochs} of the recipe's {network.Recipe.Epochs} epochs fit (epoch time measured by a pilot)");
+                trainer = new NetworkTrainer(network.Spec, network.Recipe with { Epochs = epochs }, network.Dual);
+            }
+            hyperparameters["epochs"] = epochs;
+            var left = c.Budget.Remaining - TimeSpan.FromSeconds(finishSeconds);
+            limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
         double search = clock.Elapsed.TotalSeconds;
-
-        // The final model: the chosen setting refitted on the whole training split, in a run folder like train's.
-        var finalSpec = choice.Architecture with { Features = choice.Architecture.Features is { } p ? FeaturePipeline.Parse(p.CanonicalConfig) : null };
-        var run = NetworkRun.Prepare(new NetworkRunOptions(finalSpec, choice.Recipe, ValidationFraction: 0, FlipAveraging: false, _options.Threads, "ladder", UseFeatureCache: false, Dual: choice.Dual),
-            c.Splits, c.Location, directory, TimeSpan.Zero, c.Token);
-        Log?.Invoke("  " + run.Description);
-        Train(run, null, c.Token);
-        var outcome = run.Finish();
-        notes.Add($"refitted on all {c.Splits.Train.Count:N0} training images");
-        if (cutShort) notes.Insert(0, $"cut short by the budget: {grid.Count} of {candidates.Count} settings tried");
-        return new RungResult(rung, Title(rung, c.Fit.Channels), best.Parameters.DeepClone().AsObject(), fixedSettings, grid, candidates.Count,
-            best.ValidationAccuracy, outcome.Test.Accuracy, outcome.Fit.TotalSeconds, search, clock.Elapsed.TotalSeconds, PerImage(outcome.Predict, c.Splits.Test.Count),
-            ModelBytes(directory), outcome.Model.Network.ParameterCount(), run.RunDirectory, cutShort, notes);
-    }
-
-    // ---- rung 6: the CNN, with the time that is left ----
-
-    private RungResult RunCnn(RungContext c, string directory, Stopwatch clock)
-    {
-        var spec = new NetworkSpec("cnn2");
-        var recipe = NetworkSpec.DefaultRecipe("cnn2") with { Seed = _options.Seed };
-        var (fit, held, test) = (c.Fit, c.Validation, c.Splits.Test);
-
-        // Pilot: two short epochs on up to 1,024 images (the second is timed: the first pays for JIT warm-up), then
-        // inference on up to 512 validation images. It trains a throwaway model; the real run starts from scratch.
-        var pilotInputs = NetworkInputs.Prepare(spec, fit.Take(Math.Min(1024, fit.Count)), held.Take(Math.Min(512, held.Count)), _options.Seed, _options.Threads, null, c.Token);
-        var pilotModel = pilotInputs.CreateModel(_options.Seed);
-        double pilotEpoch = 0;
-        new Trainer(recipe with { Epochs = 2 }) { OnEpoch = m => pilotEpoch = m.Seconds }.Fit(pilotModel, pilotInputs.Train, null, null, null, c.Token);
-        var evaluate = Stopwatch.StartNew();
-        Trainer.Evaluate(pilotModel, pilotInputs.Validation!);
-        double trainPerImage = pilotEpoch / pilotInputs.Train.Count, evalPerImage = evaluate.Elapsed.TotalSeconds / Math.Max(1, pilotInputs.Validation!.Count);
-        double epochSeconds = fit.Count * trainPerImage + held.Count * evalPerImage;
-        // Test prediction averages each image with its mirror (two passes), plus saving the model.
-        double finishSeconds = 2 * test.Count * evalPerImage + 0.5;
-        int epochs = LadderBudget.Epochs(c.Budget.Remaining.TotalSeconds - finishSeconds, epochSeconds, recipe.Epochs);
-        double search = clock.Elapsed.TotalSeconds;
-        var notes = new List<string>();
-        bool cutShort = epochs < recipe.Epochs;
-        Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"  pilot: ≈{epochSeconds:F1} s per epoch ({fit.Count:N0} images + {held.Count:N0} validation), ≈{finishSeconds:F1} s to classify {test.Count:N0} test images with flips; {Duration(c.Budget.Remaining)} left: {epochs} of {recipe.Epochs} epochs"));
-        if (cutShort) notes.Add(string.Create(CultureInfo.InvariantCulture, $"cut short by the budget: {epochs} of the recipe's {recipe.Epochs} epochs fit (≈{epochSeconds:F0} s per epoch measured by a pilot)"));
-
-        recipe = recipe with { Epochs = epochs };
-        var run = NetworkRun.Prepare(new NetworkRunOptions(spec, recipe, _options.ValidationFraction, FlipAveraging: true, _options.Threads, "ladder", UseFeatureCache: false),
-            c.Splits, c.Location, directory, TimeSpan.Zero, c.Token);
-        Log?.Invoke("  " + run.Description);
-        var limit = c.Budget.Remaining - TimeSpan.FromSeconds(finishSeconds);
-        var training = Train(run, limit > TimeSpan.Zero ? limit : TimeSpan.Zero, c.Token);
-        double validationAccuracy;
-        if (training.ReachedTimeLimit || training.Epochs.Count == 0)
+        var run = ClassifierRun.Execute(trainer, c.Splits, c.Location, directory, Context(c.Token, limit), new RunOptions { Command = "ladder" });
+        if (run.Document["metrics"]?["stopped_at_time_limit"]?.GetValue<bool>() == true)
         {
             cutShort = true;
-            notes.Add($"stopped at the budget after {training.Epochs.Count} complete epoch(s) of {epochs}");
-            validationAccuracy = Trainer.Evaluate(run.Model, run.Inputs.Validation!).Accuracy;
+            notes.Add($"stopped at the budget after {run.Document["metrics"]?["epochs"]?.AsArray().Count ?? 0} complete epoch(s)");
         }
-        else
+        if (run.ReportError is { } error) Log?.Invoke($"  warning: report.html not written ({error})");
+        long parameters = (long?)run.Model.Describe()["parameters"] ?? 0;
+        return new RungResult(rung.Name, rung.Title, hyperparameters, (JsonObject)rung.Fixed.DeepClone(), grid, rung.Grid.Count,
+            validationAccuracy, run.Test.Accuracy, run.Fit.TotalSeconds, search, clock.Elapsed.TotalSeconds, PerImage(run.Predict, c.Splits.Test.Count),
+            ModelBytes(directory), parameters, run.RunDirectory, cutShort, notes);
+    }
+
+    // The CNN's epochs that fit the time left, from a pilot: two short epochs on up to 1,024 images (the second is
+    // timed: the first pays for JIT warm-up), then inference on up to 512 validation images. It trains a throwaway model.
+    private (int Epochs, double FinishSeconds) Pilot(NetworkTrainer network, RungContext c)
+    {
+        var fit = c.Splits.Train;
+        var pilotTrain = fit.Take(Math.Min(1024, fit.Count));
+        var pilotValidation = c.Validation.Take(Math.Min(512, c.Validation.Count));
+        double pilotEpoch = 0;
+        var pilot = new NetworkTrainer(network.Spec, network.Recipe with { Epochs = 2, ValidationFraction = 0 });
+        var model = pilot.FitNetwork(pilotTrain, null, Context(c.Token) with
         {
-            validationAccuracy = training.Epochs[training.BestEpoch - 1].ValidationAccuracy ?? double.NaN;
-        }
-        var outcome = run.Finish();
-        notes.Add($"not searched (one run is most of the budget): the default recipe, trained on {run.TrainCount:N0} images and validated on the {run.ValidationCount:N0} held out; test-time flip averaging");
-        var fixedSettings = new JsonObject
-        {
-            ["model"] = "cnn2",
-            ["optimizer"] = $"{recipe.Optimizer} lr {recipe.LearningRate.ToString(CultureInfo.InvariantCulture)} ({recipe.Schedule}), batch {recipe.BatchSize}",
-            ["weight_decay"] = recipe.WeightDecay,
-            ["label_smoothing"] = recipe.LabelSmoothing,
-            ["flip"] = recipe.Flip,
-            ["tta"] = "flip",
-            ["recipe_epochs"] = NetworkSpec.DefaultRecipe("cnn2").Epochs,
-        };
-        return new RungResult("cnn", Title("cnn"), new JsonObject { ["epochs"] = epochs }, fixedSettings, [], 1,
-            validationAccuracy, outcome.Test.Accuracy, outcome.Fit.TotalSeconds, search, clock.Elapsed.TotalSeconds, PerImage(outcome.Predict, test.Count),
-            ModelBytes(directory), outcome.Model.Network.ParameterCount(), run.RunDirectory, cutShort, notes);
+            Events = e => { if (e is EpochCompleted done) pilotEpoch = done.Metrics.Seconds; },
+        });
+        var evaluate = Stopwatch.StartNew();
+        model.Predict(pilotValidation, _options.Threads);
+        double trainPerImage = pilotEpoch / pilotTrain.Count, evalPerImage = evaluate.Elapsed.TotalSeconds / Math.Max(1, pilotValidation.Count);
+        if (model.FlipAveraging) evalPerImage /= 2; // the pilot predicted with flips; per pass
+        double epochSeconds = fit.Count * trainPerImage;
+        // Test prediction (two passes with flip averaging), plus writing the model and the report.
+        double finishSeconds = (network.Recipe.Tta == "flip" ? 2 : 1) * c.Splits.Test.Count * evalPerImage + 5;
+        int epochs = LadderBudget.Epochs(c.Budget.Remaining.TotalSeconds - finishSeconds, epochSeconds, network.Recipe.Epochs);
+        Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"  pilot: ≈{epochSeconds:F1} s per epoch on {fit.Count:N0} images, ≈{finishSeconds:F1} s to classify {c.Splits.Test.Count:N0} test images and write the run; " +
+            $"{Duration(c.Budget.Remaining)} left: {epochs} of {network.Recipe.Epochs} epochs"));
+        return (epochs, finishSeconds);
     }
 
     // ---- helpers ----
 
     /// <summary>True for the notes that say the budget cut a rung short.</summary>
-    public static bool IsBudgetNote(string note) => note.StartsWith("cut short", StringComparison.Ordinal) || note.StartsWith("stopped at the budget", StringComparison.Ordinal);
-
-    private TrainingResult Train(NetworkRun run, TimeSpan? limit, CancellationToken token)
+    public static bool IsBudgetNote(string note)
     {
-        if (TrainNetwork is { } train) return train(run, limit, token);
-        if (!run.Options.Spec.UsesDualSolver) return run.Train(timeLimit: limit, cancellationToken: token);
-        run.TrainDual(cancellationToken: token);
-        return run.TrainingResult!;
-    }
-
-    // The highest validation accuracy; ties go to the earlier setting (grids list the default first).
-    private static GridResult Best(List<GridResult> grid)
-    {
-        var best = grid[0];
-        foreach (var g in grid)
-            if (g.ValidationAccuracy > best.ValidationAccuracy) best = g;
-        return best;
-    }
-
-    private static double Accuracy(int[] predicted, int[] truth)
-    {
-        int correct = 0;
-        for (int i = 0; i < truth.Length; i++) correct += predicted[i] == truth[i] ? 1 : 0;
-        return truth.Length == 0 ? 0 : (double)correct / truth.Length;
+        ArgumentNullException.ThrowIfNull(note);
+        return note.StartsWith("cut short", StringComparison.Ordinal) || note.StartsWith("stopped at the budget", StringComparison.Ordinal);
     }
 
     private static double PerImage(TimeSpan time, int count) => time.TotalMicroseconds / Math.Max(1, count);
@@ -513,7 +445,7 @@ public sealed class Ladder
             ["seed"] = _options.Seed,
         },
         ["selection"] = "highest validation accuracy on the held-out split (ties: the earlier setting, defaults first); the test split is classified once per rung, by the final model",
-        ["refit"] = "rungs 1-5 are refitted with the chosen setting on the whole training split; the CNN keeps its model (trained on the rest, validated on the held-out split)",
+        ["refit"] = "searched rungs are refitted with the chosen setting on the whole training split; the CNN trains train's default recipe (all training images)",
         ["rungs"] = new JsonArray(_finished.Select(r => (JsonNode)r.ToJson()).ToArray()),
         ["out_dir"] = directory,
         ["html"] = Path.Combine(directory, "ladder.html"),

@@ -41,7 +41,10 @@ public sealed class LadderBudget
     };
 
     /// <summary>The time a rung may use from now: its share of the budget, and never past the end of the budget.</summary>
-    public TimeSpan Cap(string rung) => TimeSpan.FromSeconds(Math.Min(Share(rung) * Total.TotalSeconds, Math.Max(0, Remaining.TotalSeconds)));
+    public TimeSpan Cap(string rung) => Cap(Share(rung));
+
+    /// <summary>The time a rung with <paramref name="share"/> of the budget may use from now, never past the end of the budget.</summary>
+    public TimeSpan Cap(double share) => TimeSpan.FromSeconds(Math.Min(share * Total.TotalSeconds, Math.Max(0, Remaining.TotalSeconds)));
 
     /// <summary>
     /// Whether one more grid candidate fits in <paramref name="cap"/>: the time used so far, plus one more candidate

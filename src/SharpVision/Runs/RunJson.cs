@@ -48,18 +48,8 @@ public static class RunJson
         };
     }
 
-    /// <summary>
-    /// The engine backends a network ran on: "gemm-managed-avx512", plus "+conv-onednn" (or -managed, -onednn+managed
-    /// when auto mixed them) when it has convolutions.
-    /// </summary>
-    public static string NetworkBackend(Module network) =>
-        $"gemm-{Gemm.Provider.Name}" + (HasConvolution(network) ? $"+conv-{Conv2dBackend.Used}" : "");
-
-    /// <summary>The GEMM provider and, for networks with convolutions, the convolution mode, for log lines.</summary>
-    public static string NetworkBackendDescription(Module network) =>
-        $"GEMM {Gemm.Provider.Name}" + (HasConvolution(network) ? $", conv {Conv2dBackend.Describe()}" : "");
-
-    private static bool HasConvolution(Module module) => module is Conv2d || module.Children.Any(c => HasConvolution(c.Module));
+    /// <summary>Indented JSON, as run folders write it.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Six decimals: what every reported fraction is rounded to.</summary>
     public static double Round(double value) => Math.Round(value, 6);

@@ -28,6 +28,9 @@ namespace SharpVision.Training;
 /// <param name="Flip">Augmentation: random horizontal flips.</param>
 /// <param name="CropPadding">Augmentation: random crop after padding each side by this many pixels (0 = off).</param>
 /// <param name="Cutout">Augmentation: side of a random square set to the mean (0 = off).</param>
+/// <param name="ValidationFraction">Share of the training images held out (stratified, seeded by <paramref name="Seed"/>) and
+/// evaluated after each epoch when the caller gives no validation set (0 = none).</param>
+/// <param name="Tta">Test-time augmentation stored with the model: "none", or "flip" (average each image with its mirror).</param>
 public sealed record TrainingOptions(
     int Epochs = 10,
     int BatchSize = 128,
@@ -49,8 +52,13 @@ public sealed record TrainingOptions(
     double RandomSearchScale = 0.001,
     bool Flip = false,
     int CropPadding = 0,
-    int Cutout = 0)
+    int Cutout = 0,
+    double ValidationFraction = 0.1,
+    string Tta = "none")
 {
+    /// <summary>The known test-time augmentations.</summary>
+    public static IReadOnlyList<string> TestTimeAugmentations { get; } = ["none", "flip"];
+
     /// <summary>The known optimizer names.</summary>
     public static IReadOnlyList<string> Optimizers { get; } = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "random-search"];
 
@@ -83,6 +91,9 @@ public sealed record TrainingOptions(
         Require(RandomSearchScale > 0, nameof(RandomSearchScale), RandomSearchScale, "must be positive");
         Require(CropPadding >= 0 && CropPadding <= 64, nameof(CropPadding), CropPadding, "must be in [0, 64]");
         Require(Cutout >= 0 && Cutout <= 1024, nameof(Cutout), Cutout, "must be in [0, 1024]");
+        Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        Require(TestTimeAugmentations.Contains(Tta), nameof(Tta), Tta, $"unknown (known: {string.Join(", ", TestTimeAugmentations)})");
+        Require(Patience == 0 || ValidationFraction > 0, nameof(Patience), Patience, "early stopping needs a validation split (ValidationFraction > 0)");
     }
 
     /// <summary>The options as JSON (stored in config.json and in checkpoints).</summary>

@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using SharpVision.IO;
 using SharpVision.Classic;
 using SharpVision.Data;
@@ -55,7 +56,7 @@ public class FeatureKNearestNeighborsTests
     {
         var train = Stripes(90, seed: 1);
         var test = Stripes(45, seed: 2);
-        var model = new KNearestNeighbors(new(1, metric)).Fit(train, FeaturePipeline.Parse("hog:cell=7"), seed: 0, threads: 2);
+        var model = new KNearestNeighbors(new(1, metric)).FitFeatures(train, FeaturePipeline.Parse("hog:cell=7"), seed: 0, threads: 2);
 
         // The oracle: raw HOG from a separate pipeline, standardized with the training split's statistics in double,
         // then the nearest training vector by brute force (ties to the lower index).
@@ -90,22 +91,21 @@ public class FeatureKNearestNeighborsTests
         var train = Stripes(60, seed: 3);
         var test = Stripes(20, seed: 4);
         var model = new KNearestNeighbors(new(3, DistanceMetric.Manhattan, NeighborWeighting.Distance))
-            .Fit(train, FeaturePipeline.Parse("hog:cell=7+sift:words=4,sample=300,iterations=5"), seed: 0, threads: 2);
+            .FitFeatures(train, FeaturePipeline.Parse("hog:cell=7+sift:words=4,sample=300,iterations=5"), seed: 0, threads: 2);
         var path = temp.Combine("knn.safetensors");
-        ModelStore.Save(path, model, new Dictionary<string, string> { ["dataset"] = "stripes" });
+        model.Save(path, new Dictionary<string, string> { ["dataset"] = "stripes" });
 
-        var stored = ModelStore.Load(path);
+        var stored = ModelFile.Load(path);
         Assert.Equal("knn", stored.Kind);
-        Assert.Null(stored.Knn);
-        var loaded = stored.FeatureKnn!;
-        Assert.Equal(model.Options, loaded.Options);
-        Assert.Equal(model.Options, stored.KnnOptions);
-        Assert.Equal(model.Features.Pipeline.StateKey, loaded.Features.Pipeline.StateKey); // config and vocabulary hash
+        var loaded = Assert.IsType<FeatureKNearestNeighborsModel>(stored);
+        Assert.Equal(model.Options with { Features = null }, loaded.Options with { Features = null });
+        Assert.Equal(model.Options.Features!.CanonicalConfig, loaded.Options.Features!.CanonicalConfig);
+                Assert.Equal(model.Features.Pipeline.StateKey, loaded.Features.Pipeline.StateKey); // config and vocabulary hash
         Assert.Equal(((BagOfVisualWords)model.Features.Pipeline.Extractors[1]).Vocabulary, ((BagOfVisualWords)loaded.Features.Pipeline.Extractors[1]).Vocabulary);
         Assert.Equal(model.TrainFeatures, loaded.TrainFeatures);
         Assert.Equal(new ImagePreparation(1, 28, 28), stored.Preparation);
         var before = model.Predict(test.Pixels);
-        var after = stored.Model.Predict(test.Pixels);
+        var after = stored.Predict(test.Pixels);
         Assert.Equal(before.Ranking, after.Ranking);
         Assert.Equal(before.Probabilities, after.Probabilities);
     }
@@ -114,9 +114,9 @@ public class FeatureKNearestNeighborsTests
     public void Load_DamagedFeatureModel_FailsNamingWhatIsWrong()
     {
         using var temp = new TempFolder();
-        var model = new KNearestNeighbors(new(1)).Fit(Stripes(12, seed: 5), FeaturePipeline.Parse("hog:cell=14"), seed: 0, threads: 1);
+        var model = new KNearestNeighbors(new(1)).FitFeatures(Stripes(12, seed: 5), FeaturePipeline.Parse("hog:cell=14"), seed: 0, threads: 1);
         var path = temp.Combine("knn.safetensors");
-        ModelStore.Save(path, model);
+        model.Save(path);
         var good = SafeTensorsFile.Read(path);
         int d = model.Features.Length; // 4 cells → 1 block of 2×2 cells × 9 orientations = 36
 
@@ -126,7 +126,7 @@ public class FeatureKNearestNeighborsTests
             metadata?.Invoke(meta);
             var damaged = temp.Combine($"damaged-{Guid.NewGuid():N}.safetensors");
             SafeTensorsFile.Write(damaged, meta, damage(good.Tensors.ToList()));
-            return Assert.Throws<DataFormatException>(() => ModelStore.Load(damaged)).Message;
+            return Assert.Throws<DataFormatException>(() => ModelFile.Load(damaged)).Message;
         }
         TensorEntry Features(float[] values, long rows, long columns) => TensorEntry.FromSingle("train.features", values, rows, columns);
 

@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using System.Text.Json.Nodes;
 using SharpVision.Cli;
 using SharpVision.Classic;
@@ -31,7 +32,7 @@ public class CliTests
 
         // The number printed is the number the library computes for the same setting.
         var splits = DatasetLoader.Load(new DatasetLocator(SampleDir).Locate("fashion-mnist"));
-        Assert.Equal(new KNearestNeighbors(new(3, DistanceMetric.Manhattan)).Fit(splits.Train).Score(splits.Test), accuracy, 6);
+        Assert.Equal(new KNearestNeighbors(new(3, DistanceMetric.Manhattan)).FitPixels(splits.Train).Score(splits.Test), accuracy, 6);
 
         var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--dataset", "fashion-mnist", "--data", SampleDir, "--json");
         Assert.True(evaluated.Code == 0, evaluated.Err);
@@ -58,8 +59,8 @@ public class CliTests
         var prediction = JsonNode.Parse(output)!["predictions"]![0]!;
         Assert.Equal(png, (string)prediction["path"]!);
         Assert.Equal(3, prediction["top"]!.AsArray().Count);
-        var model = ModelStore.Load(Path.Combine(run, "model.safetensors"));
-        Assert.Equal(splits.Test.ClassNames[model.Knn!.Predict(gray).Label(0)], (string)prediction["top"]![0]!["label"]!);
+        var model = (KNearestNeighborsModel)ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        Assert.Equal(splits.Test.ClassNames[model.Predict(gray).Label(0)], (string)prediction["top"]![0]!["label"]!);
     }
 
     [Fact]
@@ -79,7 +80,7 @@ public class CliTests
         Assert.Equal(run, (string)doc["run_dir"]!);
         foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors", "report.html" }) Assert.True(File.Exists(Path.Combine(run, file)), file);
         Assert.Equal(results.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["results"]!.ToJsonString());
-        var best = ModelStore.Load(Path.Combine(run, "model.safetensors")).Knn!;
+        var best = (KNearestNeighborsModel)ModelFile.Load(Path.Combine(run, "model.safetensors"));
         Assert.Equal((int)doc["best"]!["params"]!["k"]!, best.Options.K);
         Assert.Equal(600, best.Train.Count); // fitted on the whole (limited) training split
     }

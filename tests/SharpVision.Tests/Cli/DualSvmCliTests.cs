@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Features;
@@ -43,9 +44,9 @@ public class DualSvmCliTests
         var inputs = NetworkInputs.Prepare(spec, splits.Train.Subset(kept), splits.Train.Subset(held), seed: 0, threads: 2);
         var expected = DualCoordinateDescent.Fit([.. inputs.Train.Inputs, .. inputs.Validation!.Inputs], [.. inputs.Train.Labels, .. inputs.Validation.Labels],
             inputs.InputLength, 10, new DualCoordinateDescentOptions((double)solver["c"]!, 1e-5, 100_000, Seed: 7), threads: 2);
-        var stored = ModelStore.Load(Path.Combine(run, "model.safetensors"));
-        var linear = stored.Network!.Network.Layers.OfType<Linear>().Single();
-        Assert.Equal(ClassifierLoss.SquaredHinge, stored.Network.Loss);
+        var stored = (NetworkClassifier)ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        var linear = stored.Network.Layers.OfType<Linear>().Single();
+        Assert.Equal(ClassifierLoss.SquaredHinge, stored.Loss);
         double scale = expected.Weights.Max(Math.Abs);
         for (int j = 0; j < expected.Weights.Length; j++)
             Assert.True(Math.Abs(expected.Weights[j] - linear.Weight.Data[j]) <= 1e-3 * scale, $"weight {j}: {linear.Weight.Data[j]}, cold solve {expected.Weights[j]}");

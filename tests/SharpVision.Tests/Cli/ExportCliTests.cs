@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SharpVision.Imaging;
-using SharpVision.Serialization;
+using SharpVision.Models;
+using SharpVision.Nn;
 using SharpVision.Tests.Onnx;
 using static SharpVision.Tests.Support.CliRunner;
 
@@ -14,7 +15,7 @@ public class ExportCliTests
     {
         using var temp = new TempFolder();
         var modelPath = temp.Combine("model.safetensors");
-        ModelStore.Save(modelPath, ExportTests.Model("cnn2"));
+        ExportTests.Model("cnn2").Save(modelPath);
         var onnxPath = temp.Combine("cnn2.onnx");
         var (code, output, err) = Run("export", "--model", modelPath, "--format", "onnx", "--out", onnxPath);
         Assert.True(code == 0, err);
@@ -43,7 +44,7 @@ public class ExportCliTests
         using var temp = new TempFolder();
         var modelPath = temp.Combine("model.safetensors");
         var model = ExportTests.Model("resnet8");
-        ModelStore.Save(modelPath, model);
+        model.Save(modelPath);
         var stateDict = temp.Combine("resnet8.safetensors");
         var (code, _, err) = Run("export", "--model", modelPath, "--format", "pytorch", "--out", stateDict, "--json");
         Assert.True(code == 0, err);
@@ -51,8 +52,8 @@ public class ExportCliTests
         (code, var output, err) = Run("import", "--state-dict", stateDict, "--out", back);
         Assert.True(code == 0, err);
         Assert.Contains("resnet8, 77,754 parameters, 10 classes", output);
-        var original = ModelStore.Load(modelPath).Network!;
-        var imported = ModelStore.Load(back).Network!;
+        var original = (NetworkClassifier)ModelFile.Load(modelPath);
+        var imported = (NetworkClassifier)ModelFile.Load(back);
         Assert.Equal(original.Network.NamedParameters().Select(p => p.Parameter.Data), imported.Network.NamedParameters().Select(p => p.Parameter.Data));
         Assert.Equal(original.Normalizer.Mean, imported.Normalizer.Mean);
     }
@@ -62,7 +63,7 @@ public class ExportCliTests
     {
         using var temp = new TempFolder();
         var modelPath = temp.Combine("model.safetensors");
-        ModelStore.Save(modelPath, ExportTests.Model("mlp"));
+        ExportTests.Model("mlp").Save(modelPath);
         var (code, _, err) = Run("export", "--model", modelPath, "--format", "tflite", "--out", temp.Combine("x"));
         Assert.Equal(2, code);
         Assert.Contains("--format must be onnx or pytorch", err);

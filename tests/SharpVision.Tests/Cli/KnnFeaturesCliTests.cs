@@ -1,3 +1,5 @@
+using SharpVision.Classic;
+using SharpVision.Models;
 using System.Text.Json.Nodes;
 using SharpVision.Cli;
 using SharpVision.Data;
@@ -31,9 +33,9 @@ public class KnnFeaturesCliTests
         Assert.True(accuracy > 0.7, $"HOG k-NN on the sample: {accuracy}");
 
         var path = Path.Combine(run, "model.safetensors");
-        var stored = ModelStore.Load(path);
-        Assert.Equal(HogCanonical, stored.FeatureKnn!.Features.Pipeline.CanonicalConfig);
-        Assert.Equal(600, stored.FeatureKnn.TrainCount);
+        var stored = Assert.IsType<FeatureKNearestNeighborsModel>(ModelFile.Load(path));
+        Assert.Equal(HogCanonical, stored.Features.Pipeline.CanonicalConfig);
+        Assert.Equal(600, stored.TrainCount);
         Assert.Equal([600L, 324L], SafeTensorsFile.Read(path).Find("train.features")!.Shape);
 
         // evaluate computes the stored pipeline's features: same accuracy, with or without a matching --features.
@@ -52,7 +54,7 @@ public class KnnFeaturesCliTests
         var predicted = Run("predict", "--model", path, png, "--json");
         Assert.True(predicted.Code == 0, predicted.Err);
         string label = (string)JsonNode.Parse(predicted.Out)!["predictions"]![0]!["top"]![0]!["label"]!;
-        Assert.Equal(splits.Test.ClassNames[stored.Model.Predict(splits.Test.Image(7)).Label(0)], label);
+        Assert.Equal(splits.Test.ClassNames[stored.Predict(splits.Test.Image(7)).Label(0)], label);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using SharpVision.Models;
+using SharpVision.Nn;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SharpVision.Cli;
@@ -33,7 +35,7 @@ public class NetworkCliTests
         foreach (var file in new[] { "config.json", "metrics.json", "model.safetensors", Checkpoint.FileName }) Assert.True(File.Exists(Path.Combine(run, file)), file);
         Assert.Contains("epoch 3/3", err);
 
-        var stored = ModelStore.Load(Path.Combine(run, "model.safetensors"));
+        var stored = ModelFile.Load(Path.Combine(run, "model.safetensors"));
         Assert.Equal(model, stored.Kind);
         var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--json");
         Assert.True(evaluated.Code == 0, evaluated.Err);
@@ -45,7 +47,7 @@ public class NetworkCliTests
         PngEncoder.Save(new Image(28, 28, 1, splits.Test.Image(0).ToArray()), png);
         var predicted = Run("predict", "--model", Path.Combine(run, "model.safetensors"), png, "--json");
         Assert.True(predicted.Code == 0, predicted.Err);
-        var expected = splits.Test.ClassNames[stored.Model.Predict(splits.Test.Image(0)).Label(0)];
+        var expected = splits.Test.ClassNames[stored.Predict(splits.Test.Image(0)).Label(0)];
         Assert.Equal(expected, (string)JsonNode.Parse(predicted.Out)!["predictions"]![0]!["top"]![0]!["label"]!);
     }
 
@@ -68,8 +70,8 @@ public class NetworkCliTests
         var evaluated = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", SampleDir, "--tta", "flip", "--json");
         Assert.True(evaluated.Code == 0, evaluated.Err);
         Assert.Equal(accuracy, (double)JsonNode.Parse(evaluated.Out)!["metrics"]!["test"]!["accuracy"]!, 6);
-        var stored = ModelStore.Load(Path.Combine(run, "model.safetensors"));
-        Assert.Contains(stored.Network!.Network.NamedBuffers(), b => b.Name.EndsWith("running_var", StringComparison.Ordinal) && b.Values.Any(v => v != 1f));
+        var stored = (NetworkClassifier)ModelFile.Load(Path.Combine(run, "model.safetensors"));
+        Assert.Contains(stored.Network.NamedBuffers(), b => b.Name.EndsWith("running_var", StringComparison.Ordinal) && b.Values.Any(v => v != 1f));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using SharpVision.Data;
 using SharpVision.Nn;
 using SharpVision.Onnx;
 using SharpVision.Serialization;
+using SharpVision.Models;
 using SharpVision.Tensors;
 using SharpVision.Tests.Support;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using SharpVision.Cli;
@@ -77,7 +78,7 @@ public partial class ReportCliTests(SampleRuns runs)
     [Fact]
     public void EmbeddingMapHook_GetsPenultimateActivations_ThatTheLastLayerMapsToTheModelsScores()
     {
-        var model = ModelStore.Load(Path.Combine(runs.Mlp, "model.safetensors")).Network!;
+        var model = (NetworkClassifier)ModelFile.Load(Path.Combine(runs.Mlp, "model.safetensors"));
         var test = DatasetLoader.Load(new DatasetLocator(SampleDir).Locate("fashion-mnist")).Test;
         EmbeddingMapInput? seen = null;
         var html = RunReport.Build(new RunReportInput { Title = "mlp", Model = model, Test = test }, new RunReportOptions

@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using SharpVision.IO;
 using System.Buffers.Binary;
 using System.Text;
@@ -8,7 +9,7 @@ using SharpVision.Training;
 
 namespace SharpVision.Tests.Serialization;
 
-/// <summary>Model files of network models (here an MLP): round trip, and every kind of damage refused by ModelStore.Load.</summary>
+/// <summary>Model files of network models (here an MLP): round trip, and every kind of damage refused by ModelFile.Load.</summary>
 public class NetworkModelFileTests
 {
     private static (string Path, NetworkClassifier Model) SaveTrained(TempFolder temp)
@@ -17,7 +18,7 @@ public class NetworkModelFileTests
         var (model, train) = TrainingFixtures.Setup("mlp", data, 1);
         new Trainer(new TrainingOptions(Epochs: 2, BatchSize: 32)).Fit(model, train, null, null);
         var path = temp.Combine("model.safetensors");
-        ModelStore.Save(path, model);
+        model.Save(path);
         return (path, model);
     }
 
@@ -36,7 +37,7 @@ public class NetworkModelFileTests
 
     private static string Refusal(string path)
     {
-        var message = Assert.Throws<DataFormatException>(() => ModelStore.Load(path)).Message;
+        var message = Assert.Throws<DataFormatException>(() => ModelFile.Load(path)).Message;
         Assert.Contains(path, message); // the error names the file
         return message;
     }
@@ -46,11 +47,11 @@ public class NetworkModelFileTests
     {
         using var temp = new TempFolder();
         var (path, model) = SaveTrained(temp);
-        var loaded = ModelStore.Load(path);
+        var loaded = (NetworkClassifier)ModelFile.Load(path);
         Assert.Equal("mlp", loaded.Kind);
         var images = TrainingFixtures.Blobs(50, 4, 7).Pixels;
-        Assert.Equal(model.Predict(images).Probabilities, loaded.Model.Predict(images).Probabilities);
-        Assert.Equal(Architecture.ToJson(model.Network).ToJsonString(), Architecture.ToJson(loaded.Network!.Network).ToJsonString());
+        Assert.Equal(model.Predict(images).Probabilities, loaded.Predict(images).Probabilities);
+        Assert.Equal(Architecture.ToJson(model.Network).ToJsonString(), Architecture.ToJson(loaded.Network).ToJsonString());
     }
 
     [Fact]
@@ -66,8 +67,8 @@ public class NetworkModelFileTests
         var model = new NetworkClassifier("cnn2", network, ClassifierLoss.Softmax, SharpVision.Data.Normalizer.Fit(images, SharpVision.Data.NormalizationMode.PerChannel),
             new SharpVision.Data.ImagePreparation(3, 8, 8), images.ClassNames);
         var path = temp.Combine("model.safetensors");
-        ModelStore.Save(path, model);
-        var loaded = ModelStore.Load(path).Network!;
+        model.Save(path);
+        var loaded = (NetworkClassifier)ModelFile.Load(path);
         Assert.Equal(model.Predict(images).Probabilities, loaded.Predict(images).Probabilities);
     }
 
@@ -154,7 +155,7 @@ public class NetworkModelFileTests
         var (model, _) = TrainingFixtures.Setup("softmax", data, 1);
         model.Network.Parameters()[0].Data[5] = float.NaN;
         var path = temp.Combine("nan.safetensors");
-        ModelStore.Save(path, model);
+        model.Save(path);
         Assert.Contains("NaN", Refusal(path));
     }
 }

@@ -1,3 +1,4 @@
+using SharpVision.Models;
 using SharpVision.IO;
 using System.Buffers.Binary;
 using System.Text;
@@ -126,27 +127,27 @@ public class SafeTensorsTests
     }
 
     [Fact]
-    public void ModelStore_SaveLoad_PredictsTheSame_AndRejectsUnknownModelTypes()
+    public void ModelFile_SaveLoad_PredictsTheSame_AndRejectsUnknownModelTypes()
     {
         using var temp = new TempFolder();
         var random = new Random(4);
         var pixels = new byte[30 * 12];
         random.NextBytes(pixels);
         var train = new ImageDataset("t", 3, 2, 2, pixels, Enumerable.Range(0, 30).Select(i => i % 3).ToArray(), ["x", "y", "z"]);
-        var model = new KNearestNeighbors(new(3, DistanceMetric.Manhattan, NeighborWeighting.Distance)).Fit(train);
+        var model = new KNearestNeighbors(new(3, DistanceMetric.Manhattan, NeighborWeighting.Distance)).FitPixels(train);
         var path = temp.Combine("knn.safetensors");
-        ModelStore.Save(path, model);
-        var loaded = ModelStore.Load(path);
+        model.Save(path);
+        var loaded = (KNearestNeighborsModel)ModelFile.Load(path);
         Assert.Equal(new ImagePreparation(3, 2, 2), loaded.Preparation);
-        Assert.Equal(model.Options, loaded.Knn!.Options);
+        Assert.Equal(model.Options, loaded.Options);
         var queries = new byte[7 * 12];
         random.NextBytes(queries);
-        Assert.Equal(model.Predict(queries).Ranking, loaded.Knn.Predict(queries).Ranking);
+        Assert.Equal(model.Predict(queries).Ranking, loaded.Predict(queries).Ranking);
 
         var file = SafeTensorsFile.Read(path);
         var meta = file.Metadata.ToDictionary();
         meta["model"] = "System.Diagnostics.Process";
         SafeTensorsFile.Write(path, meta, file.Tensors);
-        Assert.Contains("unknown model type", Assert.Throws<DataFormatException>(() => ModelStore.Load(path)).Message);
+        Assert.Contains("unknown model type", Assert.Throws<DataFormatException>(() => ModelFile.Load(path)).Message);
     }
 }

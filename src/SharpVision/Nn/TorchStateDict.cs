@@ -2,9 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.IO;
-using SharpVision.Nn;
+using SharpVision.Serialization;
 
-namespace SharpVision.Serialization;
+namespace SharpVision.Nn;
 
 /// <summary>
 /// A network model as a PyTorch state_dict in a safetensors file: tensor names, shapes and layouts are those of the
@@ -30,7 +30,7 @@ public static class TorchStateDict
             ["format"] = Format,
             ["model"] = model.Kind,
             ["architecture"] = Architecture.ToJson(model.Network).ToJsonString(),
-            ["loss"] = ModelStore.LossName(model.Loss),
+            ["loss"] = NetworkModelFile.LossName(model.Loss),
             ["normalization"] = new JsonObject
             {
                 ["mode"] = Normalizer.Name(n.Mode), ["channels"] = n.Channels, ["sample_size"] = n.SampleSize,
@@ -78,7 +78,7 @@ public static class TorchStateDict
         string Get(string key) => meta.TryGetValue(key, out var v) ? v
             : throw new DataFormatException(path, $"__metadata__ has no '{key}': pass a model of the same architecture (--like) to load a plain PyTorch state_dict");
         var network = Architecture.FromJson(JsonNode.Parse(Get("architecture")) as JsonArray ?? throw new FormatException("architecture is not a JSON array"));
-        var loss = ModelStore.ParseLoss(Get("loss")) ?? throw new FormatException($"unknown loss '{Get("loss")}'");
+        var loss = NetworkModelFile.ParseLoss(Get("loss")) ?? throw new FormatException($"unknown loss '{Get("loss")}'");
         var prep = JsonNode.Parse(Get("preparation"))!.AsObject();
         var preparation = new ImagePreparation((int)prep["channels"]!, (int)prep["height"]!, (int)prep["width"]!);
         if (preparation.Channels is not (1 or 3) || preparation.Height is < 1 or > 8192 || preparation.Width is < 1 or > 8192) throw new FormatException($"invalid preparation {Get("preparation")}");

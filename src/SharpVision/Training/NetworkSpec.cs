@@ -2,15 +2,8 @@ using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.Nn;
 using SharpVision.Tensors;
-using SharpVision.Training;
 
-namespace SharpVision.Runs;
-
-/// <summary>A run could not be set up as asked: <see cref="Setting"/> names what to change ("features" or "model").</summary>
-public sealed class RunSetupException(string setting, string message, Exception? inner = null) : ArgumentException(message, inner)
-{
-    public string Setting { get; } = setting;
-}
+namespace SharpVision.Training;
 
 /// <summary>
 /// What network to train and how images become its input: the model kind (svm, softmax, logistic, mlp, cnn2, resnet8,
@@ -34,8 +27,8 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     /// <summary>True when the model is fitted by <see cref="DualSvmTraining"/> rather than the <see cref="Trainer"/>.</summary>
     public bool UsesDualSolver => Solver == "dual";
 
-    /// <summary>The network kinds, linear first.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20"];
+    /// <summary>The network kinds, linear first (<see cref="Recipes.Kinds"/>).</summary>
+    public static IReadOnlyList<string> Kinds => Recipes.Kinds;
 
     /// <summary>True for the linear classifiers (svm, softmax, logistic).</summary>
     public bool IsLinear => Kind is "svm" or "softmax" or "logistic";
@@ -54,39 +47,20 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     /// <summary>The MLP's hidden sizes (one layer of 256 unless given).</summary>
     public IReadOnlyList<int> HiddenSizes => Hidden ?? [256];
 
-    /// <summary>
-    /// The default training recipe of <paramref name="kind"/>, chosen by measurement on Fashion-MNIST (bench/linear.sh,
-    /// bench/mlp.sh, bench/cnn.sh): linear models reach their accuracy in a few epochs of momentum SGD; the MLP trains
-    /// with Adam and a cosine schedule; the CNNs with torch_peers.py's recipe. `train` uses it for flags not given.
-    /// </summary>
-    public static TrainingOptions DefaultRecipe(string kind) => kind switch
-    {
-        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
-        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Optimizer: "nesterov", LearningRate: 0.05, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-4),
-        "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine", Regularization: 1e-3),
-        "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
-        // torch_peers.py's recipe (SGD + Nesterov 0.9, weight decay 5e-4, one-cycle to 0.1, batch 128, random flips),
-        // trained for 20 epochs with label smoothing 0.1; predictions average each image with its mirror (--tta flip).
-        // Measured on Fashion-MNIST: 0.9350 (seed 0) trained on all 60,000 images (CNNs keep no validation split by
-        // default), 0.9342 on 54,000 with 10% held out; 24 and 40 epochs with 1-pixel crops 0.9345, cutout 10 0.9325 (README).
-        _ => new TrainingOptions(Epochs: 20, BatchSize: 128, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, Schedule: "onecycle",
-            LabelSmoothing: 0.1, Flip: true),
-    };
-
     /// <summary>Checks the combination of settings.</summary>
-    /// <exception cref="RunSetupException">Unknown kind, features with a convolutional network, bad MLP settings.</exception>
+    /// <exception cref="ModelSetupException">Unknown kind, features with a convolutional network, bad MLP settings.</exception>
     public void Validate()
     {
-        if (!Kinds.Contains(Kind)) throw new RunSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
-        if (!Solvers.Contains(Solver)) throw new RunSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
-        if (UsesDualSolver && Kind != "svm") throw new RunSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
-        if (Features is not null && Networks.Convolutional.Contains(Kind)) throw new RunSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new RunSetupException("model", $"Dropout must be in [0, 1), got {Dropout}.");
-        if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new RunSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
+        if (!Kinds.Contains(Kind)) throw new ModelSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
+        if (!Solvers.Contains(Solver)) throw new ModelSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
+        if (UsesDualSolver && Kind != "svm") throw new ModelSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
+        if (Features is not null && Recipes.Convolutional.Contains(Kind)) throw new ModelSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ModelSetupException("model", $"Dropout must be in [0, 1), got {Dropout}.");
+        if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new ModelSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
     }
 
     /// <summary>The untrained network for inputs of <paramref name="inputs"/> floats (or C×H×W images, for CNNs) and <paramref name="classes"/> classes.</summary>
-    /// <exception cref="RunSetupException">Images too small for the network.</exception>
+    /// <exception cref="ModelSetupException">Images too small for the network.</exception>
     public Sequential BuildNetwork(int inputs, int channels, int height, int width, int classes)
     {
         Validate();
@@ -100,9 +74,9 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
                 _ => Networks.ByName(Kind, channels, height, width, outputs),
             };
         }
-        catch (ArgumentException e) when (e is not RunSetupException)
+        catch (ArgumentException e) when (e is not ModelSetupException)
         {
-            throw new RunSetupException("model", e.Message, e);
+            throw new ModelSetupException("model", e.Message, e);
         }
     }
 }
@@ -147,7 +121,7 @@ public sealed class NetworkInputs
     /// <param name="threads">Worker threads.</param>
     /// <param name="cache">Feature cache, or null.</param>
     /// <param name="cancellationToken">Cancels feature extraction.</param>
-    /// <exception cref="RunSetupException">The feature pipeline does not fit these images.</exception>
+    /// <exception cref="ModelSetupException">The feature pipeline does not fit these images.</exception>
     public static NetworkInputs Prepare(NetworkSpec spec, ImageDataset train, ImageDataset? validation, int seed, int threads, FeatureCache? cache = null,
         CancellationToken cancellationToken = default)
     {
@@ -164,7 +138,7 @@ public sealed class NetworkInputs
             }
             catch (ArgumentException e)
             {
-                throw new RunSetupException("features", e.Message, e);
+                throw new ModelSetupException("features", e.Message, e);
             }
             var validationSet = validation is null ? null : new ExampleSet(features.Apply(validation, threads, cache, cancellationToken), validation.Labels, features.Length);
             return new NetworkInputs(spec, new ExampleSet(trainFeatures, train.Labels, features.Length), validationSet, Normalizer.Fit(train, NormalizationMode.None), features, train);
@@ -181,13 +155,16 @@ public sealed class NetworkInputs
     /// may change the network (an MLP's width, dropout) but not the input preparation.
     /// </summary>
     /// <exception cref="ArgumentException">An architecture of another kind or input preparation.</exception>
-    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null)
+    /// <param name="seed">Seeds the initialization.</param>
+    /// <param name="architecture">Another architecture of the same kind and input preparation (null: <see cref="Spec"/>).</param>
+    /// <param name="flipAveraging">Test-time flip averaging for the model's predictions.</param>
+    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null, bool flipAveraging = false)
     {
         var spec = architecture ?? Spec;
         if (spec.Kind != Spec.Kind || spec.Normalization != Spec.Normalization || !ReferenceEquals(spec.Features, Spec.Features))
             throw new ArgumentException("The architecture must keep the kind and input preparation these inputs were prepared for.", nameof(architecture));
         var network = spec.BuildNetwork(InputLength, Preparation.Channels, Preparation.Height, Preparation.Width, ClassNames.Count);
         network.ResetParameters(new Rng(seed));
-        return new NetworkClassifier(spec.Kind, network, spec.Loss, Normalizer, Preparation, ClassNames, Features);
+        return new NetworkClassifier(spec.Kind, network, spec.Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
     }
 }

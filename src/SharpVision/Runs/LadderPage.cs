@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using SharpVision.Runs;
+using SharpVision.Reports;
 
-namespace SharpVision.Reports;
+namespace SharpVision.Runs;
 
 /// <summary>
 /// ladder.html: one self-contained page (inline CSS and SVG, no scripts, nothing fetched) comparing the rungs: a bar
@@ -56,7 +56,7 @@ public static class LadderPage
             var r = rungs[i];
             html.Append(CultureInfo.InvariantCulture,
                 $"<tr><td>{i + 1}</td><td>{E(r.Title)}{(r.CutShort ? " <span class=\"cut\">(cut short)</span>" : "")}</td><td>{E(r.HyperparameterText)}</td>" +
-                $"<td class=\"num\">{r.ValidationAccuracy:P2}</td><td class=\"num\"><b>{r.TestAccuracy:P2}</b></td><td class=\"num\">{E(Seconds(r.TrainSeconds))}</td>" +
+                $"<td class=\"num\">{(r.ValidationAccuracy is double v ? v.ToString("P2", CultureInfo.InvariantCulture) : "—")}</td><td class=\"num\"><b>{r.TestAccuracy:P2}</b></td><td class=\"num\">{E(Seconds(r.TrainSeconds))}</td>" +
                 $"<td class=\"num\">{E(Micro(r.PredictMicrosecondsPerImage))}</td><td class=\"num\">{E(Bytes(r.ModelBytes))}</td><td class=\"num\">{r.ParameterCount:N0}</td>" +
                 $"<td><a href=\"{E(r.ReportPath)}\">{E(r.Name)}</a></td></tr>\n");
         }

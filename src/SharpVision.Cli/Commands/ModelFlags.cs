@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Globalization;
+using SharpVision.Classic;
+using SharpVision.Training;
+
+namespace SharpVision.Cli.Commands;
+
+/// <summary>
+/// Every flag that says what model to fit, and the one place that turns them into a trainer of the classifier contract.
+/// `train` reads single values; `cv` reads the same flags with comma-separated alternatives (<see cref="GridFlags"/>).
+/// </summary>
+internal sealed class ModelFlags
+{
+    public ModelFlags(bool cv)
+    {
+        string many = cv ? " (comma-separated alternatives to compare)" : "";
+        Model = new("--model")
+        {
+            Description = cv ? $"The model to cross-validate: {string.Join(", ", Kinds)}"
+                : $"cnn2 (the default CNN recipe), resnet8, resnet20, mlp, svm, softmax, logistic or knn",
+            DefaultValueFactory = _ => cv ? "knn" : "cnn2",
+        };
+        K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
+        Metric = new("--metric") { Description = "knn: distance, l1 (Manhattan) or l2 (Euclidean)" + many, DefaultValueFactory = _ => cv ? "l1,l2" : "l2" };
+        Weights = new("--weights") { Description = "knn: votes, uniform or distance (1/d)" + many, DefaultValueFactory = _ => "uniform" };
+        Features = new FeatureOptions("Hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp), e.g. hog, hog+color, " +
+            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training images only " +
+            "(on each fold's training part in cv) and stored in the model; extraction is cached on disk");
+    }
+
+    /// <summary>The model kinds the command line trains.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = ["knn", .. Recipes.Kinds];
+
+    /// <summary>The flags whose values `cv` compares, by name: a comma-separated value is one alternative per item.</summary>
+    public static IReadOnlyList<string> GridFlags { get; } =
+        ["--k", "--metric", "--weights", "--lr", "--reg", "--l1-ratio", "--momentum", "--weight-decay", "--batch-size", "--epochs", "--dropout",
+         "--label-smoothing", "--c"];
+
+    public Option<string> Model { get; }
+
+    public Option<string> K { get; }
+
+    public Option<string> Metric { get; }
+
+    public Option<string> Weights { get; }
+
+    public NetworkOptions Network { get; } = new();
+
+    public FeatureOptions Features { get; }
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Model, K, Metric, Weights }) command.Options.Add(option);
+        Network.AddTo(command);
+        Features.AddTo(command);
+    }
+
+    /// <summary>The model kind, checked against <see cref="Kinds"/>.</summary>
+    /// <exception cref="UsageException">An unknown model.</exception>
+    public string Kind(ParseResult parse)
+    {
+        var kind = parse.GetValue(Model)!.ToLowerInvariant();
+        return Kinds.Contains(kind) ? kind : throw new UsageException($"--model must be one of {string.Join(", ", Kinds)}, got '{kind}'.");
+    }
+
+    /// <summary>Warns about flags that do nothing for this model.</summary>
+    public void WarnUnused(ParseResult parse, TrainingFlags shared, CliConsole console, string kind)
+    {
+        if (kind != "knn") return;
+        foreach (var (name, given) in Network.Given(parse))
+            if (given) console.Log($"warning: {name} has no effect on --model knn");
+        shared.WarnUnused(parse, console, kind);
+    }
+
+    /// <summary>The trainer the flags describe (single values: `cv` expands its alternatives before calling this).</summary>
+    /// <param name="parse">The parsed flags.</param>
+    /// <param name="shared">--epochs, --batch-size, --lr, --seed.</param>
+    /// <param name="kind">The model kind from <see cref="Kind"/>.</param>
+    /// <exception cref="UsageException">A value or combination of flags that does not make a model, naming the flag.</exception>
+    public IClassifierTrainer CreateTrainer(ParseResult parse, TrainingFlags shared, string kind)
+    {
+        int seed = parse.GetValue(shared.Seed);
+        var pipeline = Features.Pipeline(parse);
+        try
+        {
+            if (kind == "knn")
+            {
+                var options = new KNearestNeighborsOptions(Single(parse, K, "--k", ParseK), Single(parse, Metric, "--metric", NeighborNames.ParseMetric),
+                    Single(parse, Weights, "--weights", NeighborNames.ParseWeighting), pipeline, seed);
+                return new KNearestNeighbors(options);
+            }
+            if (pipeline is not null && Recipes.Convolutional.Contains(kind))
+                throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
+            var recipe = Network.Recipe(parse, shared, kind, seed);
+            var solver = Network.SolverName(parse, kind);
+            if (solver == "dual") Network.RejectGradientFlags(parse, shared);
+            var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), kind == "mlp" ? Network.HiddenSizes(parse) : null,
+                kind == "mlp" ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? Network.DropoutProbability(parse) : 0, pipeline, solver);
+            var dual = solver == "dual" ? Network.DualOptions(parse) : null;
+            if (dual is { CValues.Count: > 1 } && recipe.ValidationFraction == 0)
+                throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
+            return new NetworkTrainer(spec, recipe, dual);
+        }
+        catch (ModelSetupException e)
+        {
+            throw new UsageException(FlagMessage(e));
+        }
+    }
+
+    /// <summary>A setup error as a command-line message: the setting becomes the flag that sets it.</summary>
+    public static string FlagMessage(ModelSetupException e) => e.Setting switch
+    {
+        "features" => $"--features: {e.Message}",
+        "c" => $"--c: {e.Message}",
+        "k" => $"--k: {e.Message}",
+        "folds" => $"--folds: {e.Message}",
+        "classes" => $"{e.Message} Pass --classes A,B.",
+        _ => e.Message,
+    };
+
+    private static int? ParseK(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k >= 1 ? k : null;
+
+    // One value of a flag that cv may give as a list: train (and each cv candidate) takes exactly one.
+    private static T Single<T>(ParseResult parse, Option<string> option, string flag, Func<string, T?> read) where T : struct
+    {
+        var parts = parse.GetValue(option)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 1)
+            throw new UsageException($"{flag} takes one value here ('{parse.GetValue(option)}'); use `sharpvision cv` to compare several.");
+        return read(parts[0]) ?? throw new UsageException($"{flag}: invalid value '{parts[0]}'.");
+    }
+}

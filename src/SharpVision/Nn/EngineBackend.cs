@@ -1,0 +1,24 @@
+using SharpVision.Tensors.Kernels;
+
+namespace SharpVision.Nn;
+
+/// <summary>Which of the engine's kernels a network runs on, as run folders and log lines name them.</summary>
+public static class EngineBackend
+{
+    /// <summary>
+    /// "gemm-managed-avx2", plus "+conv-onednn" (or -managed, -onednn+managed when the automatic choice mixed them) when
+    /// the network has convolutions.
+    /// </summary>
+    public static string Of(Module network) =>
+        $"gemm-{Gemm.Provider.Name}" + (HasConvolution(network) ? $"+conv-{Conv2dBackend.Used}" : "");
+
+    /// <summary>The GEMM provider and, for networks with convolutions, the convolution mode, for log lines.</summary>
+    public static string Describe(Module network) =>
+        $"GEMM {Gemm.Provider.Name}" + (HasConvolution(network) ? $", conv {Conv2dBackend.Describe()}" : "");
+
+    private static bool HasConvolution(Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return module is Conv2d || module.Children.Any(c => HasConvolution(c.Module));
+    }
+}

@@ -1,0 +1,39 @@
+namespace SharpVision.Training;
+
+/// <summary>
+/// The one home of every model's default training recipe. `train`, `cv`, the ladder and library callers all start from
+/// <see cref="Default"/> and change only what they are told to, so they run the same recipe by construction.
+/// </summary>
+public static class Recipes
+{
+    /// <summary>The model kinds trained by gradient descent, linear first.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = ["svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20"];
+
+    /// <summary>The convolutional networks (their recipe differs: augmentation, no validation split, flip averaging).</summary>
+    public static IReadOnlyList<string> Convolutional { get; } = ["cnn2", "resnet8", "resnet20"];
+
+    /// <summary>
+    /// The default recipe of <paramref name="kind"/>, chosen by measurement on Fashion-MNIST (bench/linear.sh,
+    /// bench/mlp.sh, bench/cnn.sh). Linear models reach their accuracy in a few epochs of momentum SGD and keep a 10 %
+    /// validation split for their curves; the MLP trains with Adam and a cosine schedule; the CNNs with torch_peers.py's
+    /// recipe (SGD + Nesterov 0.9, weight decay 5e-4, one-cycle to 0.1, batch 128, random flips), 20 epochs with label
+    /// smoothing 0.1, on all training images (the recipe selects nothing on validation data), predicting with flip
+    /// averaging. Measured: cnn2 0.9350 (seed 0) on all 60,000 images, 0.9342 on 54,000 with 10 % held out.
+    /// </summary>
+    /// <param name="kind">A model kind of <see cref="Kinds"/>.</param>
+    /// <param name="seed">The recipe's seed.</param>
+    /// <exception cref="ArgumentException">An unknown kind.</exception>
+    public static TrainingOptions Default(string kind, int seed = 0) => kind switch
+    {
+        "svm" => new TrainingOptions(Epochs: 6, BatchSize: 256, Seed: seed, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine",
+            Regularization: 1e-4),
+        "softmax" => new TrainingOptions(Epochs: 6, BatchSize: 256, Seed: seed, Optimizer: "nesterov", LearningRate: 0.05, Momentum: 0.9, Schedule: "cosine",
+            Regularization: 1e-4),
+        "logistic" => new TrainingOptions(Epochs: 10, BatchSize: 128, Seed: seed, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine",
+            Regularization: 1e-3),
+        "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Seed: seed, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
+        "cnn2" or "resnet8" or "resnet20" => new TrainingOptions(Epochs: 20, BatchSize: 128, Seed: seed, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9,
+            WeightDecay: 5e-4, Schedule: "onecycle", LabelSmoothing: 0.1, Flip: true, ValidationFraction: 0, Tta: "flip"),
+        _ => throw new ArgumentException($"No recipe for '{kind}' (known: {string.Join(", ", Kinds)}).", nameof(kind)),
+    };
+}
