@@ -124,6 +124,22 @@ public class ExportTests(ITestOutputHelper output)
         Assert.True(worstEngine <= 1e-4, $"engine-on-ONNX probabilities differ by {worstEngine:E2}");
     }
 
+    [Fact]
+    public void OnnxClassifier_SavedAsModelFile_LoadsThroughModelFileWithTheSamePredictions()
+    {
+        using var temp = new TempFolder();
+        var onnxPath = temp.Combine("mlp.onnx");
+        OnnxFormat.Save(onnxPath, OnnxExporter.Export(Model("mlp")));
+        var classifier = (OnnxClassifier)ModelFile.Load(onnxPath);
+        Assert.Equal("onnx", classifier.Kind);
+        Assert.Equal("mlp", (string?)classifier.Describe()["exported_from"]);
+        var modelPath = temp.Combine("model.safetensors");
+        classifier.Save(modelPath, new Dictionary<string, string> { ["dataset"] = "sample" });
+        var loaded = ModelFile.Load(modelPath, out var metadata);
+        Assert.Equal("sample", metadata["dataset"]);
+        Assert.Equal(classifier.Predict(Test.Value.Pixels).Probabilities, loaded.Predict(Test.Value.Pixels).Probabilities);
+    }
+
     private static int ArgMax(ReadOnlySpan<float> row)
     {
         int best = 0;
