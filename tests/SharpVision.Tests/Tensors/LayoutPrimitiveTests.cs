@@ -11,23 +11,9 @@ namespace SharpVision.Tests.Tensors;
 /// </summary>
 public class LayoutPrimitiveTests
 {
-    private static Tensor Random(Rng rng, params int[] dims)
-    {
-        var t = Tensor.Zeros(dims);
-        for (int i = 0; i < t.Size; i++) t.Data[i] = rng.NextFloat() * 2 - 1;
-        t.RequiresGrad = true;
-        return t;
-    }
+    private static Tensor Random(Rng rng, params int[] dims) => ConvPrimitiveTests.Random(rng, -1, 1, dims);
 
-    // Distinct values 0.05 apart: every pooling window has a unique maximum by more than the checker's step.
-    private static Tensor DistinctValues(Rng rng, params int[] dims)
-    {
-        var t = Tensor.Zeros(dims);
-        var order = rng.Permutation(t.Size);
-        for (int i = 0; i < t.Size; i++) t.Data[i] = (order[i] - t.Size / 2f) * 0.05f;
-        t.RequiresGrad = true;
-        return t;
-    }
+    private static Tensor DistinctValues(Rng rng, params int[] dims) => ConvPrimitiveTests.DistinctValues(rng, dims);
 
     public static TheoryData<string> Primitives => new()
     {
