@@ -13,6 +13,8 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
+//                                                                          [--train-limit N]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -46,9 +48,18 @@ if (what == "tsne")
 if (what == "knnfeatures")
     return SharpVision.Bench.FeatureKnnBench.Run(data, repeats, threads, Arg("--features", "hog"),
         argList.Contains("--queries") ? int.Parse(Arg("--queries", "")) : null);
+if (what == "trees")
+    return SharpVision.Bench.TreeBench.Run(data, threads, Arg("--only", "forest,boost"), int.Parse(Arg("--trees", "100")),
+        int.Parse(Arg("--rounds", "100")),
+        int.Parse(Arg("--leaves", "31")), double.Parse(Arg("--lr", "0.1"), System.Globalization.CultureInfo.InvariantCulture),
+        argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
+<<<<<<< HEAD
     Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, onnx)");
+=======
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees)");
+>>>>>>> main
     return 2;
 }
 

@@ -97,8 +97,6 @@ internal sealed class ModelFlags
             var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), kind == "mlp" ? Network.HiddenSizes(parse) : null,
                 kind == "mlp" ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? Network.DropoutProbability(parse) : 0, pipeline, solver);
             var dual = solver == "dual" ? Network.DualOptions(parse) : null;
-            if (dual is { CValues.Count: > 1 } && recipe.ValidationFraction == 0)
-                throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
             return new NetworkTrainer(spec, recipe, dual);
         }
         catch (ModelSetupException e)
@@ -114,7 +112,7 @@ internal sealed class ModelFlags
         "c" => $"--c: {e.Message}",
         "k" => $"--k: {e.Message}",
         "folds" => $"--folds: {e.Message}",
-        "classes" => $"{e.Message} Pass --classes A,B.",
+        "classes" => $"--model: {e.Message} Pass --classes A,B (e.g. --classes 0,6).",
         _ => e.Message,
     };
 

@@ -47,9 +47,6 @@ internal static class TrainCommand
             var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
             if (flags.Network.ClassSelection(parse, splits.Train.ClassNames) is { } selection)
                 splits = splits with { Train = splits.Train.SelectClasses(selection), Test = splits.Test.SelectClasses(selection) };
-            if (kind == "logistic" && splits.Train.ClassNames.Count != 2)
-                throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs " +
-                    $"{splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
             var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
             if (resumeDir is null && ClassifierRun.HoldsRun(runDir))
                 throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");

@@ -82,8 +82,13 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
 
     /// <summary>Probabilities (vote shares) and class rankings for images laid out as q×C×H×W bytes.</summary>
     /// <exception cref="ArgumentException">The byte count is not a whole number of images.</exception>
-    public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0) =>
-        Vote(Neighbors(Features.Apply(images, Math.Max(1, threads == 0 ? Environment.ProcessorCount : threads)), threads));
+    public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
+    {
+        int size = Features.Channels * Features.Height * Features.Width;
+        if (images.Length % size != 0)
+            throw new ArgumentException($"{images.Length} bytes is not a whole number of {Features.Channels}×{Features.Height}×{Features.Width} images.", nameof(images));
+        return Vote(Neighbors(Features.Apply(images, Math.Max(1, threads == 0 ? Environment.ProcessorCount : threads)), threads));
+    }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>, reading and writing its features in <paramref name="cache"/> when given.</summary>
     /// <exception cref="ArgumentException">Images of another shape than the model's.</exception>

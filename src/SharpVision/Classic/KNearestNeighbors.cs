@@ -170,7 +170,13 @@ public sealed class KNearestNeighborsModel : IImageClassifier
         NeighborSearch.Search(Train.Pixels, Train.Labels, Train.ClassNames.Count, queries, Train.SampleSize, Options.Metric, Options.K, threads);
 
     /// <summary>Probabilities (vote shares) and class rankings for each query.</summary>
-    public Predictions Predict(ReadOnlySpan<byte> queries, int threads = 0) => Vote(Neighbors(queries, threads));
+    /// <exception cref="ArgumentException">The byte count is not a whole number of the training images' shape.</exception>
+    public Predictions Predict(ReadOnlySpan<byte> queries, int threads = 0)
+    {
+        if (queries.Length % Train.SampleSize != 0)
+            throw new ArgumentException($"{queries.Length} bytes is not a whole number of {Train.Channels}×{Train.Height}×{Train.Width} images.", nameof(queries));
+        return Vote(Neighbors(queries, threads));
+    }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>, which must have the training images' shape.</summary>
     public Predictions Predict(ImageDataset dataset, int threads = 0)

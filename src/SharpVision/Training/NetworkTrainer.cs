@@ -60,7 +60,7 @@ public sealed class NetworkTrainer : IClassifierTrainer
                 throw new ModelSetupException("c", e.Message, e);
             }
             if (dual.CValues.Count > 1 && recipe.ValidationFraction == 0)
-                throw new ModelSetupException("c", "Choosing C among several values needs a validation split (a validation fraction above 0).");
+                throw new ModelSetupException("c", "several values of C are chosen among on a validation split: keep the validation fraction above 0, or give one value.");
         }
         (Spec, Recipe, Dual) = (spec, recipe, dual);
     }
