@@ -55,11 +55,7 @@ if (what == "trees")
         argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-<<<<<<< HEAD
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, onnx)");
-=======
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees)");
->>>>>>> main
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx)");
     return 2;
 }
 
