@@ -48,8 +48,14 @@ internal static class TrainCommand
             if (flags.Network.ClassSelection(parse, splits.Train.ClassNames) is { } selection)
                 splits = splits with { Train = splits.Train.SelectClasses(selection), Test = splits.Test.SelectClasses(selection) };
             var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
-            if (resumeDir is null && ClassifierRun.HoldsRun(runDir))
-                throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
+            // Held for the run's life; taking it removes temporary files a killed run left (a checkpoint torn mid-write).
+            using var hold = RunFolder.Lock(runDir, console.Log);
+            if (resumeDir is null && RunFolder.IsNonEmpty(runDir))
+            {
+                if (!parse.GetValue(training.Force))
+                    throw new UsageException($"{runDir} already holds a run; choose another --out, continue it with --resume {runDir}, or pass --force to replace it.");
+                RunFolder.Clear(runDir, replace: true);
+            }
             load.Stop();
 
             var display = new FitDisplay(console);
@@ -58,7 +64,7 @@ internal static class TrainCommand
                 Threads = threads,
                 Cancellation = token,
                 Resume = resumeDir is not null,
-                FeatureCache = flags.Features.Cache(parse),
+                FeatureCache = flags.Features.Cache(parse, console.Log),
                 CheckpointMetadata = new Dictionary<string, string> { [ResumeArguments.Key] = ResumeArguments.Replay(parse) },
             };
             var options = new RunOptions { Dataset = data.RunJson(parse, splits, location), Loading = load.Elapsed, Config = new JsonObject { ["train_limit"] = parse.GetValue(data.TrainLimit) } };

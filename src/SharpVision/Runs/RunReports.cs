@@ -229,7 +229,7 @@ public static class RunReports
     private static List<EpochMetrics> ReadEpochs(string path)
     {
         var epochs = new List<EpochMetrics>();
-        var lines = File.ReadAllLines(path);
+        var lines = BoundedFile.ReadAllLines(path, BoundedFile.MaxTextBytes, "a metrics file");
         for (int i = 0; i < lines.Length; i++)
         {
             if (lines[i].Length == 0) continue;
@@ -249,7 +249,7 @@ public static class RunReports
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return JsonNode.Parse(BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a run folder's JSON file")) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
         }
         catch (JsonException e)
         {

@@ -138,7 +138,7 @@ public sealed class StepLog : IDisposable
     /// <exception cref="DataFormatException">A malformed line or a step out of sequence (named with its line number).</exception>
     public static IReadOnlyList<StepMetrics> Read(string path)
     {
-        var text = File.ReadAllText(path, Encoding.UTF8);
+        var text = BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a per-step log");
         var lines = text.Split('\n');
         var steps = new List<StepMetrics>(lines.Length);
         for (int i = 0; i < lines.Length; i++)
