@@ -51,7 +51,7 @@ public static class NetworkModelFile
         Sequential network;
         try
         {
-            var architecture = JsonNode.Parse(ModelMetadata.Require(path, meta, "architecture")) as JsonArray
+            var architecture = OutsideJson.Parse(ModelMetadata.Require(path, meta, "architecture")) as JsonArray
                 ?? throw new DataFormatException(path, "architecture is not a JSON array");
             // The architecture may not ask for more than the file's parameter and buffer tensors hold: checked layer by
             // layer before any layer allocates, so a small file cannot make the loader build a huge network. A little
@@ -117,7 +117,7 @@ public static class NetworkModelFile
         var text = ModelMetadata.Require(path, file.Metadata, "normalization");
         try
         {
-            var norm = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"normalization {text} is not a JSON object");
+            var norm = OutsideJson.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"normalization {text} is not a JSON object");
             var mode = Normalizer.Parse((string?)norm["mode"]) ?? throw new DataFormatException(path, $"unknown normalization {text}");
             var mean = ModelMetadata.RequireTensor(path, file, "normalizer.mean", "the input normalization").ToSingle();
             var scale = ModelMetadata.RequireTensor(path, file, "normalizer.scale", "the input normalization").ToSingle();

@@ -235,7 +235,7 @@ public static class RunReports
             if (lines[i].Length == 0) continue;
             try
             {
-                epochs.Add(EpochMetrics.FromJson(JsonNode.Parse(lines[i])));
+                epochs.Add(EpochMetrics.FromJson(OutsideJson.Parse(lines[i])));
             }
             catch (Exception e) when (e is JsonException or FormatException)
             {
@@ -249,7 +249,7 @@ public static class RunReports
     {
         try
         {
-            return JsonNode.Parse(BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a run folder's JSON file")) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return OutsideJson.Parse(BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a run folder's JSON file")) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
         }
         catch (JsonException e)
         {

@@ -29,7 +29,7 @@ public sealed record StepMetrics(long Step, int Epoch, double Loss, double Accur
     {
         try
         {
-            if (JsonNode.Parse(line) is not JsonObject o) return null;
+            if (OutsideJson.Parse(line) is not JsonObject o) return null;
             var step = new StepMetrics((long)o["step"]!, (int)o["epoch"]!, (double)o["loss"]!, (double)o["accuracy"]!, (double)o["lr"]!);
             return step.Step >= 1 && step.Epoch >= 1 ? step : null;
         }
