@@ -43,6 +43,8 @@ public static class CliApp
         root.Subcommands.Add(CvCommand.Create(console, grid));
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
+        root.Subcommands.Add(ExportCommand.Create(console));
+        root.Subcommands.Add(ExportCommand.CreateImport(console));
         root.Subcommands.Add(TemplatesCommand.Create(console));
         root.Subcommands.Add(FeaturesCommand.Create(console));
         root.Subcommands.Add(EmbedCommand.Create(console));
