@@ -11,11 +11,11 @@ internal static class PredictCommand
 {
     public static Command Create(CliConsole console)
     {
-        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors)", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors, or an ONNX classifier F.onnx, run on the engine)", Required = true };
         var top = new Option<int>("--top") { Description = "How many classes to show per image", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files, any size, gray or color", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify images with a saved model. Each image is converted and resized the way the model's training images were.\n\nExample:\n  sharpvision predict --model runs/knn/model.safetensors shoe.jpg shirt.png --top 3");
+        var command = new Command("predict", "Classify images with a saved model. Each image is converted and resized the way the model's training images were.\n\nExample:\n  sharpvision predict --model runs/knn/model.safetensors shoe.jpg shirt.png --top 3\n  sharpvision predict --model cnn2.onnx shoe.jpg");
         command.Options.Add(modelPath);
         command.Options.Add(top);
         command.Options.Add(json);

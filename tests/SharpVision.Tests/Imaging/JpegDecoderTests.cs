@@ -59,6 +59,16 @@ public class JpegDecoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Decode_HuffmanTableWithMoreCodesThanFit_IsRefusedNotIndexedPast()
+    {
+        // Found by the jpeg-managed fuzz target: a DHT whose code counts overflow their bit length indexed past the
+        // lookup table (ArgumentOutOfRangeException) before the overflow check ran.
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", "jpeg-managed", "huffman-code-overflow.jpg"));
+        var e = Assert.Throws<SharpVision.IO.DataFormatException>(() => ImageDecoder.Decode(bytes, "x.jpg", ImageDecoder.DefaultMaxPixels, JpegDecoderChoice.Managed));
+        Assert.Contains("more codes than fit", e.Reason);
+    }
+
+    [Fact]
     public void JpegBackend_WithTurboJpegLoadable_IsLibTurboJpeg()
     {
         if (!TurboJpegPresent() || Environment.GetEnvironmentVariable("SHARPVISION_JPEG") == "managed")
