@@ -11,6 +11,7 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
 //                                                                          [--train-limit N]
@@ -37,6 +38,9 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "onnx")
+    return SharpVision.Bench.OnnxBench.Run(argList.Contains("--model") ? Arg("--model", "") : null, int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")),
+        int.Parse(Arg("--rounds", "3")), threads);
 if (what == "vit")
     return SharpVision.Bench.VitBench.Run(repeats, threads, Arg("--model", "vit"), int.Parse(Arg("--batch", "128")));
 if (what == "tsne")
@@ -51,7 +55,7 @@ if (what == "trees")
         argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx)");
     return 2;
 }
 

@@ -18,7 +18,10 @@ internal static class EvaluateCommand
     public static Command Create(CliConsole console)
     {
         var data = new DataOptions();
-        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder)", Required = true };
+        var modelPath = new Option<string>("--model")
+        {
+            Description = "Model file (model.safetensors from a run folder, or an ONNX classifier F.onnx, run on the engine)", Required = true,
+        };
         var split = new Option<string>("--split")
         {
             Description = "Which split to evaluate: test, train, or validation (the images the model's run held out: rebuilt from config.json " +
@@ -29,7 +32,8 @@ internal static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were; a model trained with --features computes those features itself.\n\nExamples:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test\n" +
             "  sharpvision evaluate --model runs/softmax/model.safetensors --split validation      (the run's held-out validation images)\n" +
-            "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)");
+            "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)\n" +
+            "  sharpvision evaluate --model cnn2.onnx --dataset fashion-mnist                 (an exported or any ONNX classifier, on the engine)");
         command.Options.Add(modelPath);
         data.AddTo(command, withTrainLimit: false);
         command.Options.Add(split);

@@ -13,7 +13,7 @@ internal static class PredictCommand
 {
     public static Command Create(CliConsole console)
     {
-        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors)", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors, or an ONNX classifier F.onnx, run on the engine)", Required = true };
         var top = new Option<int>("--top") { Description = "How many classes to show per image", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var images = new Argument<string[]>("images")
@@ -32,7 +32,8 @@ internal static class PredictCommand
             "(\"far_from_training_data\", the distance and the threshold; null for models saved without input statistics); unreadable files " +
             "under \"failed\".\n\n" +
             "Examples:\n  sharpvision predict --model runs/knn/model.safetensors shoe.jpg shirt.png --top 3\n" +
-            "  sharpvision predict --model runs/cnn2/model.safetensors photos/      (every image in photos/ and its subfolders)");
+            "  sharpvision predict --model runs/cnn2/model.safetensors photos/      (every image in photos/ and its subfolders)\n" +
+            "  sharpvision predict --model cnn2.onnx shoe.jpg");
         command.Options.Add(modelPath);
         command.Options.Add(top);
         command.Options.Add(json);

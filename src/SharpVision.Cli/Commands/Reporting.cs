@@ -25,6 +25,7 @@ internal static class Reporting
         return Text("type") switch
         {
             "knn" => $"k-NN k={Text("k")} metric={Text("metric")} weights={Text("weights")}",
+            _ when Classic.ClassicModelText.Of(d) is string classic => classic,
             _ when d["loss"] is not null => string.Create(CultureInfo.InvariantCulture,
                 $"{Text("type")} ({Text("loss")} loss, {parameters:N0} parameters, preprocess {Text("preprocess")}{(d["tta"]?.ToString() == "flip" ? ", flip averaging" : "")})"),
             var type => string.Create(CultureInfo.InvariantCulture, $"{type} ({parameters:N0} parameters)"),

@@ -110,7 +110,7 @@ public static class KnnModelFile
     {
         try
         {
-            var config = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"config {text} is not a JSON object");
+            var config = OutsideJson.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"config {text} is not a JSON object");
             var metric = NeighborNames.ParseMetric((string?)config["metric"]) ?? throw new DataFormatException(path, $"unknown metric in config {text}");
             var weights = NeighborNames.ParseWeighting((string?)config["weights"]) ?? throw new DataFormatException(path, $"unknown weights in config {text}");
             var options = new KNearestNeighborsOptions((int)config["k"]!, metric, weights);

@@ -44,6 +44,23 @@ public sealed record ImagePreparation(int Channels, int Height, int Width)
         return steps;
     }
 
+    /// <summary>C×H×W planar bytes (the dataset layout) → an image of H×W×C interleaved pixels, copied.</summary>
+    /// <param name="planes">The planes, C·H·W bytes.</param>
+    /// <param name="channels">1 or 3.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <exception cref="ArgumentException">The byte count is not C·H·W, or C is not 1 or 3.</exception>
+    public static Image FromPlanar(ReadOnlySpan<byte> planes, int channels, int height, int width)
+    {
+        if (planes.Length != channels * height * width)
+            throw new ArgumentException($"{planes.Length} bytes are not {channels}×{height}×{width}.", nameof(planes));
+        var pixels = new byte[planes.Length];
+        int plane = height * width;
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < plane; i++) pixels[i * channels + c] = planes[c * plane + i];
+        return new Image(width, height, channels, pixels);
+    }
+
     /// <summary>H×W×C interleaved → C×H×W planar.</summary>
     public static byte[] ToPlanar(Image image)
     {

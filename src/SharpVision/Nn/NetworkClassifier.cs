@@ -180,21 +180,6 @@ public sealed class NetworkClassifier : IImageClassifier
         return probabilities;
     }
 
-    // Classes ranked by descending probability; equal probabilities keep the lower class index first.
-    private Predictions Rank(float[] probabilities, int count)
-    {
-        int c = ClassNames.Count;
-        var ranking = new int[count * c];
-        for (int i = 0; i < count; i++)
-        {
-            var order = ranking.AsSpan(i * c, c);
-            for (int j = 0; j < c; j++) order[j] = j;
-            var row = probabilities.AsSpan(i * c, c).ToArray();
-            order.Sort((a, b) => row[b] != row[a] ? row[b].CompareTo(row[a]) : a.CompareTo(b));
-        }
-        return new Predictions(count, c, probabilities, ranking);
-    }
-
     /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 512 (with <see cref="FlipAveraging"/>, also their mirror images).</summary>
     public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
@@ -215,7 +200,7 @@ public sealed class NetworkClassifier : IImageClassifier
             var flipped = Probabilities(mirrored, count);
             for (int i = 0; i < probabilities.Length; i++) probabilities[i] = 0.5f * (probabilities[i] + flipped[i]);
         }
-        return Rank(probabilities, count);
+        return Predictions.Rank(probabilities, ClassNames.Count); // descending probability, the lower class first among equals
     }
 
     // Class probabilities of count images, normalized (or featurized) and scored 512 at a time.

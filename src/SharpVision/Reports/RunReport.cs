@@ -36,6 +36,9 @@ public sealed record RunReportInput
     /// <summary>The C the dual solver's final model used (null: not a dual-solver run).</summary>
     public double? SolverC { get; init; }
 
+    /// <summary>The boosting curve of a boosted-trees run (metrics.json's boosting.rounds).</summary>
+    public IReadOnlyList<Classic.Trees.BoostingRound> BoostingRounds { get; init; } = [];
+
     /// <summary>Cross-validation results (cv runs).</summary>
     public IReadOnlyList<CrossValidationResult> CrossValidation { get; init; } = [];
 
@@ -164,6 +167,15 @@ public static class RunReport
                     break;
                 case NetworkClassifier network when Templates.Unsupported(network) is null:
                     page.AddSection("templates", "Learned templates", TemplatesSection(network));
+                    break;
+                case Classic.Trees.ForestModel forest:
+                    page.AddSection("trees", forest.Kind == "tree" ? "The tree" : "The forest", ClassicSections.Forest(forest));
+                    break;
+                case Classic.Trees.BoostedTreesModel boosted:
+                    page.AddSection("boosting", "Boosting", ClassicSections.Boosted(boosted, input.BoostingRounds));
+                    break;
+                case Classic.Svm.KernelSvmModel svm:
+                    page.AddSection("support-vectors", "Support vectors", ClassicSections.SupportVectors(svm));
                     break;
             }
             if (options.EmbeddingMap is { } renderer)

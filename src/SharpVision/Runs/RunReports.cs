@@ -94,6 +94,7 @@ public static class RunReports
         IReadOnlyList<StepMetrics> steps = [];
         IReadOnlyList<CrossValidationResult> cv = [];
         IReadOnlyList<DualSvmCandidate> solverCandidates = [];
+        IReadOnlyList<Classic.Trees.BoostingRound> boosting = [];
         double? solverC = null;
         var modelPath = Path.Combine(runDir, "model.safetensors");
         bool wantsModel;
@@ -109,6 +110,11 @@ public static class RunReports
             if (metrics?["solver"] is JsonObject solver)
             {
                 (solverCandidates, solverC) = SolverResults(solver, metricsPath);
+            }
+            else if (ClassicKinds.Contains(kind))
+            {
+                // Trees and kernel SVMs have no epochs; boosting records its rounds in metrics.json.
+                if (metrics?["boosting"]?["rounds"] is JsonArray rounds) boosting = BoostingRounds(rounds, metricsPath);
             }
             else if (kind != "knn")
             {
@@ -144,6 +150,7 @@ public static class RunReports
             CrossValidation = cv,
             SolverCandidates = solverCandidates,
             SolverC = solverC,
+            BoostingRounds = boosting,
             Model = model,
             Test = test,
             Predictions = predictions,
@@ -196,6 +203,13 @@ public static class RunReports
         }
         else if (kind == "knn")
             rows.Add(("model", $"k-NN, k = {Text(model["k"])}, metric {Text(model["metric"])}, weights {Text(model["weights"])}"));
+        else if (Classic.ClassicModelText.Of(model) is string classic)
+        {
+            long parameters = (long?)model["parameters"] ?? 0;
+            rows.Add(("model", string.Create(CultureInfo.InvariantCulture, $"{classic}; {parameters:N0} parameters")));
+            if (config["training"] is JsonObject t)
+                rows.Add(("settings", string.Join(", ", t.Where(p => p.Value is not null).Select(p => $"{p.Key} {Text(p.Value)}"))));
+        }
         else
         {
             long parameters = (long?)model["parameters"] ?? 0;
@@ -229,6 +243,22 @@ public static class RunReports
     };
 
     private static string DatasetName(JsonObject dataset) => (string?)dataset["name"] ?? "?";
+
+    // The model kinds without epochs: trees and kernel SVMs.
+    private static readonly HashSet<string> ClassicKinds = [Classic.Trees.TreeModelFile.TreeKind, Classic.Trees.TreeModelFile.ForestKind,
+        Classic.Trees.TreeModelFile.BoostKind, Classic.Svm.KernelSvmModelFile.Kind];
+
+    private static List<Classic.Trees.BoostingRound> BoostingRounds(JsonArray rounds, string path)
+    {
+        try
+        {
+            return rounds.Select(Classic.Trees.BoostingRound.FromJson).ToList();
+        }
+        catch (FormatException e)
+        {
+            throw new DataFormatException(path, $"its boosting.rounds are malformed ({e.Message})");
+        }
+    }
 
     private static IReadOnlyList<CrossValidationResult> CrossValidationResults(JsonObject metrics, string path)
     {
@@ -267,13 +297,13 @@ public static class RunReports
     private static List<EpochMetrics> ReadEpochs(string path)
     {
         var epochs = new List<EpochMetrics>();
-        var lines = File.ReadAllLines(path);
+        var lines = BoundedFile.ReadAllLines(path, BoundedFile.MaxTextBytes, "a metrics file");
         for (int i = 0; i < lines.Length; i++)
         {
             if (lines[i].Length == 0) continue;
             try
             {
-                epochs.Add(EpochMetrics.FromJson(JsonNode.Parse(lines[i])));
+                epochs.Add(EpochMetrics.FromJson(OutsideJson.Parse(lines[i])));
             }
             catch (Exception e) when (e is JsonException or FormatException)
             {
@@ -287,7 +317,7 @@ public static class RunReports
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return OutsideJson.Parse(BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a run folder's JSON file")) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
         }
         catch (JsonException e)
         {

@@ -57,6 +57,16 @@ public class JpegDecoderTests(ITestOutputHelper output)
         Assert.Equal(new ImageInfo("jpeg", expected.Width, expected.Height, expected.Channels), info);
     }
 
+    [Fact]
+    public void Decode_HuffmanTableWithMoreCodesThanFit_IsRefusedNotIndexedPast()
+    {
+        // Found by the jpeg-managed fuzz target: a DHT whose code counts overflow their bit length indexed past the
+        // lookup table (ArgumentOutOfRangeException) before the overflow check ran.
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", "jpeg-managed", "huffman-code-overflow.jpg"));
+        var e = Assert.Throws<SharpVision.IO.DataFormatException>(() => ImageDecoder.Decode(bytes, "x.jpg", ImageDecoder.DefaultMaxPixels, JpegDecoderChoice.Managed));
+        Assert.Contains("more codes than fit", e.Reason);
+    }
+
     [RequiresFact(SystemComponent.TurboJpeg)]
     public void JpegBackend_WithTurboJpegLoadable_IsLibTurboJpeg()
     {
