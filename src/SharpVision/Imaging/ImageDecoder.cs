@@ -65,11 +65,14 @@ public static class ImageDecoder
 
     /// <summary>Reads and decodes a file. See <see cref="Decode(ReadOnlySpan{byte}, string, long)"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="DataFormatException">The file is not a decodable PNG or JPEG.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="DataFormatException">
+    /// The file is not a decodable PNG or JPEG, not a regular file (a folder, FIFO, device), or larger than <see cref="BoundedFile.MaxImageBytes"/>.
+    /// </exception>
     public static Image Load(string path, long maxPixels = DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] data = File.ReadAllBytes(path);
+        byte[] data = BoundedFile.ReadAllBytes(path, BoundedFile.MaxImageBytes, "an image");
         return Decode(data, path, maxPixels);
     }
 
