@@ -4,7 +4,7 @@
 # Prints one JSON line per SharpVision row and the peers' own lines, then the ratios.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 out="$(mktemp -d)"
 dotnet build "$root/bench/SharpVision.Bench" -c Release --nologo -v quiet -clp:NoSummary >&2
 echo "== SharpVision (median of 3 after a warm-up)" >&2

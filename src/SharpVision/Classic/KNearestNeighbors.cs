@@ -69,7 +69,7 @@ public sealed class KNearestNeighbors : IClassifierTrainer
         IImageClassifier model = Options.Features is null
             ? FitPixels(train)
             : FitFeatures(train, Options.Features, Options.Seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
-        var backend = Options.Features is null ? NeighborSearch.ByteBackend : NeighborSearch.FloatBackend;
+        var backend = Options.Features is null ? NeighborSearch.ByteBackend(Options.Metric) : NeighborSearch.FloatBackend(Options.Metric);
         context.Report(new FitCompleted(train.Count, 0, new JsonObject { ["backend"] = $"knn-{backend}" }));
         return model;
     }
@@ -113,7 +113,8 @@ public sealed class KNearestNeighbors : IClassifierTrainer
         {
             throw new ModelSetupException("features", e.Message, e);
         }
-        return new FeatureKNearestNeighborsModel(Options with { Features = pipeline, Seed = seed }, standardizer, features, train.Labels, train.ClassNames);
+        return new FeatureKNearestNeighborsModel(Options with { Features = pipeline, Seed = seed }, standardizer, features, train.Labels,
+            train.ClassNames, InputStatistics.Compute(train));
     }
 
     // A classifier needs two classes to choose between; k-NN would otherwise answer the one class for everything.
@@ -134,7 +135,14 @@ public sealed class KNearestNeighborsModel : IImageClassifier
     {
         Options = options;
         Train = train;
+        _inputStatistics = new Lazy<InputStatistics>(() => InputStatistics.Compute(Train));
     }
+
+    private readonly Lazy<InputStatistics> _inputStatistics;
+
+    /// <inheritdoc/>
+    /// <remarks>Computed from the memorized training images when first asked for (so every k-NN file has them).</remarks>
+    public InputStatistics? InputStatistics => _inputStatistics.Value;
 
     /// <summary>k, metric and weighting.</summary>
     public KNearestNeighborsOptions Options { get; }
@@ -151,6 +159,7 @@ public sealed class KNearestNeighborsModel : IImageClassifier
         json["preparation"] = $"{Preparation.Channels}×{Preparation.Height}×{Preparation.Width}";
         json["parameters"] = (long)Train.Count * Train.SampleSize;
         json["train_count"] = Train.Count;
+        json["input_statistics"] = InputStatistics?.ToJson();
         return json;
     }
 
@@ -170,7 +179,13 @@ public sealed class KNearestNeighborsModel : IImageClassifier
         NeighborSearch.Search(Train.Pixels, Train.Labels, Train.ClassNames.Count, queries, Train.SampleSize, Options.Metric, Options.K, threads);
 
     /// <summary>Probabilities (vote shares) and class rankings for each query.</summary>
-    public Predictions Predict(ReadOnlySpan<byte> queries, int threads = 0) => Vote(Neighbors(queries, threads));
+    /// <exception cref="ArgumentException">The byte count is not a whole number of the training images' shape.</exception>
+    public Predictions Predict(ReadOnlySpan<byte> queries, int threads = 0)
+    {
+        if (queries.Length % Train.SampleSize != 0)
+            throw new ArgumentException($"{queries.Length} bytes is not a whole number of {Train.Channels}×{Train.Height}×{Train.Width} images.", nameof(queries));
+        return Vote(Neighbors(queries, threads));
+    }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>, which must have the training images' shape.</summary>
     public Predictions Predict(ImageDataset dataset, int threads = 0)
