@@ -139,7 +139,8 @@ internal sealed class NetworkOptions
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(FlagOf(ex.ParamName) is { } flag ? $"{flag}: {ex.Message}" : ex.Message);
+            var message = ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
+            throw new UsageException(FlagOf(ex.ParamName) is { } flag ? $"{flag}: {message}" : message);
         }
         if (r.Optimizer == "random-search" && model is not ("svm" or "softmax" or "logistic"))
             throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");

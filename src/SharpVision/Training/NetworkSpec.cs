@@ -89,11 +89,12 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     {
         Validate();
         int outputs = Loss == ClassifierLoss.Logistic ? 1 : classes;
-        long parameters = ParameterCount(inputs, channels, height, width, outputs);
-        RefuseWhatCannotFit(parameters, 0, batchSize); // before allocating the weights
+        long parameters;
         Sequential network;
         try
         {
+            parameters = ParameterCount(inputs, channels, height, width, outputs);
+            RefuseWhatCannotFit(parameters, 0, batchSize); // before allocating the weights
             network = Kind switch
             {
                 "mlp" => Networks.Mlp(inputs, HiddenSizes, outputs, Activation, Dropout),
@@ -151,6 +152,10 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
                 return Linear(inputs, outputs);
             case "cnn2":
                 return channels * 32L * 9 + 32 + 2 * 32 + 32L * 64 * 9 + 64 + 2 * 64 + Linear(64L * (height / 4) * (width / 4), 128) + Linear(128, outputs);
+            case "vit":
+                return Networks.Vit(channels, height, width, outputs, Transformer).ParameterCount(); // small: its size follows the token count
+            case "cct":
+                return Networks.Cct(channels, height, width, outputs, Transformer).ParameterCount();
             default:
                 return Networks.ByName(Kind, channels, height, width, outputs).ParameterCount(); // the ResNets do not grow with the image
         }
