@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SharpVision.Analysis;
 
 /// <summary>
@@ -41,6 +43,18 @@ internal static class TsneGradient
         var zParts = new double[chunks];
         var attractionParts = new double[chunks]; // Σ pᵢⱼ·ln(pᵢⱼ / wᵢⱼ) per chunk
         var repulsion = new double[2 * n];
+        // The exact repulsion reads the coordinates as two planes, so that a vector holds several points.
+        double[]? xs = null, ys = null;
+        if (tree is null)
+        {
+            xs = new double[n];
+            ys = new double[n];
+            for (int j = 0; j < n; j++)
+            {
+                xs[j] = y[2 * j];
+                ys[j] = y[2 * j + 1];
+            }
+        }
         // One parallel region per gradient, and none for small maps, whose whole gradient costs less than waking threads
         // (on a busy machine, much less). The chunks are the same either way, so are the sums.
         long work = tree is null ? (long)n * n : 300L * n; // pair evaluations; a Barnes–Hut traversal visits a few hundred cells
@@ -93,16 +107,8 @@ internal static class TsneGradient
                 }
                 else
                 {
-                    z = fx = fy = 0;
-                    for (int j = 0; j < n; j++)
-                    {
-                        if (j == i) continue;
-                        double dx = xi - y[2 * j], dy = yi - y[2 * j + 1];
-                        double w = 1 / (1 + dx * dx + dy * dy);
-                        z += w;
-                        fx += w * w * dx;
-                        fy += w * w * dy;
-                    }
+                    (z, fx, fy) = ExactRepulsion(xs!, ys!, xi, yi);
+                    z -= 1; // the sum ran over j = i too, whose w is 1 and whose force is 0
                 }
                 zSum += z;
                 repulsion[2 * i] = fx;
@@ -123,5 +129,39 @@ internal static class TsneGradient
         double pSum = 0;
         foreach (double v in p.Values) pSum += v;
         return attraction + Math.Log(zTotal) * pSum;
+    }
+
+    /// <summary>Σⱼ wᵢⱼ, Σⱼ wᵢⱼ²·(xᵢ − xⱼ), Σⱼ wᵢⱼ²·(yᵢ − yⱼ) over every j (i included), a vector of points at a time.</summary>
+    private static (double Z, double Fx, double Fy) ExactRepulsion(double[] xs, double[] ys, double xi, double yi)
+    {
+        int n = xs.Length, j = 0;
+        double z = 0, fx = 0, fy = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        {
+            var one = Vector<double>.One;
+            Vector<double> vx = new(xi), vy = new(yi), vz = Vector<double>.Zero, vfx = Vector<double>.Zero, vfy = Vector<double>.Zero;
+            for (; j <= n - Vector<double>.Count; j += Vector<double>.Count)
+            {
+                var dx = vx - new Vector<double>(xs, j);
+                var dy = vy - new Vector<double>(ys, j);
+                var w = one / (one + dx * dx + dy * dy);
+                var w2 = w * w;
+                vz += w;
+                vfx += w2 * dx;
+                vfy += w2 * dy;
+            }
+            z = Vector.Sum(vz);
+            fx = Vector.Sum(vfx);
+            fy = Vector.Sum(vfy);
+        }
+        for (; j < n; j++)
+        {
+            double dx = xi - xs[j], dy = yi - ys[j];
+            double w = 1 / (1 + dx * dx + dy * dy);
+            z += w;
+            fx += w * w * dx;
+            fy += w * w * dy;
+        }
+        return (z, fx, fy);
     }
 }

@@ -248,6 +248,11 @@ public sealed class Ladder
 
     private readonly List<RungResult> _finished = [];
 
+    // Seconds a rung spends after its fit and test prediction (saving the model, drawing report.html): the most seen so
+    // far, null until the first rung has measured it. It counts against a later rung's share of the budget, and the CNN
+    // reserves it (with a margin: its report draws filters and feature maps too) before choosing its epochs.
+    private double? _measuredFinish;
+
     /// <summary>
     /// The lectures' ladder as data, for images of <paramref name="channels"/> channels. Grids: k-NN k ∈ {1, 3, 5, 7, 9} ×
     /// L1/L2 (uniform votes); linear SVM learning rate ∈ {0.01, 0.003, 0.03} × L2 strength ∈ {1e-4, 1e-3, 1e-2}; softmax
@@ -415,7 +420,7 @@ public sealed class Ladder
                 Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                     $"  {string.Join(' ', candidate.Parameters.Select(p => $"{p.Key}={ValueText(p.Value)}"))}: validation {score.Accuracy:P2} ({score.Seconds:F1} s)"));
                 double mean = scores.Average(s => s.Seconds);
-                if (scores.Count < rung.Grid.Count && !LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor))
+                if (scores.Count < rung.Grid.Count && !LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor + (_measuredFinish ?? 0)))
                 {
                     cutShort = true;
                     break;
@@ -432,11 +437,17 @@ public sealed class Ladder
         TimeSpan? limit = null;
         if (rung.TakesRemainingBudget && trainer is NetworkTrainer { Dual: null } network)
         {
-            var (epochs, finishSeconds) = Pilot(network, c);
+            // With no time left beyond writing the run, a pilot would only add to the overrun: one epoch, stopped by the limit.
+            double reserve = 1.5 * (_measuredFinish ?? 2) + 0.5;
+            bool piloted = c.Budget.Remaining.TotalSeconds > 2 * reserve;
+            var (epochs, finishSeconds) = piloted ? Pilot(network, c, reserve) : (1, reserve);
+            if (!piloted) Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"  {Duration(c.Budget.Remaining)} left: no pilot, one epoch under a time limit"));
             if (epochs < network.Recipe.Epochs)
             {
                 cutShort = true;
-                notes.Add($"cut short by the budget: {epochs} of the recipe's {network.Recipe.Epochs} epochs fit (epoch time measured by a pilot)");
+                notes.Add(piloted
+                    ? $"cut short by the budget: {epochs} of the recipe's {network.Recipe.Epochs} epochs fit (epoch time measured by a pilot)"
+                    : $"cut short by the budget: too little time left for a pilot; 1 of the recipe's {network.Recipe.Epochs} epochs, under a time limit");
                 trainer = new NetworkTrainer(network.Spec, network.Recipe with { Epochs = epochs }, network.Dual);
             }
             hyperparameters["epochs"] = epochs;
@@ -444,12 +455,14 @@ public sealed class Ladder
             limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
         double search = clock.Elapsed.TotalSeconds;
+        var execute = Stopwatch.StartNew();
         var run = ClassifierRun.Execute(trainer, c.Splits, c.Location, directory, Context(c.Token, limit), new RunOptions { Command = "ladder" });
         if (run.Document["metrics"]?["stopped_at_time_limit"]?.GetValue<bool>() == true)
         {
             cutShort = true;
             notes.Add($"stopped at the budget after {run.Document["metrics"]?["epochs"]?.AsArray().Count ?? 0} complete epoch(s)");
         }
+        _measuredFinish = Math.Max(_measuredFinish ?? 0, (execute.Elapsed - run.Fit - run.Predict).TotalSeconds);
         if (run.ReportError is { } error) Log?.Invoke($"  warning: report.html not written ({error})");
         long parameters = (long?)run.Model.Describe()["parameters"] ?? 0;
         return new RungResult(rung.Name, rung.Title, hyperparameters, (JsonObject)rung.Fixed.DeepClone(), grid, rung.Grid.Count,
@@ -459,7 +472,7 @@ public sealed class Ladder
 
     // The CNN's epochs that fit the time left, from a pilot: two short epochs on up to 1,024 images (the second is
     // timed: the first pays for JIT warm-up), then inference on up to 512 validation images. It trains a throwaway model.
-    private (int Epochs, double FinishSeconds) Pilot(NetworkTrainer network, RungContext c)
+    private (int Epochs, double FinishSeconds) Pilot(NetworkTrainer network, RungContext c, double reserve)
     {
         var fit = c.Splits.Train;
         var pilotTrain = fit.Take(Math.Min(1024, fit.Count));
@@ -475,8 +488,9 @@ public sealed class Ladder
         double trainPerImage = pilotEpoch / pilotTrain.Count, evalPerImage = evaluate.Elapsed.TotalSeconds / Math.Max(1, pilotValidation.Count);
         if (model.FlipAveraging) evalPerImage /= 2; // the pilot predicted with flips; per pass
         double epochSeconds = fit.Count * trainPerImage;
-        // Test prediction (two passes with flip averaging), plus writing the model and the report.
-        double finishSeconds = (network.Recipe.Tta == "flip" ? 2 : 1) * c.Splits.Test.Count * evalPerImage + 5;
+        // Test prediction (two passes with flip averaging), plus writing the model and the report (as the earlier rungs
+        // measured it, with a margin).
+        double finishSeconds = (network.Recipe.Tta == "flip" ? 2 : 1) * c.Splits.Test.Count * evalPerImage + reserve;
         int epochs = LadderBudget.Epochs(c.Budget.Remaining.TotalSeconds - finishSeconds, epochSeconds, network.Recipe.Epochs);
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"  pilot: ≈{epochSeconds:F1} s per epoch on {fit.Count:N0} images, ≈{finishSeconds:F1} s to classify {c.Splits.Test.Count:N0} test images and write the run; " +
