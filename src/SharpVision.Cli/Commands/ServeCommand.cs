@@ -86,7 +86,7 @@ internal static class ServeCommand
             var app = ServeApp.Build(options);
             await ServeApp.RunAsync(app, addresses =>
             {
-                var url = addresses.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
+                var url = addresses.Count > 0 ? addresses[0] : $"http://{options.Host}:{options.Port}";
                 console.Log($"serving {string.Join(", ", options.Models.Select(m => m.Name))} at {url} (page {url}/, API {url}/openapi/v1.json); Ctrl-C to stop");
                 if (options.Host is not ("127.0.0.1" or "::1" or "localhost"))
                     console.Log($"warning: listening on {options.Host}: other machines can reach this service; it has no authentication");

@@ -590,6 +590,9 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
     }
 
     /// <summary>A buffer in one of oneDNN's layouts (64-byte aligned, padding zeroed) with its memory object.</summary>
+    // A pooled buffer: Dispose gives it back to its pool (it stays alive), Free releases the native memory for good, so
+    // Free, not Dispose, is what ends finalization (CA1816's Dispose pattern does not fit a pool).
+#pragma warning disable CA1816
     internal class StagedBuffer
     {
         private readonly OneDnnNative _dnnl;
@@ -653,4 +656,5 @@ internal sealed unsafe class OneDnnConv2d : IDisposable
             _giveBack(this);
         }
     }
+#pragma warning restore CA1816
 }

@@ -180,11 +180,11 @@ public sealed class KNearestNeighborsModel : IImageClassifier
 
     /// <summary>Probabilities (vote shares) and class rankings for each query.</summary>
     /// <exception cref="ArgumentException">The byte count is not a whole number of the training images' shape.</exception>
-    public Predictions Predict(ReadOnlySpan<byte> queries, int threads = 0)
+    public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
-        if (queries.Length % Train.SampleSize != 0)
-            throw new ArgumentException($"{queries.Length} bytes is not a whole number of {Train.Channels}×{Train.Height}×{Train.Width} images.", nameof(queries));
-        return Vote(Neighbors(queries, threads));
+        if (images.Length % Train.SampleSize != 0)
+            throw new ArgumentException($"{images.Length} bytes is not a whole number of {Train.Channels}×{Train.Height}×{Train.Width} images.", nameof(images));
+        return Vote(Neighbors(images, threads));
     }
 
     /// <summary>Predicts every image of <paramref name="dataset"/>, which must have the training images' shape.</summary>

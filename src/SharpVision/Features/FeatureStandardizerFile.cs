@@ -25,11 +25,13 @@ public static class FeatureStandardizerFile
                 entries.Add(TensorEntry.FromSingle($"features.vocabulary.{i}", bag.Vocabulary, bag.Vocabulary.Length));
     }
 
+    private static readonly string[] FixedTensorNames = ["features.mean", "features.scale"];
+
     /// <summary>The tensor names <see cref="Add"/> writes for <paramref name="standardizer"/>.</summary>
     public static IEnumerable<string> TensorNames(FeatureStandardizer standardizer)
     {
         ArgumentNullException.ThrowIfNull(standardizer);
-        return new[] { "features.mean", "features.scale" }.Concat(Enumerable.Range(0, standardizer.Pipeline.Extractors.Count)
+        return FixedTensorNames.Concat(Enumerable.Range(0, standardizer.Pipeline.Extractors.Count)
             .Where(i => standardizer.Pipeline.Extractors[i] is BagOfVisualWords).Select(i => $"features.vocabulary.{i}"));
     }
 

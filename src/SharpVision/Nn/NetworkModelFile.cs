@@ -102,7 +102,7 @@ public static class NetworkModelFile
         {
             throw new DataFormatException(path, $"inconsistent {kind} model: {e.Message}", e);
         }
-        int inputs = network.Layers.FirstOrDefault() switch
+        int inputs = (network.Layers.Count > 0 ? network.Layers[0] : null) switch
         {
             Conv2d conv => conv.Inputs * preparation.Height * preparation.Width,
             // a patch embedding fixes the image size (its position embeddings are per patch), not only the value count

@@ -127,7 +127,7 @@ public static class OnnxImporter
         // A unique layer name from the node's name (or operator and output), safe as a parameter-name prefix.
         private string LayerName(OnnxNode node)
         {
-            string name = (node.Name.Length > 0 ? node.Name : $"{node.OpType}_{node.Outputs.FirstOrDefault()}").Replace('.', '_');
+            string name = (node.Name.Length > 0 ? node.Name : $"{node.OpType}_{(node.Outputs.Count > 0 ? node.Outputs[0] : "")}").Replace('.', '_');
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = $"{name}_{i}";
             return unique;
@@ -186,7 +186,7 @@ public static class OnnxImporter
         private FunctionStep Unary(OnnxNode node, Func<Tensor, Tensor> f) =>
             new(LayerName(node), node.OpType, Inputs(node, 1, 1), Outputs(node, 1), (x, _) => [f(x[0]!)]);
 
-        private GraphStep Conv(OnnxNode node, NodeAttributes a)
+        private ConvStep Conv(OnnxNode node, NodeAttributes a)
         {
             int input = DataSlot(node, 2, 3);
             bool hasBias = InputCount(node, 2, 3) == 3;
@@ -229,10 +229,12 @@ public static class OnnxImporter
             return new WindowPads((int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], autoPad);
         }
 
-        private GraphStep BatchNormalization(OnnxNode node, NodeAttributes a)
+        private static readonly string[] BatchNormInputs = ["scale", "bias", "mean", "variance"];
+
+        private BatchNormStep BatchNormalization(OnnxNode node, NodeAttributes a)
         {
             int input = DataSlot(node, 5, 5);
-            var parts = Enumerable.Range(1, 4).Select(i => Initializer(node, i, new[] { "scale", "bias", "mean", "variance" }[i - 1])).ToArray();
+            var parts = Enumerable.Range(1, 4).Select(i => Initializer(node, i, BatchNormInputs[i - 1])).ToArray();
             long c = parts[0].ElementCount;
             if (parts.Any(p => p.ElementCount != c || p.Dims.Length != 1)) throw a.Error("scale, bias, mean and variance must be 1-D of one length");
             if (_opset < 9 && a.Int("spatial", 1) != 1) throw a.Error("spatial=0 (per-activation statistics) is not supported");
@@ -288,7 +290,7 @@ public static class OnnxImporter
             _ => Ops.Div(a, b),
         };
 
-        private GraphStep Pool(OnnxNode node, NodeAttributes a)
+        private PoolStep Pool(OnnxNode node, NodeAttributes a)
         {
             var inputs = Inputs(node, 1, 1);
             var kernel = a.Ints("kernel_shape") ?? throw a.Error("kernel_shape is missing");
@@ -309,7 +311,7 @@ public static class OnnxImporter
             return new PoolStep(LayerName(node), node.OpType, inputs, Outputs(node, 1), (int)kernel[0], stride, pads, ceil);
         }
 
-        private GraphStep Gemm(OnnxNode node, NodeAttributes a)
+        private LinearStep Gemm(OnnxNode node, NodeAttributes a)
         {
             int input = DataSlot(node, 2, 3);
             bool hasC = InputCount(node, 2, 3) == 3;
@@ -477,7 +479,7 @@ public static class OnnxImporter
         }
 
         // Cast: folded at import when the input is a constant (shapes for Reshape); on computed values only to float.
-        private GraphStep? Cast(OnnxNode node, NodeAttributes a)
+        private FunctionStep? Cast(OnnxNode node, NodeAttributes a)
         {
             int input = DataSlot(node, 1, 1);
             var to = (OnnxDataType)a.Int("to", 0);

@@ -14,6 +14,8 @@ using System.Buffers.Binary;
 
 namespace SharpVision.Onnx;
 
+#pragma warning disable CA1720, CA1711 // the ONNX specification's names (TensorProto.DataType, AttributeProto), kept for readers of it
+
 /// <summary>ONNX tensor element types (TensorProto.DataType).</summary>
 public enum OnnxDataType
 {
@@ -131,7 +133,7 @@ public sealed class OnnxNode
     public string DocString { get; init; } = "";
 
     /// <summary>"Conv 'conv1'" or "Conv (output 'y')" when the node has no name: how errors name a node.</summary>
-    public string Describe() => Name.Length > 0 ? $"{OpType} node '{Name}'" : $"{OpType} node (output '{Outputs.FirstOrDefault() ?? "?"}')";
+    public string Describe() => Name.Length > 0 ? $"{OpType} node '{Name}'" : $"{OpType} node (output '{(Outputs.Count > 0 ? Outputs[0] : "?")}')";
 }
 
 /// <summary>A node attribute (AttributeProto); only the member its <see cref="Type"/> names is meaningful.</summary>
@@ -334,3 +336,5 @@ public sealed class OnnxTensor
         return tensor;
     }
 }
+
+#pragma warning restore CA1720, CA1711

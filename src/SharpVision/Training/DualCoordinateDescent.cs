@@ -58,7 +58,7 @@ public static class DualCoordinateDescent
     /// </param>
     /// <exception cref="ArgumentException">Sizes that do not fit, labels out of range, C or tolerance not positive, a negative warm start.</exception>
     public static DualCoordinateDescentResult Fit(float[] inputs, int[] labels, int dimension, int classes, DualCoordinateDescentOptions options, int threads = 1,
-        Action<int>? onClassDone = null, CancellationToken cancellationToken = default, double[][]? warmStart = null)
+        Action<int>? onClassDone = null, double[][]? warmStart = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(labels);

@@ -121,7 +121,7 @@ public static class DualSvmTraining
         {
             var what = string.Create(CultureInfo.InvariantCulture, $"C = {c:G4} on {set.Count:N0} examples");
             return DualCoordinateDescent.Fit(set.Inputs, set.Labels, d, classes, new DualCoordinateDescentOptions(c, options.Tolerance, options.MaxPasses, seed), threads,
-                _ => Solved(what), cancellationToken, warmStart);
+                _ => Solved(what), warmStart, cancellationToken);
         }
 
         var candidates = new List<DualSvmCandidate>();

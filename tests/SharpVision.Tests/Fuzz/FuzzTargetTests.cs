@@ -44,7 +44,7 @@ public class FuzzTargetTests
         if (bug is { } b)
         {
             // Kept for reproduction (`SharpVision.Fuzz run TARGET FILE`) and, once fixed, for tests/Fixtures/fuzz/TARGET/.
-            var saved = Path.Combine(Path.GetTempPath(), $"sharpvision-fuzz-{name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(b.Input))[..12]}");
+            var saved = Path.Combine(Path.GetTempPath(), $"sharpvision-fuzz-{name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(b.Input))[..12]}");
             File.WriteAllBytes(saved, b.Input);
             Assert.Fail($"{name}: {b.Outcome}\ninput saved as {saved}");
         }

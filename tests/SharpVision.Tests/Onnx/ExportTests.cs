@@ -101,7 +101,7 @@ public class ExportTests(ITestOutputHelper output)
         using var session = new InferenceSession(path);
         var input = new DenseTensor<float>(pixels.Select(b => (float)b).ToArray(), [100, 1, 28, 28]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, input)]);
-        var ort = results.First().AsEnumerable<float>().ToArray();
+        var ort = results[0].AsEnumerable<float>().ToArray();
         var onnxOnEngine = OnnxClassifier.Load(path);
         Assert.Equal(model.ClassNames, onnxOnEngine.ClassNames);
         Assert.Equal(model.Preparation, onnxOnEngine.Preparation);

@@ -90,7 +90,7 @@ public class ResNet18Tests(ITestOutputHelper output)
         var shape = dims ?? session.InputMetadata[input].Dimensions.Select(d => d < 0 ? 1 : d).ToArray();
         var tensor = new DenseTensor<float>(values, shape);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)]);
-        return results.First().AsEnumerable<float>().ToArray();
+        return results[0].AsEnumerable<float>().ToArray();
     }
 
     // Max absolute difference, and the same relative to the largest |expected| (outputs near zero make elementwise

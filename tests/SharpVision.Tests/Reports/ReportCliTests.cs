@@ -58,7 +58,7 @@ public partial class ReportCliTests(SampleRuns runs)
         var train = Regex.Match(figure, "data-series=\"train loss \\(minibatch\\)\"><polyline [^>]*points=\"([^\"]*)\"").Groups[1].Value;
         Assert.Equal(steps.Count, train.Split(' ').Length);
         var validation = Regex.Match(figure, "class=\"series\" data-series=\"validation loss\">(.*?)</g>").Groups[1].Value;
-        Assert.Equal(3, Regex.Matches(validation, "<circle").Count); // one per epoch
+        Assert.Equal(3, Regex.Count(validation, "<circle")); // one per epoch
     }
 
     [Fact]

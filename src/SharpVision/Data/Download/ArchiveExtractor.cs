@@ -51,19 +51,19 @@ public static class ArchiveExtractor
         if (!Directory.Exists(target))
             return false;
         bool complete = true;
-        ReadEntries(archivePath, target, cancellationToken, (entry, fullPath) =>
+        ReadEntries(archivePath, target, (entry, fullPath) =>
         {
             bool present = entry.EntryType == TarEntryType.Directory
                 ? Directory.Exists(fullPath)
                 : File.Exists(fullPath) && new FileInfo(fullPath).Length == entry.Length;
             complete &= present;
             return present;
-        });
+        }, cancellationToken);
         return complete;
     }
 
     private static void ExtractInto(string archivePath, string root, CancellationToken cancellationToken) =>
-        ReadEntries(archivePath, root, cancellationToken, (entry, fullPath) =>
+        ReadEntries(archivePath, root, (entry, fullPath) =>
         {
             if (entry.EntryType == TarEntryType.Directory)
             {
@@ -75,10 +75,10 @@ public static class ArchiveExtractor
             using var output = new FileStream(fullPath, FileMode.Create, FileAccess.Write, FileShare.None);
             entry.DataStream?.CopyTo(output);
             return true;
-        });
+        }, cancellationToken);
 
     /// <summary>Walks the archive's entries, validating each, and hands file/directory entries to <paramref name="visit"/> until it returns false.</summary>
-    private static void ReadEntries(string archivePath, string root, CancellationToken cancellationToken, Func<TarEntry, string, bool> visit)
+    private static void ReadEntries(string archivePath, string root, Func<TarEntry, string, bool> visit, CancellationToken cancellationToken)
     {
         try
         {
