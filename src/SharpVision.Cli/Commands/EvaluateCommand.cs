@@ -115,8 +115,8 @@ internal static class EvaluateCommand
     // The kernels that ran: the k-NN search, or the network's GEMM and convolution backends.
     private static string Backend(IImageClassifier model) => model switch
     {
-        KNearestNeighborsModel => $"knn-{NeighborSearch.ByteBackend}",
-        FeatureKNearestNeighborsModel => $"knn-{NeighborSearch.FloatBackend}",
+        KNearestNeighborsModel knn => $"knn-{NeighborSearch.ByteBackend(knn.Options.Metric)}",
+        FeatureKNearestNeighborsModel knn => $"knn-{NeighborSearch.FloatBackend(knn.Options.Metric)}",
         NetworkClassifier network => EngineBackend.Of(network.Network),
         _ => model.Kind,
     };

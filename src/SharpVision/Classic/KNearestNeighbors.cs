@@ -69,7 +69,7 @@ public sealed class KNearestNeighbors : IClassifierTrainer
         IImageClassifier model = Options.Features is null
             ? FitPixels(train)
             : FitFeatures(train, Options.Features, Options.Seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
-        var backend = Options.Features is null ? NeighborSearch.ByteBackend : NeighborSearch.FloatBackend;
+        var backend = Options.Features is null ? NeighborSearch.ByteBackend(Options.Metric) : NeighborSearch.FloatBackend(Options.Metric);
         context.Report(new FitCompleted(train.Count, 0, new JsonObject { ["backend"] = $"knn-{backend}" }));
         return model;
     }

@@ -433,7 +433,12 @@ public sealed class Ladder
         ["dataset"] = RunJson.Dataset(splits, location),
         ["seed"] = _options.Seed,
         ["threads"] = _options.Threads,
-        ["backends"] = new JsonObject { ["knn"] = $"knn-{NeighborSearch.ByteBackend}", ["gemm"] = $"gemm-{Gemm.Provider.Name}" },
+        ["backends"] = new JsonObject
+        {
+            ["knn"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}+{NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}",
+            ["gemm"] = $"gemm-{Gemm.Provider.Name}",
+            ["simd"] = SimdPaths.Describe(),
+        },
         ["budget_s"] = Math.Round(_options.Budget.TotalSeconds, 3),
         ["total_s"] = Math.Round(total.TotalSeconds, 3),
         ["validation"] = new JsonObject

@@ -1,5 +1,6 @@
 using SharpVision.Classic;
 using SharpVision.Classic.Reference;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tests.Classic;
 
@@ -23,16 +24,46 @@ public class NeighborSearchTests
     [InlineData(1100, 9, 513, 7, 256)]
     [InlineData(300, 37, 784, 10, 2)]
     [InlineData(70, 6, 3072, 70, 256)]
-    public void Search_Bytes_EqualsReference(int n, int q, int d, int k, int range)
+    public void Search_Bytes_EveryKernel_EqualsReference(int n, int q, int d, int k, int range)
     {
         var (train, labels, queries) = Random8(n, q, d, range, seed: n + d);
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
-            var fast = NeighborSearch.Search(train, labels, 4, queries, d, metric, k, threads: 2);
             var oracle = NeighborSearchReference.Search(train, labels, 4, queries, d, metric, k);
-            Assert.Equal(oracle.Indices, fast.Indices);
-            Assert.Equal(oracle.Distances, fast.Distances);
-            Assert.Equal(oracle.ClassNearest, fast.ClassNearest);
+            var kernels = new HashSet<string>();
+            // Every SIMD level this machine runs (scalar, avx2, and avxvnni / avx512 / avx512vnni where present).
+            foreach (var level in SimdPaths.SupportedLevels)
+            {
+                using (SimdPaths.Force(level))
+                {
+                    kernels.Add(NeighborSearch.ByteBackend(metric));
+                    var fast = NeighborSearch.Search(train, labels, 4, queries, d, metric, k, threads: 2);
+                    Assert.Equal(oracle.Indices, fast.Indices);
+                    Assert.Equal(oracle.Distances, fast.Distances);
+                    Assert.Equal(oracle.ClassNearest, fast.ClassNearest);
+                }
+            }
+            Assert.Contains(metric == DistanceMetric.Manhattan ? "l1-scalar" : "l2-scalar", kernels);
+            Assert.True(kernels.Count >= Math.Min(2, SimdPaths.SupportedLevels.Count), string.Join(", ", kernels));
+        }
+    }
+
+    [Fact]
+    public void Search_Bytes_ExtremeValues_DoNotSaturate()
+    {
+        // 255 against 0 and 255 against 255 everywhere: the largest products and differences (vpmaddubsw would saturate).
+        int d = 1000, n = 6, q = 5;
+        var train = new byte[n * d];
+        var queries = new byte[q * d];
+        for (int i = 0; i < train.Length; i++) train[i] = (byte)(i / d % 2 == 0 ? 255 : (i % 3 == 0 ? 0 : 255));
+        for (int i = 0; i < queries.Length; i++) queries[i] = (byte)(i / d % 2 == 1 ? 255 : (i % 7 == 0 ? 255 : 0));
+        var labels = new[] { 0, 1, 0, 1, 0, 1 };
+        foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
+        {
+            var oracle = NeighborSearchReference.Search(train, labels, 2, queries, d, metric, n);
+            foreach (var level in SimdPaths.SupportedLevels)
+                using (SimdPaths.Force(level))
+                    Assert.Equal(oracle.Distances, NeighborSearch.Search(train, labels, 2, queries, d, metric, n, threads: 1).Distances);
         }
     }
 
@@ -46,10 +77,16 @@ public class NeighborSearchTests
         var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
-            var fast = NeighborSearch.Search(train, labels, 3, queries, d, metric, k);
             var oracle = NeighborSearchReference.Search(train, labels, 3, queries, d, metric, k);
-            Assert.Equal(oracle.Indices, fast.Indices);
-            for (int i = 0; i < oracle.Distances.Length; i++) Assert.Equal(oracle.Distances[i], fast.Distances[i], 1e-4);
+            foreach (var level in SimdPaths.SupportedLevels)
+            {
+                using (SimdPaths.Force(level))
+                {
+                    var fast = NeighborSearch.Search(train, labels, 3, queries, d, metric, k);
+                    Assert.Equal(oracle.Indices, fast.Indices);
+                    for (int i = 0; i < oracle.Distances.Length; i++) Assert.Equal(oracle.Distances[i], fast.Distances[i], 1e-4);
+                }
+            }
         }
     }
 
@@ -66,6 +103,9 @@ public class NeighborSearchTests
         if (n > 2) train.AsSpan(0, d).CopyTo(train.AsSpan(2 * d, d));
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)(random.NextDouble() * 3.4 - 1.7)).ToArray();
         var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
+        // On every SIMD level this machine runs (the float L1 kernel's width and the GEMM's micro-kernel follow it).
+        foreach (var level in SimdPaths.SupportedLevels)
+        using (SimdPaths.Force(level))
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
             var one = NeighborSearch.Search(train, labels, 3, queries, d, metric, k, threads: 1);
