@@ -7,7 +7,7 @@
 # training and inference images/s, test accuracy, and the ratio ours/PyTorch (≤ 1.0: SharpVision at least as fast).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 epochs="${1:-2}"
 nets="${2:-cnn2 resnet8}"
 modes="${CONV_MODES:-${SHARPVISION_CONV:-auto}}"

@@ -8,7 +8,7 @@
 # then the HOG ratio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 out="$(mktemp -d)"
 repeats="${REPEATS:-3}"
 dotnet build "$root/bench/SharpVision.Bench" -c Release --nologo -v quiet -clp:NoSummary >&2

@@ -4,7 +4,7 @@
 # Prints our JSON lines, the peers' own lines, then one table: GFLOP/s per provider and managed/OpenBLAS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 out="$(mktemp -d)"
 dotnet build "$root/bench/SharpVision.Bench" -c Release --nologo -v quiet -clp:NoSummary >&2
 echo "== SharpVision (best of 5 after a warm-up, 2 threads)" >&2

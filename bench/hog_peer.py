@@ -3,11 +3,11 @@
 # StandardScaler (ours standardizes every feature pipeline), then LinearSVC(C) — squared hinge, one-vs-rest, L2, a
 # regularized intercept, solved exactly by liblinear's primal Newton solver (dual=False; the optimum is unique).
 #   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/hog_peer.py NORM C [standardize]
-#   e.g. hog_peer.py L2-Hys 0.1            (the reference: raw HOG, C=0.1, as ../shared/bench/peers/classic_peers.py hog)
+#   e.g. hog_peer.py L2-Hys 0.1            (the reference: raw HOG, C=0.1, as bench/peers/classic_peers.py hog)
 #        hog_peer.py L1-sqrt 0.003 standardize   (the same model as `train --solver dual --features hog:norm=L1-sqrt --c 0.003`)
 import os, sys, time
 import numpy as np
-sys.path.insert(0, os.environ.get("PEERS", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench", "peers")))
+sys.path.insert(0, os.environ.get("PEERS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")))
 from fmnist import load
 from skimage.feature import hog
 from sklearn.preprocessing import StandardScaler

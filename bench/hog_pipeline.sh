@@ -10,10 +10,10 @@
 #   mlp-l1sqrt        the MLP recipe below
 # Peers (bench/hog_peer.py): skimage.feature.hog of the 70,000 images, then LinearSVC — on L1-sqrt HOG standardized with
 # C=0.003 (the same model as svm-l1sqrt), and on raw L2-Hys HOG with C=0.1 (the issue's reference, as
-# ../shared/bench/peers/classic_peers.py hog).
+# bench/peers/classic_peers.py hog).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-export PEERS="${PEERS:-$root/../shared/bench/peers}"
+export PEERS="${PEERS:-$root/bench/peers}"
 out="$(mktemp -d)"
 mlp_recipe=(--hidden 1024 --dropout 0.5 --label-smoothing 0.1 --epochs 30)
 "$root/sharpvision" --help >/dev/null   # builds once

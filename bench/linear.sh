@@ -6,7 +6,7 @@
 # loop, as the peer's time is its .fit(); "total" adds loading, standardization, prediction and writing the run folder.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 out="$(mktemp -d)"
 "$root/sharpvision" --help >/dev/null   # builds once
 for model in softmax svm; do

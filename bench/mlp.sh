@@ -6,7 +6,7 @@
 # default MLP recipe (Adam, cosine, 20 epochs, 10% validation) for its test accuracy.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-$root/../shared/bench/peers}"
+peers="${PEERS:-$root/bench/peers}"
 epochs="${1:-5}"
 out="$(mktemp -d)"
 "$root/sharpvision" --help >/dev/null   # builds once

@@ -6,7 +6,7 @@ using SharpVision.Tensors.Kernels;
 namespace SharpVision.Bench;
 
 /// <summary>
-/// Forward + backward time per batch of 128 for the layers of cnn2 and resnet8 (shared/bench/peers/torch_peers.py),
+/// Forward + backward time per batch of 128 for the layers of cnn2 and resnet8 (bench/peers/torch_peers.py),
 /// one JSON line per op with the median over <c>repeats</c> after a warm-up; bench/conv_peer.py times the same in PyTorch.
 /// Each repetition is one autograd forward and one backward with a fixed upstream gradient, as in a training step
 /// (including renting the output and gradient buffers from <see cref="BufferPool"/>, recycled between steps as the

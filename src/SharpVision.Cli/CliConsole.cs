@@ -4,19 +4,25 @@ using Spectre.Console;
 
 namespace SharpVision.Cli;
 
-/// <summary>Where output goes: results to stdout, everything else to stderr; progress bars only when stderr is a terminal.</summary>
+/// <summary>
+/// Where output goes: results to stdout, everything else to stderr; progress bars only when stderr is a terminal.
+/// Both go through <see cref="NeutralizingWriter"/>: text from files (class names, paths, messages quoting a header)
+/// never reaches the terminal as control characters or escape sequences.
+/// </summary>
 public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private readonly TextWriter _rawOut = stdout;
+    private readonly TextWriter _rawError = stderr;
 
-    public TextWriter Out { get; } = stdout;
-    public TextWriter Error { get; } = stderr;
+    public TextWriter Out { get; } = NeutralizingWriter.Wrap(stdout);
+    public TextWriter Error { get; } = NeutralizingWriter.Wrap(stderr);
 
     /// <summary>True when stderr is an interactive terminal (and we are writing to the real console).</summary>
-    public bool Interactive => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+    public bool Interactive => ReferenceEquals(_rawError, Console.Error) && !Console.IsErrorRedirected;
 
     /// <summary>True when stdout is a terminal (tables may then use its width and colors).</summary>
-    public bool OutIsTerminal => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
+    public bool OutIsTerminal => ReferenceEquals(_rawOut, Console.Out) && !Console.IsOutputRedirected;
 
     /// <summary>A progress/log line on stderr.</summary>
     public void Log(string message) => Error.WriteLine(message);

@@ -9,6 +9,32 @@ namespace SharpVision;
 /// <param name="Ranking">Count×Classes class indices; column 0 is the prediction.</param>
 public sealed record Predictions(int Count, int Classes, float[] Probabilities, int[] Ranking)
 {
+    /// <summary>
+    /// Predictions for Count = probabilities.Length / classes queries whose ranking orders each query's classes by
+    /// descending probability, the lower class first among equals.
+    /// </summary>
+    /// <param name="probabilities">Count×Classes, rows summing to 1 (kept, not copied).</param>
+    /// <param name="classes">Classes per query.</param>
+    /// <exception cref="ArgumentException">A length that is not whole rows.</exception>
+    public static Predictions Rank(float[] probabilities, int classes)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        if (probabilities.Length % classes != 0)
+            throw new ArgumentException($"{probabilities.Length} probabilities are not whole rows of {classes}.", nameof(probabilities));
+        int count = probabilities.Length / classes;
+        var ranking = new int[count * classes];
+        var p = new float[classes];
+        for (int i = 0; i < count; i++)
+        {
+            probabilities.AsSpan(i * classes, classes).CopyTo(p);
+            var row = ranking.AsSpan(i * classes, classes);
+            for (int j = 0; j < classes; j++) row[j] = j;
+            row.Sort((a, b) => p[a] != p[b] ? p[b].CompareTo(p[a]) : a.CompareTo(b));
+        }
+        return new Predictions(count, classes, probabilities, ranking);
+    }
+
     /// <summary>The predicted class of query <paramref name="i"/>.</summary>
     public int Label(int i) => Ranking[i * Classes];
 

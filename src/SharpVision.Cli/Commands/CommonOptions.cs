@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SharpVision.Data;
 using SharpVision.Data.Download;
+using SharpVision.Runs;
 
 namespace SharpVision.Cli.Commands;
 
@@ -70,7 +71,13 @@ internal sealed class DataOptions
         if (parse.GetValue(TrainLimit) is int limit)
         {
             if (limit < 1) throw new UsageException("--train-limit must be at least 1.");
+            int classes = splits.Train.ClassCounts().Count(c => c > 0);
+            if (limit < classes && limit < splits.Train.Count)
+                throw new UsageException($"--train-limit {limit} is fewer than the {classes} classes of the training split; the subset is stratified and keeps at least one image per class, so use at least {classes}.");
+            int available = splits.Train.Count;
             splits = splits with { Train = splits.Train.Take(limit, seed) };
+            if (splits.Train.Count != Math.Min(limit, available))
+                console.Log($"notice: --train-limit {limit}: the stratified subset holds {splits.Train.Count} images (each class's share is rounded)");
         }
         return (splits, location);
     }
@@ -121,6 +128,7 @@ internal sealed class TrainingFlags
     public Option<int> Threads { get; } = new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder for config, metrics and model (default: runs/<time>-<model>-<dataset>)" };
     public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON document with the results instead of tables" };
+    public Option<bool> Force { get; } = new("--force") { Description = "Replace the run folder --out if it already holds a run (the old run is removed whole; without --force an existing run is never touched)" };
 
     public void AddTo(Command command, bool withOut = true)
     {
@@ -129,7 +137,11 @@ internal sealed class TrainingFlags
         command.Options.Add(LearningRate);
         command.Options.Add(Seed);
         command.Options.Add(Threads);
-        if (withOut) command.Options.Add(Out);
+        if (withOut)
+        {
+            command.Options.Add(Out);
+            command.Options.Add(Force);
+        }
         command.Options.Add(Json);
     }
 
@@ -138,6 +150,23 @@ internal sealed class TrainingFlags
         int threads = parse.GetValue(Threads);
         if (threads < 1 || threads > 1024) throw new UsageException($"--threads must be between 1 and 1024, got {threads}.");
         return threads;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="runDir"/>'s lock for the command's life (see <see cref="RunFolder"/>) and refuses a folder
+    /// that already holds a run unless --force was given (an existing run is then replaced whole when the run is written).
+    /// </summary>
+    /// <exception cref="RunFolderInUseException">Another process is writing it.</exception>
+    /// <exception cref="RunFolderExistsException">It holds a run and --force was not given.</exception>
+    public IDisposable HoldRunFolder(ParseResult parse, CliConsole console, string runDir)
+    {
+        var hold = RunFolder.Lock(runDir, console.Log);
+        if (!parse.GetValue(Force) && RunFolder.IsNonEmpty(runDir))
+        {
+            hold.Dispose();
+            throw new RunFolderExistsException(Path.GetFullPath(runDir));
+        }
+        return hold;
     }
 
     /// <summary>Tells the user which shared flags this model does not use.</summary>

@@ -59,14 +59,14 @@ internal static class CvCommand
             var train = splits.Train;
             if (foldCount > train.Count) throw new UsageException($"--folds {foldCount} exceeds the {train.Count:N0} training images.");
             var runDir = Path.GetFullPath(parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-cv-{kind}-{location.Name}"));
-            if (RunFolder.IsNonEmpty(runDir)) throw new UsageException($"{runDir} already holds files; choose another --out.");
+            using var hold = training.HoldRunFolder(parse, console, runDir); // one writer; an existing run only with --force
             console.Log($"cv: {candidates.Count} setting(s) of {kind} × {foldCount} stratified folds on {train.Count:N0} training images (seed {seed})");
 
             var context = new FitContext
             {
                 Threads = threads,
                 Cancellation = token,
-                FeatureCache = flags.Features.Cache(parse),
+                FeatureCache = flags.Features.Cache(parse, console.Log),
                 Events = e =>
                 {
                     if (e is FoldCompleted f)
@@ -111,6 +111,7 @@ internal static class CvCommand
                 ["train_limit"] = parse.GetValue(data.TrainLimit),
                 ["test"] = parse.GetValue(test),
             };
+            RunFolder.Clear(runDir, replace: parse.GetValue(training.Force)); // the old run goes whole, just before the new one is written
             if (parse.GetValue(test))
             {
                 // The chosen setting, fitted on the whole training split: the run `train` would make with these flags.

@@ -27,7 +27,8 @@ internal sealed class FeatureOptions
     public FeaturePipeline? Pipeline(ParseResult parse) => parse.GetValue(Spec) is string spec ? Checked(() => FeaturePipeline.Parse(spec)) : null;
 
     /// <summary>The feature cache, unless --no-cache.</summary>
-    public FeatureCache? Cache(ParseResult parse) => NoCache is not null && parse.GetValue(NoCache) ? null : new FeatureCache();
+    public FeatureCache? Cache(ParseResult parse, Action<string>? notice = null) =>
+        NoCache is not null && parse.GetValue(NoCache) ? null : new FeatureCache(notice: notice);
 
     /// <summary>Runs <paramref name="work"/>, turning a parameter that does not fit the data into a usage error prefixed with --features.</summary>
     public static T Checked<T>(Func<T> work)

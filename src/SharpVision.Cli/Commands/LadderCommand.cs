@@ -33,7 +33,8 @@ internal static partial class LadderCommand
             "Examples:\n  sharpvision ladder --dataset fashion-mnist\n  sharpvision ladder --dataset fashion-mnist --budget 30m --out runs/ladder\n" +
             "  sharpvision ladder --dataset cifar-10 --budget 1h --json\n  sharpvision ladder --data data/sample --budget 2m --rungs knn,svm,softmax,hog-svm");
         data.AddTo(command);
-        foreach (var option in new Option[] { budget, output, seed, threads, json, rungs }) command.Options.Add(option);
+        var force = new Option<bool>("--force") { Description = "Replace --out if it is not empty (everything in it is removed first)" };
+        foreach (var option in new Option[] { budget, output, force, seed, threads, json, rungs }) command.Options.Add(option);
         command.SetAction(async (parse, token) =>
         {
             var clock = Stopwatch.StartNew();
@@ -42,11 +43,14 @@ internal static partial class LadderCommand
             if (threadCount is < 1 or > 1024) throw new UsageException($"--threads must be between 1 and 1024, got {threadCount}.");
             var selected = ParseRungs(parse.GetValue(rungs));
             var explicitOut = parse.GetValue(output);
-            if (explicitOut is not null) RefuseNonEmpty(explicitOut);
+            bool replace = parse.GetValue(force);
+            if (explicitOut is not null && !replace) RefuseNonEmpty(explicitOut);
 
             var (splits, location) = await data.LoadAsync(parse, console, seedValue, null, token);
             var directory = Path.GetFullPath(explicitOut ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-ladder-{location.Name}"));
-            RefuseNonEmpty(directory);
+            using var hold = RunFolder.Lock(directory, console.Log);
+            if (replace) RunFolder.Clear(directory, replace: true);
+            else RefuseNonEmpty(directory);
 
             LadderResult result;
             Ladder? ladder = null;
@@ -110,7 +114,7 @@ internal static partial class LadderCommand
     {
         if (File.Exists(directory)) throw new UsageException($"--out {Path.GetFullPath(directory)} is a file; the ladder needs a new or empty folder.");
         if (RunFolder.IsNonEmpty(directory))
-            throw new UsageException($"--out {Path.GetFullPath(directory)} already exists and is not empty; choose a new folder (the ladder does not mix its runs with other files).");
+            throw new UsageException($"--out {Path.GetFullPath(directory)} already exists and is not empty; choose a new folder, or pass --force to replace it (the ladder does not mix its runs with other files).");
     }
 
     private static void PrintTable(CliConsole console, LadderResult result)

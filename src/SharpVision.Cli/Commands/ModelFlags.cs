@@ -17,24 +17,27 @@ internal sealed class ModelFlags
         Model = new("--model")
         {
             Description = cv ? $"The model to cross-validate: {string.Join(", ", Kinds)}"
-                : $"cnn2 (the default CNN recipe), resnet8, resnet20, mlp, svm, softmax, logistic or knn",
+                : $"cnn2 (the default CNN recipe), resnet8, resnet20, mlp, svm, softmax, logistic, knn, tree, forest, boost or kernel-svm",
             DefaultValueFactory = _ => cv ? "knn" : "cnn2",
         };
         K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
         Metric = new("--metric") { Description = "knn: distance, l1 (Manhattan) or l2 (Euclidean)" + many, DefaultValueFactory = _ => cv ? "l1,l2" : "l2" };
         Weights = new("--weights") { Description = "knn: votes, uniform or distance (1/d)" + many, DefaultValueFactory = _ => "uniform" };
-        Features = new FeatureOptions("Hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp), e.g. hog, hog+color, " +
-            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training images only " +
+        Features = new FeatureOptions("Hand-crafted features instead of pixels (knn, svm, softmax, logistic, mlp, tree, forest, boost, " +
+            "kernel-svm), " +
+            "e.g. hog, hog+color, " +
+            "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training " +
+                "images only " +
             "(on each fold's training part in cv) and stored in the model; extraction is cached on disk");
     }
 
     /// <summary>The model kinds the command line trains.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["knn", .. Recipes.Kinds];
+    public static IReadOnlyList<string> Kinds { get; } = ["knn", .. Recipes.Kinds, .. ClassicOptions.Kinds];
 
     /// <summary>The flags whose values `cv` compares, by name: a comma-separated value is one alternative per item.</summary>
     public static IReadOnlyList<string> GridFlags { get; } =
         ["--k", "--metric", "--weights", "--lr", "--reg", "--l1-ratio", "--momentum", "--weight-decay", "--batch-size", "--epochs", "--dropout",
-         "--label-smoothing", "--c"];
+         "--label-smoothing", "--c", .. ClassicOptions.GridFlags];
 
     public Option<string> Model { get; }
 
@@ -46,12 +49,16 @@ internal sealed class ModelFlags
 
     public NetworkOptions Network { get; } = new();
 
+    /// <summary>Flags of the trees and the kernel SVM.</summary>
+    public ClassicOptions Classic { get; } = new();
+
     public FeatureOptions Features { get; }
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Model, K, Metric, Weights }) command.Options.Add(option);
         Network.AddTo(command);
+        Classic.AddTo(command);
         Features.AddTo(command);
     }
 
@@ -66,6 +73,19 @@ internal sealed class ModelFlags
     /// <summary>Warns about flags that do nothing for this model.</summary>
     public void WarnUnused(ParseResult parse, TrainingFlags shared, CliConsole console, string kind)
     {
+        if (ClassicOptions.Kinds.Contains(kind))
+        {
+            foreach (var name in ClassicOptions.UnusedNetworkFlags(parse, Network, kind)) console.Log($"warning: {name} has no effect on --model " +
+                $"{kind}");
+            var gradientFlags = new[]
+            {
+                ("--epochs", parse.GetValue(shared.Epochs) is not null), ("--batch-size", parse.GetValue(shared.BatchSize) is not null),
+                ("--lr", kind != "boost" && parse.GetValue(shared.LearningRate) is not null),
+            };
+            foreach (var (name, given) in gradientFlags)
+                if (given) console.Log($"warning: {name} has no effect on --model {kind} (it has no gradient training)");
+            return;
+        }
         if (kind != "knn") return;
         foreach (var (name, given) in Network.Given(parse))
             if (given) console.Log($"warning: {name} has no effect on --model knn");
@@ -85,10 +105,14 @@ internal sealed class ModelFlags
         {
             if (kind == "knn")
             {
+                Classic.RejectAll(parse, kind);
                 var options = new KNearestNeighborsOptions(Single(parse, K, "--k", ParseK), Single(parse, Metric, "--metric", NeighborNames.ParseMetric),
                     Single(parse, Weights, "--weights", NeighborNames.ParseWeighting), pipeline, seed);
                 return new KNearestNeighbors(options);
             }
+            if (ClassicOptions.Kinds.Contains(kind))
+                return Classic.CreateTrainer(parse, kind, pipeline, seed, parse.GetValue(shared.LearningRate), Network);
+            Classic.RejectAll(parse, kind);
             if (pipeline is not null && Recipes.Convolutional.Contains(kind))
                 throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
             var recipe = Network.Recipe(parse, shared, kind, seed);
@@ -97,8 +121,6 @@ internal sealed class ModelFlags
             var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), kind == "mlp" ? Network.HiddenSizes(parse) : null,
                 kind == "mlp" ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? Network.DropoutProbability(parse) : 0, pipeline, solver);
             var dual = solver == "dual" ? Network.DualOptions(parse) : null;
-            if (dual is { CValues.Count: > 1 } && recipe.ValidationFraction == 0)
-                throw new UsageException("--c with several values chooses among them on the validation split: keep --validation-fraction above 0, or give one value.");
             return new NetworkTrainer(spec, recipe, dual);
         }
         catch (ModelSetupException e)
@@ -114,7 +136,8 @@ internal sealed class ModelFlags
         "c" => $"--c: {e.Message}",
         "k" => $"--k: {e.Message}",
         "folds" => $"--folds: {e.Message}",
-        "classes" => $"{e.Message} Pass --classes A,B.",
+        "early-stopping-rounds" => $"--early-stopping-rounds: {e.Message}",
+        "classes" => $"--model: {e.Message} Pass --classes A,B (e.g. --classes 0,6).",
         _ => e.Message,
     };
 

@@ -13,12 +13,16 @@ internal sealed class NetworkOptions
     public Option<string?> Hidden { get; } = new("--hidden") { Description = "mlp: hidden layer sizes, comma-separated (default 256)" };
     public Option<string> Activation { get; } = new("--activation") { Description = "mlp: relu, tanh, sigmoid or leaky-relu", DefaultValueFactory = _ => "relu" };
     public Option<double> Dropout { get; } = new("--dropout") { Description = "mlp: dropout probability after each hidden layer", DefaultValueFactory = _ => 0 };
-    public Option<string?> Classes { get; } = new("--classes") { Description = "Train on these classes only, by index or name (e.g. 0,6 or T-shirt/top,Shirt); logistic needs exactly two" };
-    public Option<string?> Preprocess { get; } = new("--preprocess") { Description = "Input normalization fitted on the training split: pixel (standardize each pixel), channel, mean-image, none (default: pixel for linear models, channel for mlp)" };
-    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = $"{string.Join(", ", TrainingOptions.Optimizers)} (default depends on the model)" };
+    public Option<string?> Classes { get; } = new("--classes") { Description = "Train on these classes only, by index or name (e.g. 0,6 or " +
+        "T-shirt/top,Shirt); logistic needs exactly two" };
+    public Option<string?> Preprocess { get; } = new("--preprocess") { Description = "Input normalization fitted on the training split: pixel " +
+        "(standardize each pixel), channel, mean-image, none (default: pixel for linear models, channel for mlp)" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = $"{string.Join(", ", TrainingOptions.Optimizers)} (default " +
+        $"depends on the model)" };
     public Option<double?> Momentum { get; } = new("--momentum") { Description = "Momentum for momentum/nesterov (and rmsprop)" };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Optimizer weight decay (decoupled for adamw)" };
-    public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(", ", TrainingOptions.Schedules)}" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: " +
+        $"{string.Join(", ", TrainingOptions.Schedules)}" };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = "Linear learning-rate warm-up, in epochs (may be fractional)" };
     public Option<int?> StepEpochs { get; } = new("--step-epochs") { Description = "step schedule: epochs between decays" };
     public Option<double?> Gamma { get; } = new("--lr-decay") { Description = "step/exponential schedules: the learning rate's decay factor γ" };
@@ -27,17 +31,27 @@ internal sealed class NetworkOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "softmax/mlp: label smoothing ε" };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Early stopping: epochs without validation improvement (0 = off)" };
     public Option<string?> StopOn { get; } = new("--early-stopping-metric") { Description = "accuracy or loss (validation)" };
-    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for validation each epoch (0 = none; the recipe's default: 0.1, and 0 for the convolutional networks, whose recipe selects nothing on validation data)" };
-    public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each epoch)" };
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of the training split held out for " +
+        "validation (boost: the boosting curve and early stopping; kernel-svm: probability calibration; networks: each epoch) (0 = none; the " +
+            "recipe's default: 0.1, and 0 for the convolutional networks, whose recipe selects nothing on validation data)" };
+    public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every N steps (default: each " +
+        "epoch)" };
     public Option<double?> SearchScale { get; } = new("--search-scale") { Description = "random-search: standard deviation of candidate weights" };
     public Option<bool?> Flip { get; } = new("--flip") { Description = "Augmentation: random horizontal flips (default on for CNNs)" };
-    public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = "Augmentation: random crop after padding each side by N pixels (0 = off)" };
+    public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = "Augmentation: random crop after padding each side by N " +
+        "pixels (0 = off)" };
     public Option<int?> Cutout { get; } = new("--cutout") { Description = "Augmentation: cutout square side in pixels (0 = off)" };
-    public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each image with its mirror; default flip for CNNs)" };
-    public Option<string?> Solver { get; } = new("--solver") { Description = "svm: sgd (minibatch gradient descent on the multiclass hinge, the default) or dual (exact one-vs-rest squared hinge, scikit-learn LinearSVC's model, by dual coordinate descent)" };
-    public Option<string?> C { get; } = new("--c") { Description = $"svm --solver dual: C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default {string.Join(",", DualSvmOptions.DefaultCValues)})" };
-    public Option<double?> Tolerance { get; } = new("--tol") { Description = "svm --solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
-    public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe comes from the checkpoint)" };
+    public Option<string?> Tta { get; } = new("--tta") { Description = "Test-time augmentation, stored with the model: none or flip (average each " +
+        "image with its mirror; default flip for CNNs)" };
+    public Option<string?> Solver { get; } = new("--solver") { Description = "svm: sgd (minibatch gradient descent on the multiclass hinge, the " +
+        "default) or dual (exact one-vs-rest squared hinge, scikit-learn LinearSVC's model, by dual coordinate descent)" };
+    public Option<string?> C { get; } = new("--c") { Description = $"kernel-svm: C, the cost of a margin violation (default 1). svm --solver dual: " +
+        $"C of ½‖w‖² + C·Σ loss, or comma-separated candidates chosen on the validation split and then refitted on training + validation (default " +
+            $"{string.Join(",", DualSvmOptions.DefaultCValues)})" };
+    public Option<double?> Tolerance { get; } = new("--tol") { Description = "kernel-svm: SMO stopping tolerance (default 1e-3, libsvm's). svm " +
+        "--solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
+    public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe " +
+        "comes from the checkpoint)" };
 
     public void AddTo(Command command)
     {
@@ -110,7 +124,8 @@ internal sealed class NetworkOptions
                 LabelSmoothing, Patience, StopOn, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta }
             .Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (ignored.Count > 0)
-            throw new UsageException($"{string.Join(", ", ignored)} set{(ignored.Count == 1 ? "s" : "")} gradient training, which --solver dual does not use; its settings are --c and --tol.");
+            throw new UsageException($"{string.Join(", ", ignored)} set{(ignored.Count == 1 ? "s" : "")} gradient training, which --solver dual " +
+                $"does not use; its settings are --c and --tol.");
     }
 
     /// <summary>The dual solver's settings from --c and --tol.</summary>
@@ -222,7 +237,8 @@ internal sealed class NetworkOptions
         {
             int index = int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < names.Count ? i
                 : IndexOfName(names, part);
-            if (index < 0) throw new UsageException($"--classes: '{part}' is neither a class index (0..{names.Count - 1}) nor a class name ({string.Join(", ", names)}).");
+            if (index < 0) throw new UsageException($"--classes: '{part}' is neither a class index (0..{names.Count - 1}) nor a class name " +
+                $"({string.Join(", ", names)}).");
             if (chosen.Contains(index)) throw new UsageException($"--classes: '{part}' is given twice.");
             chosen.Add(index);
         }

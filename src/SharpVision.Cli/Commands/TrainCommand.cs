@@ -15,17 +15,28 @@ internal static class TrainCommand
         var data = new DataOptions();
         var training = new TrainingFlags();
         var flags = new ModelFlags(cv: false);
-        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, metrics.json, " +
+        var command = new Command("train", "Fit a model, evaluate it on the test split, and write a run folder (config.json, metrics.jsonl, " +
+            "metrics.json, " +
             "model.safetensors, report.html).\n\n" +
-            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss by SGD; with --solver dual the exact one-vs-rest squared-hinge SVM of " +
-            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 (convolutional). " +
+            "Models: knn (k-nearest neighbours), svm (linear, multiclass hinge loss by SGD; with --solver dual the exact one-vs-rest squared-hinge " +
+                "SVM of " +
+            "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 " +
+                "(convolutional), " +
+            "tree (CART decision tree), forest (random forest), boost (gradient-boosted trees, softmax loss), kernel-svm (libsvm's C-SVC, " +
+                "one-vs-one, rbf/poly/linear). " +
             "Every flag not given takes the model's default recipe.\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist      (the default CNN recipe)\n" +
             "  sharpvision train --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n" +
             "  sharpvision train --model svm --solver dual --features hog:norm=L1-sqrt      (C chosen on validation)\n" +
-            "  sharpvision train --model mlp --features hog:norm=L1-sqrt --hidden 1024 --dropout 0.5 --label-smoothing 0.1 --epochs 30 --validation-fraction 0\n" +
+            "  sharpvision train --model mlp --features hog:norm=L1-sqrt --hidden 1024 --dropout 0.5 --label-smoothing 0.1 --epochs 30 " +
+                "--validation-fraction 0\n" +
             "  sharpvision train --model softmax --epochs 10 --lr 0.01\n" +
             "  sharpvision train --model logistic --classes T-shirt/top,Shirt\n" +
+            "  sharpvision train --model forest --trees 100      (√D features per split, out-of-bag accuracy)\n" +
+            "  sharpvision train --model boost --rounds 100 --leaves 31 --lr 0.1\n" +
+            "  sharpvision train --model boost --features hog --validation-fraction 0.1 --early-stopping-rounds 10\n" +
+            "  sharpvision train --model kernel-svm --kernel rbf --c 10 --gamma scale --train-limit 10000\n" +
+            "  sharpvision train --model kernel-svm --features hog --c 10\n" +
             "  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
@@ -41,18 +52,22 @@ internal static class TrainCommand
             var trainer = flags.CreateTrainer(parse, training, kind); // flag errors before the data loads
             var resumeDir = parse.GetValue(flags.Network.Resume);
             if (resumeDir is not null && trainer is not NetworkTrainer { Dual: null })
-                throw new UsageException($"--resume continues gradient training from a checkpoint; {kind}{(trainer is NetworkTrainer ? " with the dual solver" : "")} writes none: train again.");
+                throw new UsageException($"--resume continues gradient training from a checkpoint; " +
+                    $"{kind}{(trainer is NetworkTrainer ? " with the dual solver" : "")} writes none: train again.");
 
             var load = Stopwatch.StartNew();
             var (splits, location) = await data.LoadAsync(parse, console, seed, null, token);
             if (flags.Network.ClassSelection(parse, splits.Train.ClassNames) is { } selection)
                 splits = splits with { Train = splits.Train.SelectClasses(selection), Test = splits.Test.SelectClasses(selection) };
-            if (kind == "logistic" && splits.Train.ClassNames.Count != 2)
-                throw new UsageException($"--model logistic separates two classes: pass --classes A,B (e.g. --classes 0,6 for {splits.Train.ClassNames[0]} vs " +
-                    $"{splits.Train.ClassNames[Math.Min(6, splits.Train.ClassNames.Count - 1)]}).");
             var runDir = Path.GetFullPath(resumeDir ?? parse.GetValue(training.Out) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{kind}-{location.Name}"));
-            if (resumeDir is null && ClassifierRun.HoldsRun(runDir))
-                throw new UsageException($"{runDir} already holds a run; choose another --out, or continue it with --resume {runDir}.");
+            // Held for the run's life; taking it removes temporary files a killed run left (a checkpoint torn mid-write).
+            using var hold = RunFolder.Lock(runDir, console.Log);
+            if (resumeDir is null && RunFolder.IsNonEmpty(runDir))
+            {
+                if (!parse.GetValue(training.Force))
+                    throw new UsageException($"{runDir} already holds a run; choose another --out, continue it with --resume {runDir}, or pass --force to replace it.");
+                RunFolder.Clear(runDir, replace: true);
+            }
             load.Stop();
 
             var display = new FitDisplay(console);
@@ -61,7 +76,7 @@ internal static class TrainCommand
                 Threads = threads,
                 Cancellation = token,
                 Resume = resumeDir is not null,
-                FeatureCache = flags.Features.Cache(parse),
+                FeatureCache = flags.Features.Cache(parse, console.Log),
                 CheckpointMetadata = new Dictionary<string, string> { [ResumeArguments.Key] = ResumeArguments.Replay(parse) },
             };
             var options = new RunOptions { Dataset = data.RunJson(parse, splits, location), Loading = load.Elapsed, Config = new JsonObject { ["train_limit"] = parse.GetValue(data.TrainLimit) } };
@@ -89,13 +104,16 @@ internal static class TrainCommand
             }
             var o = console.Out;
             var shape = $"{splits.Train.Channels}×{splits.Train.Height}×{splits.Train.Width}";
-            o.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, {run.TrainCount:N0} train" +
+            o.WriteLine($"dataset: {location.Name} ({location.Origin}: {location.Directory}){(location.IsSample ? " [shipped sample]" : "")}, " +
+                $"{run.TrainCount:N0} train" +
                 $"{(run.ValidationCount == 0 ? "" : $" / {run.ValidationCount:N0} validation")} / {splits.Test.Count:N0} test, {shape}");
             o.WriteLine($"model:   {Reporting.ModelText(run.Model.Describe())} ({run.Document["backend"]}, {threads} threads)");
             if (run.Model.Describe()["features"] is JsonNode features && run.Model.Kind == "knn")
                 o.WriteLine($"features: {features} ({run.Model.Describe()["feature_length"]:N0} per image, standardized on the training split)");
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    fit {run.Fit.TotalSeconds:F2} s{EpochText(run.Document, run.TrainCount)}, " +
-                $"predict {run.Predict.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(run.Predict.TotalSeconds, 1e-9):N0} images/s), total {total.Elapsed.TotalSeconds:F2} s"));
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    fit {run.Fit.TotalSeconds:F2} " +
+                $"s{EpochText(run.Document, run.TrainCount)}, " +
+                $"predict {run.Predict.TotalSeconds:F2} s ({splits.Test.Count / Math.Max(run.Predict.TotalSeconds, 1e-9):N0} images/s), total " +
+                    $"{total.Elapsed.TotalSeconds:F2} s"));
             o.WriteLine();
             o.Write(Reporting.MetricsText("test", run.Test));
             o.WriteLine();
@@ -111,6 +129,7 @@ internal static class TrainCommand
     {
         if (document["metrics"]?["epochs"] is not JsonArray { Count: > 0 } epochs) return "";
         double mean = (double?)document["timings_s"]?["epoch_mean"] ?? 0;
-        return string.Create(CultureInfo.InvariantCulture, $" ({epochs.Count} epochs, {mean:F2} s/epoch, {trainCount / Math.Max(mean, 1e-9):N0} images/s)");
+        return string.Create(CultureInfo.InvariantCulture, $" ({epochs.Count} epochs, {mean:F2} s/epoch, {trainCount / Math.Max(mean, 1e-9):N0} " +
+            $"images/s)");
     }
 }

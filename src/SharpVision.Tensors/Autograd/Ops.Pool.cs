@@ -3,7 +3,7 @@ using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tensors;
 
-// Pooling. Shapes: x (N, C, H, W) → (N, C, Ho, Wo) with Ho = ⌊(H − kernel) / stride⌋ + 1 (no padding, floor mode),
+// Pooling. Shapes: x (N, C, H, W) → (N, C, Ho, Wo) with Ho = ⌊(H + 2·pad − kernel) / stride⌋ + 1 (floor mode; padding for max only),
 // and GlobalAvgPool2d (N, C, H, W) → (N, C). Kernels in Kernels/PoolingKernels.cs.
 public static partial class Ops
 {
@@ -14,12 +14,24 @@ public static partial class Ops
     /// </remarks>
     /// <exception cref="ArgumentException">x is not 4-D or the window is larger than the input.</exception>
     /// <exception cref="ArgumentOutOfRangeException">kernel or stride &lt; 1.</exception>
-    public static Tensor MaxPool2d(Tensor x, int kernel, int stride)
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride) => MaxPool2d(x, kernel, stride, 0);
+
+    /// <summary>
+    /// PyTorch's MaxPool2d(kernel, stride, padding): y = max over each kernel×kernel window of x padded with −∞.
+    /// </summary>
+    /// <remarks>
+    /// Shape: (N, C, H, W) → (N, C, ⌊(H + 2·padding − kernel)/stride⌋ + 1, likewise W). Ties and NaN as the unpadded
+    /// overload; the padding never takes the gradient.
+    /// </remarks>
+    /// <exception cref="ArgumentException">x is not 4-D, the window is larger than the padded input, or padding &gt; kernel/2.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">kernel or stride &lt; 1, or padding &lt; 0.</exception>
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride, int padding)
     {
-        var (planes, h, w, ho, wo) = PoolShape(x, kernel, stride, nameof(MaxPool2d));
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        var (planes, h, w, ho, wo) = PoolShape(x, kernel, stride, nameof(MaxPool2d), padding);
         var y = BufferPool.Uninitialized<float>(planes * ho * wo); // fully written
         var argmax = BufferPool.Uninitialized<int>(y.Length);
-        PoolingKernels.MaxForward(x.Data, planes, h, w, kernel, stride, y, argmax, Engine.Threads);
+        PoolingKernels.MaxForward(x.Data, planes, h, w, kernel, stride, padding, y, argmax, Engine.Threads);
         var result = new Tensor(new Shape(x.Shape[0], x.Shape[1], ho, wo), y);
         return result.Record("max_pool2d", [x], () =>
         {
@@ -69,14 +81,16 @@ public static partial class Ops
         });
     }
 
-    private static (int Planes, int H, int W, int Ho, int Wo) PoolShape(Tensor x, int kernel, int stride, string op)
+    private static (int Planes, int H, int W, int Ho, int Wo) PoolShape(Tensor x, int kernel, int stride, string op, int padding = 0)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentOutOfRangeException.ThrowIfLessThan(kernel, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
         if (x.Shape.Rank != 4) throw new ArgumentException($"{op}: input must be (N, C, H, W), got {x.Shape}.", nameof(x));
         int h = x.Shape[2], w = x.Shape[3];
-        if (kernel > h || kernel > w) throw new ArgumentException($"{op}: kernel {kernel} is larger than the input {h}×{w}.", nameof(kernel));
-        return (x.Shape[0] * x.Shape[1], h, w, PoolingKernels.OutputSize(h, kernel, stride), PoolingKernels.OutputSize(w, kernel, stride));
+        if (kernel > h + 2 * padding || kernel > w + 2 * padding)
+            throw new ArgumentException($"{op}: kernel {kernel} is larger than the {(padding > 0 ? "padded " : "")}input {h + 2 * padding}×{w + 2 * padding}.", nameof(kernel));
+        if (padding > kernel / 2) throw new ArgumentException($"{op}: padding {padding} is more than half the kernel {kernel}.", nameof(padding));
+        return (x.Shape[0] * x.Shape[1], h, w, PoolingKernels.OutputSize(h + 2 * padding, kernel, stride), PoolingKernels.OutputSize(w + 2 * padding, kernel, stride));
     }
 }

@@ -1,5 +1,5 @@
-// Shape legend: x (N, C, H, W) seen as N·C planes of H×W; y (N, C, Ho, Wo) with Ho = ⌊(H − kernel) / stride⌋ + 1
-// (no padding, floor mode), likewise Wo. Window (oy, ox) covers rows oy·stride .. oy·stride + kernel − 1 and the same columns.
+// Shape legend: x (N, C, H, W) seen as N·C planes of H×W; y (N, C, Ho, Wo) with Ho = ⌊(H + 2·pad − kernel) / stride⌋ + 1
+// (floor mode; pad = 0 except for max pooling), likewise Wo. Window (oy, ox) covers rows oy·stride .. oy·stride + kernel − 1 and the same columns.
 // Every kernel works plane by plane, so splitting planes over threads cannot change any result.
 using System.Runtime.CompilerServices;
 
@@ -15,10 +15,20 @@ public static class PoolingKernels
     /// y = max over each window; <paramref name="argmax"/> receives the flat index (iy·W + ix) inside its plane of the
     /// element chosen: the first maximum in row-major window order (PyTorch's rule), or the first NaN, which propagates.
     /// </summary>
-    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, Span<int> argmax, int threads)
+    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, Span<int> argmax, int threads) =>
+        MaxForward(x, planes, height, width, kernel, stride, 0, y, argmax, threads);
+
+    /// <summary>
+    /// Max pooling over an input padded by <paramref name="padding"/> elements of −∞ on every side (PyTorch's
+    /// MaxPool2d(kernel, stride, padding), ONNX's MaxPool with symmetric pads): Ho = ⌊(H + 2·pad − kernel) / stride⌋ + 1.
+    /// The padding is never chosen (pad ≤ kernel/2 leaves every window a real element); argmax indexes the unpadded plane.
+    /// </summary>
+    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, int padding, Span<float> y, Span<int> argmax,
+        int threads)
     {
-        int ho = OutputSize(height, kernel, stride), wo = OutputSize(width, kernel, stride);
-        Check(x.Length, planes, height, width, y.Length, ho, wo, kernel, stride);
+        int ho = OutputSize(height + 2 * padding, kernel, stride), wo = OutputSize(width + 2 * padding, kernel, stride);
+        if (padding < 0 || padding > kernel / 2) throw new ArgumentException($"MaxPool2d: padding {padding} must be in [0, kernel/2 = {kernel / 2}].", nameof(padding));
+        Check(x.Length, planes, height + 2 * padding, width + 2 * padding, y.Length, ho, wo, kernel, stride, height * width);
         if (argmax.Length != y.Length) throw new ArgumentException($"MaxPool2d: argmax holds {argmax.Length} values for {y.Length} outputs.", nameof(argmax));
         unsafe
         {
@@ -29,8 +39,13 @@ public static class PoolingKernels
                 WorkSplit.ForRanges(planes, height * width, threads, (first, end) =>
                 {
                     for (int p = first; p < end; p++)
-                        MaxPlane(new ReadOnlySpan<float>((float*)ix + (long)p * height * width, height * width), width, kernel, stride, ho, wo,
-                            new Span<float>((float*)iy + (long)p * ho * wo, ho * wo), new Span<int>((int*)ii + (long)p * ho * wo, ho * wo));
+                    {
+                        var plane = new ReadOnlySpan<float>((float*)ix + (long)p * height * width, height * width);
+                        var output = new Span<float>((float*)iy + (long)p * ho * wo, ho * wo);
+                        var chosen = new Span<int>((int*)ii + (long)p * ho * wo, ho * wo);
+                        if (padding == 0) MaxPlane(plane, width, kernel, stride, ho, wo, output, chosen);
+                        else MaxPlanePadded(plane, height, width, kernel, stride, padding, ho, wo, output, chosen);
+                    }
                 });
             }
         }
@@ -191,11 +206,51 @@ public static class PoolingKernels
         }
     }
 
-    private static void Check(int inputLength, int planes, int height, int width, int outputLength, int ho, int wo, int kernel, int stride)
+    // A window of the padded input (oy, ox): the first maximum in row-major order among its real elements, or the
+    // first NaN (once best is NaN nothing compares greater, so it stays). Pointers: this runs on the 112×112 planes of
+    // an ImageNet stem, where bounds checks cost as much as the comparisons.
+    private static unsafe void MaxPlanePadded(ReadOnlySpan<float> planeSpan, int height, int width, int kernel, int stride, int padding, int ho, int wo,
+        Span<float> ySpan, Span<int> argmaxSpan)
+    {
+        fixed (float* plane = planeSpan, y = ySpan)
+        fixed (int* argmax = argmaxSpan)
+        {
+            for (int oy = 0; oy < ho; oy++)
+            {
+                int top = oy * stride - padding, rowFirst = Math.Max(0, top), rowEnd = Math.Min(height, top + kernel);
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    int left = ox * stride - padding, colFirst = Math.Max(0, left), colEnd = Math.Min(width, left + kernel);
+                    int bestAt = rowFirst * width + colFirst;
+                    float best = plane[bestAt];
+                    for (int iy = rowFirst; iy < rowEnd; iy++)
+                    {
+                        float* row = plane + iy * width;
+                        for (int ix = colFirst; ix < colEnd; ix++)
+                        {
+                            // Branch-free (conditional moves): on real activations the comparison is a coin flip.
+                            float v = row[ix];
+                            bool take = (v > best) | (float.IsNaN(v) & !float.IsNaN(best));
+                            best = take ? v : best;
+                            bestAt = take ? iy * width + ix : bestAt;
+                        }
+                    }
+                    y[oy * wo + ox] = best;
+                    argmax[oy * wo + ox] = bestAt;
+                }
+            }
+        }
+    }
+
+    private static void Check(int inputLength, int planes, int height, int width, int outputLength, int ho, int wo, int kernel, int stride) =>
+        Check(inputLength, planes, height, width, outputLength, ho, wo, kernel, stride, height * width);
+
+    // height and width are the padded sizes; planeSize is the unpadded plane the input holds.
+    private static void Check(int inputLength, int planes, int height, int width, int outputLength, int ho, int wo, int kernel, int stride, int planeSize)
     {
         if (kernel < 1 || stride < 1) throw new ArgumentException($"Pooling: kernel ({kernel}) and stride ({stride}) must be at least 1.");
         if (kernel > height || kernel > width) throw new ArgumentException($"Pooling: kernel {kernel} is larger than the input {height}×{width}.");
-        if (inputLength != (long)planes * height * width) throw new ArgumentException($"Pooling: input holds {inputLength} values, {planes} planes of {height}×{width} need {(long)planes * height * width}.");
+        if (inputLength != (long)planes * planeSize) throw new ArgumentException($"Pooling: input holds {inputLength} values, {planes} planes of {planeSize} need {(long)planes * planeSize}.");
         if (outputLength != (long)planes * ho * wo) throw new ArgumentException($"Pooling: output holds {outputLength} values, {planes} planes of {ho}×{wo} need {(long)planes * ho * wo}.");
     }
 }

@@ -104,12 +104,13 @@ public static class NeighborSearch
     public static string ByteBackend(DistanceMetric metric) => ByteKernelName(metric, ByteKernelFor(metric, SimdPaths.Features));
 
     /// <summary>
-    /// What the float search (feature vectors) runs for <paramref name="metric"/>: "l2-float32-gemm-managed-avx2"
-    /// (L2 by the GEMM provider) or "l1-float32-avx2" (the vector width of L1).
+    /// What the float search (feature vectors) runs for <paramref name="metric"/>: L1 "float32-avx512", "float32-avx2" or
+    /// "float32-scalar" (its own vector loop, at the SIMD level in force); L2 "float32-gemm-PROVIDER" (dot products from
+    /// the GEMM provider).
     /// </summary>
     public static string FloatBackend(DistanceMetric metric) => metric == DistanceMetric.Euclidean
-        ? $"l2-float32-gemm-{Gemm.Provider.Name}"
-        : $"l1-float32-{SimdPaths.Name(SimdPaths.Default)}";
+        ? $"float32-gemm-{Gemm.Provider.Name}"
+        : $"float32-{SimdPaths.Name(SimdPaths.Default)}";
 
     /// <summary>Searches 8-bit rows (images): <paramref name="train"/> is n×d, <paramref name="queries"/> q×d.</summary>
     /// <remarks>Runs <see cref="ByteKernelFor"/> of the SIMD level in force (<see cref="SimdPaths.Features"/>).</remarks>

@@ -27,17 +27,24 @@ public static class CifarReader
     /// (CIFAR-10 batches: 10,000 records = 30,730,000 bytes).
     /// </summary>
     /// <returns>Pixels (N×3×32×32), fine labels, and coarse labels (CIFAR-100 only).</returns>
-    /// <exception cref="DataFormatException">Wrong size or a label out of range.</exception>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="DataFormatException">Wrong size, a label out of range, or not a regular file.</exception>
     public static (byte[] Pixels, int[] Labels, int[]? CoarseLabels) ReadBatch(string path, CifarVariant variant, int expectedRecords)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: CIFAR batch file not found.", path);
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedRecords);
         int record = RecordBytes(variant);
         long expected = (long)record * expectedRecords;
-        long actual = new FileInfo(path).Length;
-        if (actual != expected)
-            throw new DataFormatException(path, $"CIFAR-{(variant == CifarVariant.Cifar10 ? 10 : 100)} batch must be exactly {expected:N0} bytes ({expectedRecords:N0} records of {record}), got {actual:N0}"
-                + (actual % record == 0 ? $" ({actual / record:N0} records)" : " (not a whole number of records)"));
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        using (var file = BoundedFile.OpenRead(path, BoundedFile.MaxDatasetBytes, "a CIFAR batch file"))
+        {
+            long actual = file.Length;
+            if (actual != expected)
+                throw new DataFormatException(path, $"CIFAR-{(variant == CifarVariant.Cifar10 ? 10 : 100)} batch must be exactly {expected:N0} bytes ({expectedRecords:N0} records of {record}), got {actual:N0}"
+                    + (actual % record == 0 ? $" ({actual / record:N0} records)" : " (not a whole number of records)"));
+            bytes = new byte[expected];
+            if (file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) != bytes.Length || file.ReadByte() != -1)
+                throw new DataFormatException(path, "changed size while being read");
+        }
         var pixels = new byte[(long)expectedRecords * ImageBytes];
         var labels = new int[expectedRecords];
         int[]? coarse = variant == CifarVariant.Cifar100 ? new int[expectedRecords] : null;
@@ -61,7 +68,7 @@ public static class CifarReader
     /// <exception cref="DataFormatException">When the file does not list exactly <paramref name="expectedCount"/> names.</exception>
     public static string[] ReadNames(string path, int expectedCount)
     {
-        var names = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        var names = BoundedFile.ReadAllLines(path, 1 << 20, "a class names file").Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         if (names.Length != expectedCount)
             throw new DataFormatException(path, $"expected {expectedCount} class names, found {names.Length}");
         return names;

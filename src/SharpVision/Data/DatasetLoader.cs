@@ -4,6 +4,24 @@ namespace SharpVision.Data;
 /// <summary>Loads a located dataset into train/test <see cref="ImageDataset"/>s, validating every file on the way.</summary>
 public static class DatasetLoader
 {
+    /// <summary>
+    /// Finds a dataset by name or folder with a default <see cref="DatasetLocator"/> and loads it. For
+    /// <c>"fashion-mnist"</c> that is the full set where it is installed (<c>$SHARPVISION_DATA</c>, Debian's
+    /// dataset-fashion-mnist, the cache) and else the 2,000/500-image sample shipped with SharpVision
+    /// (<see cref="DatasetSplits.IsSample"/> says which).
+    /// </summary>
+    /// <example><code>
+    /// var data = DatasetLoader.Load("fashion-mnist");
+    /// var model = new KNearestNeighbors(new KNearestNeighborsOptions(K: 5)).Fit(data.Train);
+    /// </code></example>
+    /// <param name="nameOrPath">A known dataset ("fashion-mnist", "mnist", "cifar-10", "cifar-100") or a folder of IDX
+    /// files, CIFAR batches or class subfolders of images.</param>
+    /// <param name="folderOptions">Options for image folders (ignored for other formats).</param>
+    /// <exception cref="DatasetNotFoundException">Nothing found; the message says where it looked and how to get the data.</exception>
+    /// <exception cref="DataFormatException">A file is malformed (named in the message).</exception>
+    public static DatasetSplits Load(string nameOrPath, ImageFolderOptions? folderOptions = null) =>
+        Load(new DatasetLocator().Locate(nameOrPath), folderOptions);
+
     /// <summary>Loads the dataset at <paramref name="location"/>.</summary>
     /// <param name="location">From <see cref="DatasetLocator.Locate"/>.</param>
     /// <param name="folderOptions">Options for image folders (ignored for other formats).</param>

@@ -14,17 +14,30 @@ public static class IdxReader
     private const int ImagesMagic = 0x00000803;
     private const int LabelsMagic = 0x00000801;
 
+    /// <summary>
+    /// Largest data section accepted, after decompression: 1 GiB (EMNIST's largest split holds 0.64 GB). A header that
+    /// announces more is refused before anything is decompressed.
+    /// </summary>
+    public const long MaxDataBytes = 1L << 30;
+
+    // Memory grows with the bytes actually decompressed, in steps of at most this, not with what the header claims.
+    private const int InitialBuffer = 1 << 24;
+
     /// <summary>Reads an image file: returns (count, rows, cols, pixels count·rows·cols bytes).</summary>
-    /// <exception cref="DataFormatException">Wrong magic, bad dimensions, truncated or trailing data, corrupt gzip.</exception>
-    public static (int Count, int Rows, int Columns, byte[] Pixels) ReadImages(string path)
+    /// <param name="path">The file, raw or gzip.</param>
+    /// <param name="maxDataBytes">Refuse headers announcing more data bytes than this.</param>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="DataFormatException">Wrong magic, bad dimensions, truncated or trailing data, corrupt gzip, too large, not a regular file.</exception>
+    public static (int Count, int Rows, int Columns, byte[] Pixels) ReadImages(string path, long maxDataBytes = MaxDataBytes)
     {
-        var (dims, data) = Read(path, ImagesMagic, 3, "image");
+        var (dims, data) = Read(path, ImagesMagic, 3, "image", maxDataBytes);
         return (dims[0], dims[1], dims[2], data);
     }
 
     /// <summary>Reads a label file: one byte per item.</summary>
-    /// <exception cref="DataFormatException">Wrong magic, truncated or trailing data, corrupt gzip.</exception>
-    public static byte[] ReadLabels(string path) => Read(path, LabelsMagic, 1, "label").Data;
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="DataFormatException">Wrong magic, truncated or trailing data, corrupt gzip, too large, not a regular file.</exception>
+    public static byte[] ReadLabels(string path, long maxDataBytes = MaxDataBytes) => Read(path, LabelsMagic, 1, "label", maxDataBytes).Data;
 
     /// <summary>Writes an uncompressed or gzip IDX file (used for the shipped sample and by tests).</summary>
     public static void Write(string path, ReadOnlySpan<int> dimensions, ReadOnlySpan<byte> data, bool gzip)
@@ -43,10 +56,9 @@ public static class IdxReader
         stream.Write(data);
     }
 
-    private static (int[] Dims, byte[] Data) Read(string path, int expectedMagic, int rank, string kind)
+    private static (int[] Dims, byte[] Data) Read(string path, int expectedMagic, int rank, string kind, long maxDataBytes)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: IDX {kind} file not found.", path);
-        using var file = File.OpenRead(path);
+        using var file = BoundedFile.OpenRead(path, BoundedFile.MaxDatasetBytes, $"an IDX {kind} file");
         Span<byte> probe = stackalloc byte[2];
         int got = file.ReadAtLeast(probe, 2, throwOnEndOfStream: false);
         file.Position = 0;
@@ -54,7 +66,7 @@ public static class IdxReader
         using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
         try
         {
-            return ReadBody(stream, path, expectedMagic, rank, kind);
+            return ReadBody(stream, path, expectedMagic, rank, kind, maxDataBytes);
         }
         catch (InvalidDataException e)
         {
@@ -62,7 +74,7 @@ public static class IdxReader
         }
     }
 
-    private static (int[] Dims, byte[] Data) ReadBody(Stream stream, string path, int expectedMagic, int rank, string kind)
+    private static (int[] Dims, byte[] Data) ReadBody(Stream stream, string path, int expectedMagic, int rank, string kind, long maxDataBytes)
     {
         Span<byte> header = stackalloc byte[4 + 4 * rank];
         int got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
@@ -81,15 +93,29 @@ public static class IdxReader
             if (dims[i] < 0 || (i > 0 && dims[i] == 0))
                 throw new DataFormatException(path, $"invalid IDX dimension {i}: {dims[i]}");
             total *= dims[i];
-            if (total > Array.MaxLength)
-                throw new DataFormatException(path, $"IDX header announces {string.Join('×', dims[..(i + 1)])} bytes, more than one array can hold");
+            if (total > Math.Min(maxDataBytes, Array.MaxLength))
+                throw new DataFormatException(path, $"IDX header announces {string.Join('×', dims[..(i + 1)])}{(i + 1 < rank ? "×…" : "")} data bytes, " +
+                    $"more than the {Math.Min(maxDataBytes, Array.MaxLength):N0} a dataset file may hold");
         }
-        var data = new byte[total];
-        int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        if (read < data.Length)
+        var (data, read) = ReadUpTo(stream, (int)total);
+        if (read < total)
             throw new DataFormatException(path, $"truncated IDX {kind} file: header announces {string.Join('×', dims)} = {total} data bytes, file holds {read}");
         if (stream.ReadByte() != -1)
             throw new DataFormatException(path, $"IDX {kind} file has bytes after the {total} announced by its header ({string.Join('×', dims)})");
         return (dims, data);
+    }
+
+    // Reads up to `total` bytes into a buffer that grows with what arrives (doubling, capped at `total`), so a header
+    // that claims a gigabyte over a few bytes of data costs a few bytes, not a gigabyte.
+    private static (byte[] Data, int Read) ReadUpTo(Stream stream, int total)
+    {
+        var data = new byte[Math.Min(total, InitialBuffer)];
+        int read = 0;
+        while (true)
+        {
+            read += stream.ReadAtLeast(data.AsSpan(read), data.Length - read, throwOnEndOfStream: false);
+            if (read < data.Length || data.Length == total) return (data, read);
+            Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+        }
     }
 }

@@ -68,6 +68,16 @@ public sealed class ImageDataset
     /// <summary>The C×H×W bytes of image <paramref name="index"/>.</summary>
     public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(checked(index * SampleSize), SampleSize);
 
+    /// <summary>Image <paramref name="index"/> as an <see cref="Imaging.Image"/> (H×W×C interleaved, copied), to save as PNG or show.</summary>
+    /// <example><code>PngEncoder.Save(test.ToImage(0), "test-0.png");</code></example>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside 0..Count − 1.</exception>
+    public Imaging.Image ToImage(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        return ImagePreparation.FromPlanar(Image(index), Channels, Height, Width);
+    }
+
     /// <summary>Number of images per class.</summary>
     public int[] ClassCounts()
     {

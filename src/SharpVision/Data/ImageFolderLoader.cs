@@ -28,7 +28,10 @@ public sealed record ImageFolderResult(DatasetSplits Splits, IReadOnlyList<(stri
 /// </summary>
 public static class ImageFolderLoader
 {
-    /// <exception cref="DataFormatException">An empty class folder, or an undecodable file (unless skipped).</exception>
+    /// <exception cref="DataFormatException">
+    /// An empty class folder, or an undecodable or unreadable file (unless skipped): not a regular file (FIFO, device,
+    /// dangling or looping link), too large, permission denied.
+    /// </exception>
     public static ImageFolderResult Load(string root, ImageFolderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -80,6 +83,11 @@ public static class ImageFolderLoader
             catch (DataFormatException e)
             {
                 errors[i] = e.Reason;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Vanished, unreadable (permissions) or otherwise failing files are reported like corrupt ones, by name.
+                errors[i] = $"cannot be read ({e.Message.Replace(files[i].Path + ": ", "", StringComparison.Ordinal).TrimEnd('.')})";
             }
         });
         var skipped = new List<(string, string)>();

@@ -18,19 +18,27 @@ namespace SharpVision.Features;
 /// so that misses too.</para>
 /// <para>Files: <c>&lt;directory&gt;/&lt;key&gt;.safetensors</c> holding "features" (F32, N×D) and, in the metadata,
 /// the config and dataset identity, which are compared on read (a file whose metadata or size disagrees, or that
-/// does not parse, is treated as a miss and rewritten). Writes are atomic (temp file, flush, rename).</para>
+/// does not parse, is treated as a miss and rewritten). Each file also records the SHA-256 of its feature bytes: a file
+/// whose bytes do not match it (damaged or tampered with), or whose features are not all finite, is recomputed and
+/// replaced, and <see cref="Notice"/> is told which file it was. Writes are atomic (temp file, flush, rename).</para>
 /// <para>Directory: <c>$SHARPVISION_CACHE</c> when set, else <c>$XDG_CACHE_HOME/sharpvision/features</c>, else
 /// <c>~/.cache/sharpvision/features</c>.</para>
 /// </remarks>
 public sealed class FeatureCache
 {
     /// <summary>A cache in <paramref name="directory"/> (null: <see cref="DefaultDirectory"/>).</summary>
-    public FeatureCache(string? directory = null)
+    /// <param name="directory">The cache folder.</param>
+    /// <param name="notice">Told when a damaged entry is found and replaced (the file and what was wrong).</param>
+    public FeatureCache(string? directory = null, Action<string>? notice = null)
     {
         Directory = Path.GetFullPath(directory ?? DefaultDirectory(Environment.GetEnvironmentVariable));
+        Notice = notice;
     }
 
     public string Directory { get; }
+
+    /// <summary>Told when a damaged cache entry is found (and recomputed); null: silent.</summary>
+    public Action<string>? Notice { get; }
 
     /// <summary>Where caches go by default (see the class remarks), given an environment lookup.</summary>
     public static string DefaultDirectory(Func<string, string?> environment)
@@ -85,19 +93,21 @@ public sealed class FeatureCache
             return cached;
         }
         var features = pipeline.Extract(data, threads, out length, cancellationToken);
+        var entry = TensorEntry.FromSingle("features", features, data.Count, length);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "sharpvision-features",
             ["config"] = config,
             ["dataset_identity"] = identity,
             ["dataset_name"] = data.Name,
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(entry.Data)),
         };
-        SafeTensorsFile.Write(path, metadata, [TensorEntry.FromSingle("features", features, data.Count, length)]);
+        SafeTensorsFile.Write(path, metadata, [entry]);
         hit = false;
         return features;
     }
 
-    private static float[]? TryRead(string path, string identity, string config, int count, int length)
+    private float[]? TryRead(string path, string identity, string config, int count, int length)
     {
         if (!File.Exists(path)) return null;
         try
@@ -107,11 +117,25 @@ public sealed class FeatureCache
             if (!file.Metadata.TryGetValue("dataset_identity", out var i) || i != identity) return null;
             var features = file.Find("features");
             if (features is null || features.DType != TensorDType.F32 || features.Shape is not [var n, var d] || n != count || d != length) return null;
-            return features.ToSingle();
+            if (!file.Metadata.TryGetValue("sha256", out var checksum)) return null; // written before entries had checksums: recomputed
+            if (!string.Equals(checksum, Convert.ToHexStringLower(SHA256.HashData(features.Data)), StringComparison.Ordinal))
+                return Damaged(path, "its features do not match their recorded SHA-256 (damaged or edited)");
+            var values = features.ToSingle();
+            if (Array.Exists(values, v => !float.IsFinite(v)))
+                return Damaged(path, "it holds NaN or infinite features");
+            return values;
         }
-        catch (DataFormatException)
+        catch (DataFormatException e)
         {
-            return null; // a damaged cache file is recomputed and replaced
+            return Damaged(path, e.Reason);
         }
+    }
+
+    // A damaged entry is recomputed and replaced (the caller writes the fresh one over it); say which file it was.
+    private float[]? Damaged(string path, string reason)
+    {
+        Notice?.Invoke($"warning: feature cache file {path} was damaged ({reason}); recomputing it and replacing the file. " +
+            $"If this repeats, delete the cache folder {Directory} (or run with --no-cache).");
+        return null;
     }
 }

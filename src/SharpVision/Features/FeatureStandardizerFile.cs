@@ -42,7 +42,7 @@ public static class FeatureStandardizerFile
         if (!file.Metadata.TryGetValue("features", out var featureJson)) return null;
         try
         {
-            var spec = (string?)JsonNode.Parse(featureJson)?["spec"] ?? throw new DataFormatException(path, "features metadata has no spec");
+            var spec = (string?)OutsideJson.Parse(featureJson)?["spec"] ?? throw new DataFormatException(path, "features metadata has no spec");
             var pipeline = FeaturePipeline.Parse(spec);
             for (int i = 0; i < pipeline.Extractors.Count; i++)
                 if (pipeline.Extractors[i] is BagOfVisualWords bag)

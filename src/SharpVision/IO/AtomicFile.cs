@@ -31,6 +31,18 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// True for the name of a temporary file <see cref="Write"/> makes (<c>.NAME.GUID.tmp</c>, 32 hex digits): what a
+    /// process killed mid-write leaves behind, for <see cref="Runs.RunFolder"/> to clean up.
+    /// </summary>
+    public static bool IsTemporaryName(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        if (!fileName.StartsWith('.') || !fileName.EndsWith(".tmp", StringComparison.Ordinal) || fileName.Length < 1 + 1 + 1 + 32 + 4) return false;
+        var guid = fileName.AsSpan(fileName.Length - 4 - 32, 32);
+        return fileName[fileName.Length - 4 - 32 - 1] == '.' && guid.IndexOfAnyExcept("0123456789abcdef") < 0;
+    }
+
     /// <summary>Writes <paramref name="bytes"/> atomically.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

@@ -65,11 +65,14 @@ public static class ImageDecoder
 
     /// <summary>Reads and decodes a file. See <see cref="Decode(ReadOnlySpan{byte}, string, long)"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="DataFormatException">The file is not a decodable PNG or JPEG.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="DataFormatException">
+    /// The file is not a decodable PNG or JPEG, not a regular file (a folder, FIFO, device), or larger than <see cref="BoundedFile.MaxImageBytes"/>.
+    /// </exception>
     public static Image Load(string path, long maxPixels = DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] data = File.ReadAllBytes(path);
+        byte[] data = BoundedFile.ReadAllBytes(path, BoundedFile.MaxImageBytes, "an image");
         return Decode(data, path, maxPixels);
     }
 
@@ -86,12 +89,20 @@ public static class ImageDecoder
             throw new DataFormatException(path, $"{format} header claims {width}x{height} = {pixels} pixels, more than the limit of {maxPixels}");
     }
 
-    private static string Sniff(ReadOnlySpan<byte> data, string path)
+    /// <summary>"png" or "jpeg" from the magic bytes alone, or null when the data is neither (no exception).</summary>
+    public static string? DetectFormat(ReadOnlySpan<byte> data)
     {
         if (data.Length >= 8 && data[..8].SequenceEqual(PngDecoder.Signature))
             return "png";
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
             return "jpeg";
+        return null;
+    }
+
+    private static string Sniff(ReadOnlySpan<byte> data, string path)
+    {
+        if (DetectFormat(data) is { } format)
+            return format;
         if (data.IsEmpty)
             throw new DataFormatException(path, "not a PNG or JPEG file (the file is empty)");
         var head = string.Join(" ", data[..Math.Min(4, data.Length)].ToArray().Select(b => $"0x{b:X2}"));

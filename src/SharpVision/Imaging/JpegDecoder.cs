@@ -165,6 +165,9 @@ internal sealed class JpegDecoder
                 table.ValueOffset[length] = k - code;
                 for (int i = 0; i < counts[length - 1]; i++, code++, k++)
                 {
+                    // A code must fit in `length` bits; checked before it indexes the lookup table (found by fuzzing).
+                    if (code >= 1 << length)
+                        throw Corrupt("Huffman table has more codes than fit");
                     if (length <= 9)
                     {
                         int first = code << (9 - length), n = 1 << (9 - length);

@@ -1,13 +1,17 @@
 using SharpVision.Classic;
+using SharpVision.Classic.Svm;
+using SharpVision.Classic.Trees;
 using SharpVision.IO;
 using SharpVision.Nn;
+using SharpVision.Onnx;
 using SharpVision.Serialization;
 
 namespace SharpVision.Models;
 
 /// <summary>
 /// Loads any SharpVision model file. The file's "model" metadata picks a loader from a closed table (nothing in a file
-/// names code to run); the loader checks every tensor against what the model needs before building it.
+/// names code to run); the loader checks every tensor against what the model needs before building it. A path ending
+/// in ".onnx" is read as an ONNX classifier (<see cref="OnnxClassifier"/>) and runs on the engine.
 /// </summary>
 /// <example><code>
 /// IImageClassifier model = ModelFile.Load("runs/cnn2/model.safetensors");
@@ -27,6 +31,11 @@ public static class ModelFile
         ["cnn2"] = NetworkModelFile.Load,
         ["resnet8"] = NetworkModelFile.Load,
         ["resnet20"] = NetworkModelFile.Load,
+        [TreeModelFile.TreeKind] = TreeModelFile.Load,
+        [TreeModelFile.ForestKind] = TreeModelFile.Load,
+        [TreeModelFile.BoostKind] = TreeModelFile.Load,
+        [KernelSvmModelFile.Kind] = (path, file, _) => KernelSvmModelFile.Load(path, file),
+        [OnnxModelFile.Kind] = (path, file, _) => OnnxModelFile.Load(path, file),
     };
 
     /// <summary>The model types a file may hold (a closed list).</summary>
@@ -42,6 +51,14 @@ public static class ModelFile
     /// <exception cref="DataFormatException">Not a SharpVision model, an unknown type, or a malformed or inconsistent model.</exception>
     public static IImageClassifier Load(string path, out IReadOnlyDictionary<string, string> metadata)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            // An ONNX classifier (a SharpVision export or any file of the supported operators), run on the engine.
+            var onnx = OnnxClassifier.Load(path);
+            metadata = onnx.Network.Model.Metadata.GroupBy(m => m.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+            return onnx;
+        }
         var file = SafeTensorsFile.Read(path);
         metadata = file.Metadata;
         var kind = ModelMetadata.Kind(path, file.Metadata);

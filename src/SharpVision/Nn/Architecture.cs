@@ -34,12 +34,21 @@ public static class Architecture
     }
 
     /// <summary>Builds a network (parameters zeroed) from its JSON description.</summary>
-    /// <exception cref="FormatException">Unknown layer type, missing or invalid hyperparameter (the layer's index is named).</exception>
-    public static Sequential FromJson(JsonArray layers)
+    /// <param name="layers">The description (<see cref="ToJson"/>'s output).</param>
+    /// <param name="maxValues">
+    /// Refuse, before allocating anything, an architecture whose parameters and buffers hold more values in all than this
+    /// (a model file passes the values its tensors hold, so a header cannot ask for layers its data does not contain).
+    /// </param>
+    /// <param name="maxTensorValues">Likewise for the largest single parameter or buffer.</param>
+    /// <exception cref="FormatException">
+    /// Unknown layer type, missing or invalid hyperparameter, or layers larger than the limits (the layer's index is named).
+    /// </exception>
+    public static Sequential FromJson(JsonArray layers, long maxValues = long.MaxValue, long maxTensorValues = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count == 0) throw new FormatException("the architecture has no layers");
         var modules = new List<Module>();
+        long totalValues = 0;
         for (int i = 0; i < layers.Count; i++)
         {
             if (layers[i] is not JsonObject layer) throw new FormatException($"layer {i} is not an object");
@@ -58,6 +67,13 @@ public static class Architecture
                 if (!(v >= min && v <= max)) throw new FormatException($"layer {i} ({type}): '{key}' = {v.ToString(CultureInfo.InvariantCulture)} is outside [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
                 return v;
             }
+            // The layer's size from its hyperparameters alone, checked before its module allocates anything.
+            var (values, largest) = Size(type, (key, min, max) => Int(key, min, max));
+            totalValues += values;
+            if (totalValues > maxValues || largest > maxTensorValues)
+                throw new FormatException(totalValues > maxValues
+                    ? string.Create(CultureInfo.InvariantCulture, $"layer {i} ({type}) brings the network to {totalValues:N0} parameter values, more than the {maxValues:N0} the file holds")
+                    : string.Create(CultureInfo.InvariantCulture, $"layer {i} ({type}) needs a tensor of {largest:N0} values, larger than any the file holds ({maxTensorValues:N0})"));
             try
             {
                 modules.Add(Build(type, Int, Real, i));
@@ -68,6 +84,70 @@ public static class Architecture
             }
         }
         return new Sequential(modules);
+    }
+
+    /// <summary>
+    /// Values held by a layer's parameters and buffers, and its largest single tensor, from its hyperparameters
+    /// (<paramref name="integer"/> reads one, checked against a range); must agree with what the modules allocate.
+    /// </summary>
+    private static (long Values, long Largest) Size(string type, Func<string, int, int, int> integer)
+    {
+        switch (type)
+        {
+            case "linear":
+            {
+                long inputs = integer("in", 1, 1 << 24), outputs = integer("out", 1, 1 << 24), bias = integer("bias", 0, 1);
+                return (inputs * outputs + bias * outputs, Math.Max(inputs * outputs, outputs));
+            }
+            case "conv2d":
+            {
+                long inputs = integer("in", 1, 1 << 16), outputs = integer("out", 1, 1 << 16), kernel = integer("kernel", 1, 64), bias = integer("bias", 0, 1);
+                long weight = outputs * inputs * kernel * kernel;
+                return (weight + bias * outputs, Math.Max(weight, outputs));
+            }
+            case "batch_norm1d" or "batch_norm2d":
+            {
+                long features = integer("features", 1, 1 << 24);
+                return (4 * features, features); // gamma, beta, running mean, running variance
+            }
+            case "residual":
+            {
+                long inputs = integer("in", 1, 1 << 16), outputs = integer("out", 1, 1 << 16), stride = integer("stride", 1, 64);
+                long values = 9 * inputs * outputs + 9 * outputs * outputs + 8 * outputs;
+                if (stride != 1 || inputs != outputs) values += inputs * outputs + 4 * outputs;
+                return (values, Math.Max(9 * inputs * outputs, 9 * outputs * outputs));
+            }
+            case "layer_norm":
+            {
+                long features = integer("features", 1, 1 << 24);
+                return (2 * features, features);
+            }
+            case "patch_embedding":
+            {
+                long channels = integer("channels", 1, 4096), height = integer("height", 1, 4096), width = integer("width", 1, 4096);
+                long patch = integer("patch", 1, 4096), dim = integer("dim", 1, 1 << 14), classToken = integer("class_token", 0, 1);
+                long tokens = height / patch * (width / patch) + classToken, weight = dim * channels * patch * patch;
+                return (weight + dim + classToken * dim + tokens * dim, Math.Max(weight, tokens * dim));
+            }
+            case "channel_tokens":
+            {
+                long dim = integer("dim", 1, 1 << 14), tokens = integer("tokens", 1, 1 << 16), position = integer("position", 0, 1);
+                return (position * tokens * dim, position * tokens * dim);
+            }
+            case "encoder_block":
+            {
+                // Two layer norms, attention (in-projection 3D×D + 3D, out-projection D×D + D), MLP D→M→D.
+                long dim = integer("dim", 1, 1 << 14), mlp = integer("mlp", 1, 1 << 16);
+                return (4 * dim + 4 * dim * dim + 4 * dim + 2 * dim * mlp + mlp + dim, Math.Max(3 * dim * dim, dim * mlp));
+            }
+            case "sequence_pool":
+            {
+                long dim = integer("dim", 1, 1 << 14);
+                return (dim + 1, dim);
+            }
+            default:
+                return (0, 0);
+        }
     }
 
     // One layer from its type and hyperparameters (read through the validating accessors of FromJson).

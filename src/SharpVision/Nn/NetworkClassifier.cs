@@ -37,8 +37,9 @@ public sealed class NetworkClassifier : IImageClassifier
     /// <param name="classNames">Class names in label order.</param>
     /// <param name="features">Hand-crafted features read instead of normalized pixels, or null.</param>
     /// <param name="flipAveraging">Test-time augmentation: average each image's probabilities with its mirror image's.</param>
+    /// <param name="inputStatistics">The prepared training images' statistics (null: unknown).</param>
     public NetworkClassifier(string kind, Sequential network, ClassifierLoss loss, Normalizer normalizer, ImagePreparation preparation, IReadOnlyList<string> classNames,
-        Features.FeatureStandardizer? features = null, bool flipAveraging = false)
+        Features.FeatureStandardizer? features = null, bool flipAveraging = false, InputStatistics? inputStatistics = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(network);
@@ -49,6 +50,9 @@ public sealed class NetworkClassifier : IImageClassifier
         if (classNames.Count < 2) throw new ArgumentException("A classifier needs at least 2 classes.", nameof(classNames));
         int sampleSize = preparation.Channels * preparation.Height * preparation.Width;
         if (normalizer.SampleSize != sampleSize) throw new ArgumentException($"Normalizer expects {normalizer.SampleSize} values; images have {sampleSize}.", nameof(normalizer));
+        if (inputStatistics is not null && (inputStatistics.Mean.Length != sampleSize || inputStatistics.Deviation.Length != sampleSize))
+            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.",
+                nameof(inputStatistics));
         Kind = kind;
         Network = network;
         Loss = loss;
@@ -57,7 +61,11 @@ public sealed class NetworkClassifier : IImageClassifier
         ClassNames = classNames;
         Features = features;
         FlipAveraging = flipAveraging;
+        InputStatistics = inputStatistics;
     }
+
+    /// <inheritdoc/>
+    public InputStatistics? InputStatistics { get; }
 
     /// <summary>Hand-crafted features the network reads instead of normalized pixels (<c>--features</c>), or null.</summary>
     public Features.FeatureStandardizer? Features { get; }
@@ -86,7 +94,12 @@ public sealed class NetworkClassifier : IImageClassifier
 
     /// <summary>The same model (sharing its network) with test-time flip averaging on or off.</summary>
     public NetworkClassifier WithFlipAveraging(bool flipAveraging) => flipAveraging == FlipAveraging ? this
-        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
+        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging, InputStatistics);
+
+    /// <summary>The same model (sharing its network) carrying <paramref name="statistics"/>.</summary>
+    /// <exception cref="ArgumentException">Statistics of another image size.</exception>
+    public NetworkClassifier WithInputStatistics(InputStatistics? statistics) =>
+        new(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, FlipAveraging, statistics);
 
     /// <inheritdoc/>
     public JsonObject Describe() => new()
@@ -100,6 +113,7 @@ public sealed class NetworkClassifier : IImageClassifier
         ["features"] = Features?.Pipeline.CanonicalConfig,
         ["tta"] = FlipAveraging ? "flip" : "none",
         ["architecture"] = Architecture.ToJson(Network),
+        ["input_statistics"] = InputStatistics?.ToJson(),
     };
 
     /// <inheritdoc/>
@@ -166,21 +180,6 @@ public sealed class NetworkClassifier : IImageClassifier
         return probabilities;
     }
 
-    // Classes ranked by descending probability; equal probabilities keep the lower class index first.
-    private Predictions Rank(float[] probabilities, int count)
-    {
-        int c = ClassNames.Count;
-        var ranking = new int[count * c];
-        for (int i = 0; i < count; i++)
-        {
-            var order = ranking.AsSpan(i * c, c);
-            for (int j = 0; j < c; j++) order[j] = j;
-            var row = probabilities.AsSpan(i * c, c).ToArray();
-            order.Sort((a, b) => row[b] != row[a] ? row[b].CompareTo(row[a]) : a.CompareTo(b));
-        }
-        return new Predictions(count, c, probabilities, ranking);
-    }
-
     /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 512 (with <see cref="FlipAveraging"/>, also their mirror images).</summary>
     public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
@@ -201,7 +200,7 @@ public sealed class NetworkClassifier : IImageClassifier
             var flipped = Probabilities(mirrored, count);
             for (int i = 0; i < probabilities.Length; i++) probabilities[i] = 0.5f * (probabilities[i] + flipped[i]);
         }
-        return Rank(probabilities, count);
+        return Predictions.Rank(probabilities, ClassNames.Count); // descending probability, the lower class first among equals
     }
 
     // Class probabilities of count images, normalized (or featurized) and scored 512 at a time.

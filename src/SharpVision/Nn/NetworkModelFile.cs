@@ -35,6 +35,7 @@ public static class NetworkModelFile
         foreach (var (name, values) in model.Network.NamedBuffers())
             entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
         if (model.Features is { } f) FeatureStandardizerFile.Add(f, metadata, entries);
+        InputStatisticsFile.Add(model.InputStatistics, model.Preparation, metadata, entries);
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -51,9 +52,16 @@ public static class NetworkModelFile
         Sequential network;
         try
         {
-            var architecture = JsonNode.Parse(ModelMetadata.Require(path, meta, "architecture")) as JsonArray
+            var architecture = OutsideJson.Parse(ModelMetadata.Require(path, meta, "architecture")) as JsonArray
                 ?? throw new DataFormatException(path, "architecture is not a JSON array");
-            network = Architecture.FromJson(architecture);
+            // The architecture may not ask for more than the file's parameter and buffer tensors hold: checked layer by
+            // layer before any layer allocates, so a small file cannot make the loader build a huge network. A little
+            // slack (4 MB) lets a small disagreement be built and then reported below by tensor name.
+            var stored = file.Tensors.Where(t => t.DType == TensorDType.F32
+                    && (t.Name.StartsWith("param.", StringComparison.Ordinal) || t.Name.StartsWith("buffer.", StringComparison.Ordinal)))
+                .Select(t => t.Data.LongLength / 4).ToList();
+            const long slack = 1 << 20;
+            network = Architecture.FromJson(architecture, stored.Sum() + slack, stored.DefaultIfEmpty(0).Max() + slack);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
         {
@@ -76,16 +84,19 @@ public static class NetworkModelFile
         }
         var normalizer = ReadNormalizer(path, file, preparation);
         var features = FeatureStandardizerFile.Load(path, file, preparation);
+        var statistics = InputStatisticsFile.Load(path, file, preparation);
         var known = network.NamedParameters().Select(p => "param." + p.Name)
             .Concat(network.NamedBuffers().Select(b => "buffer." + b.Name))
             .Concat(["normalizer.mean", "normalizer.scale"])
             .Concat(features is null ? [] : FeatureStandardizerFile.TensorNames(features))
+            .Concat(statistics is null ? [] : InputStatisticsFile.TensorNames)
             .ToHashSet(StringComparer.Ordinal);
         ModelMetadata.RejectUnknownTensors(path, file, known, $"the {kind} model");
         NetworkClassifier model;
         try
         {
-            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, meta.TryGetValue("tta", out var tta) && tta == "flip");
+            bool flip = meta.TryGetValue("tta", out var tta) && tta == "flip";
+            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, flip, statistics);
         }
         catch (ArgumentException e)
         {
@@ -110,7 +121,7 @@ public static class NetworkModelFile
         var text = ModelMetadata.Require(path, file.Metadata, "normalization");
         try
         {
-            var norm = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"normalization {text} is not a JSON object");
+            var norm = OutsideJson.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"normalization {text} is not a JSON object");
             var mode = Normalizer.Parse((string?)norm["mode"]) ?? throw new DataFormatException(path, $"unknown normalization {text}");
             var mean = ModelMetadata.RequireTensor(path, file, "normalizer.mean", "the input normalization").ToSingle();
             var scale = ModelMetadata.RequireTensor(path, file, "normalizer.scale", "the input normalization").ToSingle();

@@ -1,4 +1,5 @@
 using System.Text;
+using SharpVision.Data;
 using SharpVision.Imaging;
 using static SharpVision.Reports.Markup;
 
@@ -59,15 +60,8 @@ public static class ImageGrid
 public static class ReportImages
 {
     /// <summary>An image from C×H×W planes (the dataset layout) into H×W×C interleaved pixels; 1 or 3 channels.</summary>
-    public static Image FromPlanes(ReadOnlySpan<byte> planes, int channels, int height, int width)
-    {
-        if (planes.Length != channels * height * width) throw new ArgumentException($"{planes.Length} bytes are not {channels}×{height}×{width}.", nameof(planes));
-        var pixels = new byte[planes.Length];
-        int plane = height * width;
-        for (int c = 0; c < channels; c++)
-            for (int i = 0; i < plane; i++) pixels[i * channels + c] = planes[c * plane + i];
-        return new Image(width, height, channels, pixels);
-    }
+    public static Image FromPlanes(ReadOnlySpan<byte> planes, int channels, int height, int width) =>
+        ImagePreparation.FromPlanar(planes, channels, height, width);
 
     /// <summary>
     /// C×H×W floats (C = 1 or 3) as an image, mapping [<paramref name="low"/>, <paramref name="high"/>] linearly to

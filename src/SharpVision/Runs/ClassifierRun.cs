@@ -60,7 +60,8 @@ public static class ClassifierRun
     /// <param name="runDirectory">The run folder; it must not hold a run unless <paramref name="context"/> resumes one.</param>
     /// <param name="context">Threads, cancellation, events; its run folder is set to <paramref name="runDirectory"/>.</param>
     /// <param name="options">What to record.</param>
-    /// <exception cref="IOException">The folder already holds a run and this is not a resume.</exception>
+    /// <exception cref="RunFolderExistsException">The folder holds anything and this is not a resume (clear it first: <see cref="RunFolder.Clear"/>).</exception>
+    /// <exception cref="RunFolderInUseException">Another process is writing the folder.</exception>
     /// <exception cref="ModelSetupException">The trainer's settings do not fit the data.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (a gradient run keeps its checkpoint).</exception>
     public static RunResult Execute(IClassifierTrainer trainer, DatasetSplits splits, DatasetLocation location, string runDirectory, FitContext? context = null,
@@ -74,7 +75,8 @@ public static class ClassifierRun
         options ??= new RunOptions();
         var clock = Stopwatch.StartNew();
         runDirectory = Path.GetFullPath(runDirectory);
-        if (!context.Resume && HoldsRun(runDirectory)) throw new IOException($"{runDirectory} already holds a run.");
+        using var hold = RunFolder.Lock(runDirectory); // one writer for the run's life (nests inside a command that holds it)
+        if (!context.Resume && RunFolder.IsNonEmpty(runDirectory)) throw new RunFolderExistsException(runDirectory);
         bool created = !Directory.Exists(runDirectory);
         Directory.CreateDirectory(runDirectory);
         int threads = context.ResolvedThreads;

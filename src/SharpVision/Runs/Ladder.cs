@@ -5,6 +5,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
+using SharpVision.Reports;
 using SharpVision.Nn;
 using SharpVision.Evaluation;
 using SharpVision.Tensors.Kernels;
@@ -48,6 +49,11 @@ public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy
         ["validation_accuracy"] = RunJson.Round(ValidationAccuracy),
         ["seconds"] = Math.Round(Seconds, 3),
     };
+
+    /// <summary>The inverse of <see cref="ToJson"/>.</summary>
+    /// <exception cref="FormatException">A key is missing or of the wrong type.</exception>
+    public static GridResult FromJson(JsonNode? node) =>
+        new(LadderJson.Object(node, "params"), LadderJson.Number(node, "validation_accuracy"), LadderJson.Number(node, "seconds"));
 }
 
 /// <summary>One rung of the ladder: what was chosen, how it scored, what it costs.</summary>
@@ -99,10 +105,85 @@ public sealed record RungResult(string Name, string Title, JsonObject Hyperparam
         ["cut_short"] = CutShort,
         ["notes"] = new JsonArray(Notes.Select(n => (JsonNode)n).ToArray()),
     };
+
+    /// <summary>The inverse of <see cref="ToJson"/> (ladder.json's rungs).</summary>
+    /// <exception cref="FormatException">A key is missing or of the wrong type.</exception>
+    public static RungResult FromJson(JsonNode? node) => new(
+        LadderJson.Text(node, "name"), LadderJson.Text(node, "title"), LadderJson.Object(node, "hyperparameters"), LadderJson.Object(node, "fixed"),
+        LadderJson.Array(node, "grid").Select(GridResult.FromJson).ToList(), (int)LadderJson.Number(node, "grid_size"),
+        node?["validation_accuracy"] is null ? null : LadderJson.Number(node, "validation_accuracy"), LadderJson.Number(node, "test_accuracy"),
+        LadderJson.Number(node, "train_seconds"), LadderJson.Number(node, "search_seconds"), LadderJson.Number(node, "rung_seconds"),
+        LadderJson.Number(node, "predict_us_per_image"), (long)LadderJson.Number(node, "model_bytes"), (long)LadderJson.Number(node, "parameters"),
+        LadderJson.Text(node, "run_dir"), LadderJson.Flag(node, "cut_short"),
+        LadderJson.Array(node, "notes").Select(n => n?.ToString() ?? "").ToList());
+}
+
+/// <summary>Typed reads of ladder.json's values; a missing or mistyped key is a <see cref="FormatException"/> naming it.</summary>
+internal static class LadderJson
+{
+    public static double Number(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out double d) ? d : throw new FormatException($"\"{key}\" is not a number");
+
+    public static string Text(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out string? s) ? s : throw new FormatException($"\"{key}\" is not a string");
+
+    public static bool Flag(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out bool b) ? b : throw new FormatException($"\"{key}\" is not true or false");
+
+    public static JsonObject Object(JsonNode? node, string key) =>
+        node?[key] is JsonObject o ? (JsonObject)o.DeepClone() : throw new FormatException($"\"{key}\" is not an object");
+
+    public static JsonArray Array(JsonNode? node, string key) =>
+        node?[key] is JsonArray a ? a : throw new FormatException($"\"{key}\" is not an array");
 }
 
 /// <summary>What the ladder produced: its rungs, ladder.json's document, and the time it took.</summary>
-public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Document, string Directory, DatasetLocation Location, TimeSpan Budget, TimeSpan Total);
+public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Document, string Directory, DatasetLocation Location, TimeSpan Budget,
+    TimeSpan Total)
+{
+    /// <summary>ladder.json's file name in a ladder folder.</summary>
+    public const string FileName = "ladder.json";
+
+    /// <summary>The ladder as ladder.json records it (<paramref name="directory"/>: the folder it sits in now).</summary>
+    /// <exception cref="DataFormatException">The document is not a ladder.json (the key at fault is named).</exception>
+    public static LadderResult FromDocument(JsonObject document, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var path = Path.Combine(directory, FileName);
+        try
+        {
+            if (document["command"]?.ToString() != "ladder") throw new FormatException("\"command\" is not \"ladder\"");
+            var dataset = document["dataset"];
+            var location = new DatasetLocation(LadderJson.Text(dataset, "name"), LadderJson.Text(dataset, "format"),
+                LadderJson.Text(dataset, "source"), LadderJson.Text(dataset, "origin"), LadderJson.Flag(dataset, "is_sample"));
+            var rungs = LadderJson.Array(document, "rungs").Select(RungResult.FromJson).ToList();
+            return new LadderResult(rungs, document, directory, location, TimeSpan.FromSeconds(LadderJson.Number(document, "budget_s")),
+                TimeSpan.FromSeconds(LadderJson.Number(document, "total_s")));
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            throw new DataFormatException(path, $"is not a ladder document: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads DIR/ladder.json.</summary>
+    /// <exception cref="DataFormatException">Missing, not JSON, or not a ladder document.</exception>
+    public static LadderResult Read(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new DataFormatException(path, "not found: a ladder folder holds the ladder.json that `sharpvision ladder` wrote");
+        try
+        {
+            var document = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return FromDocument(document, directory);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new DataFormatException(path, $"is not valid JSON ({e.Message})", e);
+        }
+    }
+}
 
 /// <summary>
 /// The lectures' ladder on one dataset: k-NN on pixels, a linear SVM and softmax on pixels, HOG (+ a hue histogram when
@@ -166,6 +247,11 @@ public sealed class Ladder
     public IReadOnlyList<RungResult> Finished => _finished;
 
     private readonly List<RungResult> _finished = [];
+
+    // Seconds a rung spends after its fit and test prediction (saving the model, drawing report.html): the most seen so
+    // far, null until the first rung has measured it. It counts against a later rung's share of the budget, and the CNN
+    // reserves it (with a margin: its report draws filters and feature maps too) before choosing its epochs.
+    private double? _measuredFinish;
 
     /// <summary>
     /// The lectures' ladder as data, for images of <paramref name="channels"/> channels. Grids: k-NN k ∈ {1, 3, 5, 7, 9} ×
@@ -297,8 +383,10 @@ public sealed class Ladder
         var total = budget.Elapsed;
         var document = Document(splits, location, directory, context, total);
         var ladder = new LadderResult(_finished.ToArray(), document, directory, location, budget.Total, total);
-        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.json"), document.ToJsonString(RunJson.Indented));
-        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.html"), LadderPage.Render(ladder));
+        var text = document.ToJsonString(RunJson.Indented);
+        AtomicFile.WriteAllText(Path.Combine(directory, LadderResult.FileName), text);
+        // The page is drawn from ladder.json as written, so `sharpvision report DIR` redraws it byte for byte.
+        LadderPage.Write(LadderResult.FromDocument((JsonObject)JsonNode.Parse(text)!, directory));
         return ladder;
     }
 
@@ -332,7 +420,7 @@ public sealed class Ladder
                 Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                     $"  {string.Join(' ', candidate.Parameters.Select(p => $"{p.Key}={ValueText(p.Value)}"))}: validation {score.Accuracy:P2} ({score.Seconds:F1} s)"));
                 double mean = scores.Average(s => s.Seconds);
-                if (scores.Count < rung.Grid.Count && !LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor))
+                if (scores.Count < rung.Grid.Count && !LadderBudget.Affords(clock.Elapsed, cap, mean, mean * refitFactor + (_measuredFinish ?? 0)))
                 {
                     cutShort = true;
                     break;
@@ -349,11 +437,17 @@ public sealed class Ladder
         TimeSpan? limit = null;
         if (rung.TakesRemainingBudget && trainer is NetworkTrainer { Dual: null } network)
         {
-            var (epochs, finishSeconds) = Pilot(network, c);
+            // With no time left beyond writing the run, a pilot would only add to the overrun: one epoch, stopped by the limit.
+            double reserve = 1.5 * (_measuredFinish ?? 2) + 0.5;
+            bool piloted = c.Budget.Remaining.TotalSeconds > 2 * reserve;
+            var (epochs, finishSeconds) = piloted ? Pilot(network, c, reserve) : (1, reserve);
+            if (!piloted) Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"  {Duration(c.Budget.Remaining)} left: no pilot, one epoch under a time limit"));
             if (epochs < network.Recipe.Epochs)
             {
                 cutShort = true;
-                notes.Add($"cut short by the budget: {epochs} of the recipe's {network.Recipe.Epochs} epochs fit (epoch time measured by a pilot)");
+                notes.Add(piloted
+                    ? $"cut short by the budget: {epochs} of the recipe's {network.Recipe.Epochs} epochs fit (epoch time measured by a pilot)"
+                    : $"cut short by the budget: too little time left for a pilot; 1 of the recipe's {network.Recipe.Epochs} epochs, under a time limit");
                 trainer = new NetworkTrainer(network.Spec, network.Recipe with { Epochs = epochs }, network.Dual);
             }
             hyperparameters["epochs"] = epochs;
@@ -361,12 +455,14 @@ public sealed class Ladder
             limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
         double search = clock.Elapsed.TotalSeconds;
+        var execute = Stopwatch.StartNew();
         var run = ClassifierRun.Execute(trainer, c.Splits, c.Location, directory, Context(c.Token, limit), new RunOptions { Command = "ladder" });
         if (run.Document["metrics"]?["stopped_at_time_limit"]?.GetValue<bool>() == true)
         {
             cutShort = true;
             notes.Add($"stopped at the budget after {run.Document["metrics"]?["epochs"]?.AsArray().Count ?? 0} complete epoch(s)");
         }
+        _measuredFinish = Math.Max(_measuredFinish ?? 0, (execute.Elapsed - run.Fit - run.Predict).TotalSeconds);
         if (run.ReportError is { } error) Log?.Invoke($"  warning: report.html not written ({error})");
         long parameters = (long?)run.Model.Describe()["parameters"] ?? 0;
         return new RungResult(rung.Name, rung.Title, hyperparameters, (JsonObject)rung.Fixed.DeepClone(), grid, rung.Grid.Count,
@@ -376,7 +472,7 @@ public sealed class Ladder
 
     // The CNN's epochs that fit the time left, from a pilot: two short epochs on up to 1,024 images (the second is
     // timed: the first pays for JIT warm-up), then inference on up to 512 validation images. It trains a throwaway model.
-    private (int Epochs, double FinishSeconds) Pilot(NetworkTrainer network, RungContext c)
+    private (int Epochs, double FinishSeconds) Pilot(NetworkTrainer network, RungContext c, double reserve)
     {
         var fit = c.Splits.Train;
         var pilotTrain = fit.Take(Math.Min(1024, fit.Count));
@@ -392,8 +488,9 @@ public sealed class Ladder
         double trainPerImage = pilotEpoch / pilotTrain.Count, evalPerImage = evaluate.Elapsed.TotalSeconds / Math.Max(1, pilotValidation.Count);
         if (model.FlipAveraging) evalPerImage /= 2; // the pilot predicted with flips; per pass
         double epochSeconds = fit.Count * trainPerImage;
-        // Test prediction (two passes with flip averaging), plus writing the model and the report.
-        double finishSeconds = (network.Recipe.Tta == "flip" ? 2 : 1) * c.Splits.Test.Count * evalPerImage + 5;
+        // Test prediction (two passes with flip averaging), plus writing the model and the report (as the earlier rungs
+        // measured it, with a margin).
+        double finishSeconds = (network.Recipe.Tta == "flip" ? 2 : 1) * c.Splits.Test.Count * evalPerImage + reserve;
         int epochs = LadderBudget.Epochs(c.Budget.Remaining.TotalSeconds - finishSeconds, epochSeconds, network.Recipe.Epochs);
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"  pilot: ≈{epochSeconds:F1} s per epoch on {fit.Count:N0} images, ≈{finishSeconds:F1} s to classify {c.Splits.Test.Count:N0} test images and write the run; " +
@@ -422,10 +519,8 @@ public sealed class Ladder
         return value?.ToString() ?? "";
     }
 
-    /// <summary>"1m 05s", "42.0 s".</summary>
-    public static string Duration(TimeSpan t) => t.TotalSeconds < 60
-        ? t.TotalSeconds.ToString("0.0 s", CultureInfo.InvariantCulture)
-        : $"{(int)t.TotalMinutes}m {t.Seconds:00}s";
+    /// <summary>"1m 05s", "42.0 s", "850 ms" (<see cref="DurationText"/>).</summary>
+    public static string Duration(TimeSpan t) => DurationText.Format(t);
 
     private JsonObject Document(DatasetSplits splits, DatasetLocation location, string directory, RungContext c, TimeSpan total) => new()
     {
@@ -435,9 +530,10 @@ public sealed class Ladder
         ["threads"] = _options.Threads,
         ["backends"] = new JsonObject
         {
-            ["knn"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}+{NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}",
-            ["gemm"] = $"gemm-{Gemm.Provider.Name}",
+            ["knn_l1"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}",
+            ["knn_l2"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}",
             ["simd"] = SimdPaths.Describe(),
+            ["gemm"] = $"gemm-{Gemm.Provider.Name}",
         },
         ["budget_s"] = Math.Round(_options.Budget.TotalSeconds, 3),
         ["total_s"] = Math.Round(total.TotalSeconds, 3),

@@ -24,6 +24,31 @@ public static class RunReports
         return html;
     }
 
+    /// <summary>True when <paramref name="directory"/> is a ladder folder (it holds ladder.json).</summary>
+    public static bool IsLadder(string directory) => File.Exists(Path.Combine(directory, LadderResult.FileName));
+
+    /// <summary>
+    /// Rewrites a ladder folder's ladder.html from its ladder.json and, with <paramref name="rungReports"/>, each rung's
+    /// report.html from the rung's run folder (as `report RUN_DIR` does). Returns the pages written, ladder.html first.
+    /// </summary>
+    /// <exception cref="DataFormatException">ladder.json or a rung's run folder is missing or malformed (named).</exception>
+    /// <exception cref="DatasetNotFoundException">A rung's recorded dataset is not there any more.</exception>
+    public static IReadOnlyList<string> WriteLadder(string directory, int threads, string? dataOverride, bool rungReports)
+    {
+        var ladder = LadderResult.Read(directory);
+        var written = new List<string>();
+        if (rungReports)
+            foreach (var rung in ladder.Rungs)
+            {
+                var rungDir = Path.Combine(directory, rung.Name); // where the rung is now, whatever run_dir recorded
+                var path = Path.Combine(rungDir, FileName);
+                Write(path, Load(rungDir, threads, dataOverride));
+                written.Add(path);
+            }
+        written.Insert(0, LadderPage.Write(ladder));
+        return written;
+    }
+
     /// <summary>
     /// Writes RUN_DIR/report.html after a run, from the files just written and the model, test set and predictions
     /// still in memory. A failure here does not undo the run.
@@ -69,6 +94,7 @@ public static class RunReports
         IReadOnlyList<StepMetrics> steps = [];
         IReadOnlyList<CrossValidationResult> cv = [];
         IReadOnlyList<DualSvmCandidate> solverCandidates = [];
+        IReadOnlyList<Classic.Trees.BoostingRound> boosting = [];
         double? solverC = null;
         var modelPath = Path.Combine(runDir, "model.safetensors");
         bool wantsModel;
@@ -84,6 +110,11 @@ public static class RunReports
             if (metrics?["solver"] is JsonObject solver)
             {
                 (solverCandidates, solverC) = SolverResults(solver, metricsPath);
+            }
+            else if (ClassicKinds.Contains(kind))
+            {
+                // Trees and kernel SVMs have no epochs; boosting records its rounds in metrics.json.
+                if (metrics?["boosting"]?["rounds"] is JsonArray rounds) boosting = BoostingRounds(rounds, metricsPath);
             }
             else if (kind != "knn")
             {
@@ -119,10 +150,13 @@ public static class RunReports
             CrossValidation = cv,
             SolverCandidates = solverCandidates,
             SolverC = solverC,
+            BoostingRounds = boosting,
             Model = model,
             Test = test,
             Predictions = predictions,
             Threads = threads,
+            LabelSmoothing = config["training"]?["LabelSmoothing"] is JsonValue smoothing && smoothing.TryGetValue(out double epsilon) ? epsilon : 0,
+            Augmented = config["training"]?["Flip"] is JsonValue flip && flip.TryGetValue(out bool flipped) && flipped,
         };
     }
 
@@ -169,6 +203,13 @@ public static class RunReports
         }
         else if (kind == "knn")
             rows.Add(("model", $"k-NN, k = {Text(model["k"])}, metric {Text(model["metric"])}, weights {Text(model["weights"])}"));
+        else if (Classic.ClassicModelText.Of(model) is string classic)
+        {
+            long parameters = (long?)model["parameters"] ?? 0;
+            rows.Add(("model", string.Create(CultureInfo.InvariantCulture, $"{classic}; {parameters:N0} parameters")));
+            if (config["training"] is JsonObject t)
+                rows.Add(("settings", string.Join(", ", t.Where(p => p.Value is not null).Select(p => $"{p.Key} {Text(p.Value)}"))));
+        }
         else
         {
             long parameters = (long?)model["parameters"] ?? 0;
@@ -185,12 +226,39 @@ public static class RunReports
             : $"{Text(dataset["train_count"])} train / {Text(dataset["test_count"])} test";
         rows.Add(("dataset", $"{DatasetName(dataset)}{((bool?)dataset["is_sample"] == true ? " (shipped sample)" : "")}: {counts} images, {shape}"));
         if (metrics?["timings_s"] is JsonObject timings)
-            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is not null).Select(t => $"{t.Key} {Text(t.Value)} s"))));
+            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is JsonValue v && v.TryGetValue(out double _))
+                .Select(t => $"{TimingName(t.Key)} {DurationText.Format((double)t.Value!)}"))));
         if (metrics?["backend"] is JsonNode backend) rows.Add(("backend", $"{Text(backend)}, {Text(metrics["threads"])} threads"));
         return rows;
     }
 
+    // metrics.json's timings_s keys, for people.
+    private static string TimingName(string key) => key switch
+    {
+        "load" => "loading data",
+        "epoch_mean" => "per epoch",
+        "train" => "training",
+        "predict" => "predicting the test split",
+        _ => key.Replace('_', ' '),
+    };
+
     private static string DatasetName(JsonObject dataset) => (string?)dataset["name"] ?? "?";
+
+    // The model kinds without epochs: trees and kernel SVMs.
+    private static readonly HashSet<string> ClassicKinds = [Classic.Trees.TreeModelFile.TreeKind, Classic.Trees.TreeModelFile.ForestKind,
+        Classic.Trees.TreeModelFile.BoostKind, Classic.Svm.KernelSvmModelFile.Kind];
+
+    private static List<Classic.Trees.BoostingRound> BoostingRounds(JsonArray rounds, string path)
+    {
+        try
+        {
+            return rounds.Select(Classic.Trees.BoostingRound.FromJson).ToList();
+        }
+        catch (FormatException e)
+        {
+            throw new DataFormatException(path, $"its boosting.rounds are malformed ({e.Message})");
+        }
+    }
 
     private static IReadOnlyList<CrossValidationResult> CrossValidationResults(JsonObject metrics, string path)
     {
@@ -229,13 +297,13 @@ public static class RunReports
     private static List<EpochMetrics> ReadEpochs(string path)
     {
         var epochs = new List<EpochMetrics>();
-        var lines = File.ReadAllLines(path);
+        var lines = BoundedFile.ReadAllLines(path, BoundedFile.MaxTextBytes, "a metrics file");
         for (int i = 0; i < lines.Length; i++)
         {
             if (lines[i].Length == 0) continue;
             try
             {
-                epochs.Add(EpochMetrics.FromJson(JsonNode.Parse(lines[i])));
+                epochs.Add(EpochMetrics.FromJson(OutsideJson.Parse(lines[i])));
             }
             catch (Exception e) when (e is JsonException or FormatException)
             {
@@ -249,7 +317,7 @@ public static class RunReports
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return OutsideJson.Parse(BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a run folder's JSON file")) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
         }
         catch (JsonException e)
         {

@@ -87,7 +87,7 @@ public static class ModelMetadata
         var text = Require(path, metadata, "preparation");
         try
         {
-            var node = JsonNode.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"preparation {text} is not a JSON object");
+            var node = OutsideJson.Parse(text) as JsonObject ?? throw new DataFormatException(path, $"preparation {text} is not a JSON object");
             int channels = (int)node["channels"]!, height = (int)node["height"]!, width = (int)node["width"]!;
             if (channels is not (1 or 3) || height < 1 || width < 1 || (long)height * width > 1 << 24)
                 throw new DataFormatException(path, $"invalid preparation {text}");

@@ -73,6 +73,13 @@ public sealed class SafeTensorsFile
     /// <summary>Largest header accepted (the reference implementation uses 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    /// <summary>Most tensors one file may hold (a resnet20 checkpoint holds a few hundred); bounds the cost of reading a header.</summary>
+    public const int MaxTensors = 65_536;
+
+    // The dtype names the header may use, exactly as written (no whitespace, case or numeric forms).
+    private static readonly Dictionary<string, TensorDType> DTypeNames =
+        Enum.GetValues<TensorDType>().ToDictionary(d => d.ToString(), d => d, StringComparer.Ordinal);
+
     public SafeTensorsFile(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorEntry> tensors)
     {
         Metadata = metadata;
@@ -132,11 +139,12 @@ public sealed class SafeTensorsFile
 
     /// <summary>Reads and fully validates a file.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="DataFormatException">Anything malformed: the message says what, and names the file.</exception>
+    /// <exception cref="DataFormatException">
+    /// Anything malformed, or not a regular file, or larger than <see cref="BoundedFile.MaxModelBytes"/>: the message says what, and names the file.
+    /// </exception>
     public static SafeTensorsFile Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: model file not found.", path);
-        using var file = File.OpenRead(path);
+        using var file = BoundedFile.OpenRead(path, BoundedFile.MaxModelBytes, "a model file");
         long fileLength = file.Length;
         Span<byte> prefix = stackalloc byte[9];
         int got = file.ReadAtLeast(prefix, 9, throwOnEndOfStream: false);
@@ -210,6 +218,8 @@ public sealed class SafeTensorsFile
                     }
                     continue;
                 }
+                if (specs.Count == MaxTensors)
+                    throw new DataFormatException(path, $"the header lists more than {MaxTensors} tensors (the most a SharpVision file may hold)");
                 specs.Add(ParseTensor(path, property.Name, property.Value));
             }
             // Tensors must tile the data section exactly: no overlap, no gap, no trailing bytes.
@@ -230,13 +240,22 @@ public sealed class SafeTensorsFile
         }
     }
 
+    // A data offset is a non-negative integer JSON number (not a string, null or fraction).
+    private static bool TryGetOffset(JsonElement element, out long offset)
+    {
+        offset = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out offset) && offset >= 0;
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
     private static Spec ParseTensor(string path, string name, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Object) throw new DataFormatException(path, $"tensor '{name}' is not an object");
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
             throw new DataFormatException(path, $"tensor '{name}' has no dtype");
         var dtypeName = dtypeElement.GetString()!;
-        if (!Enum.TryParse<TensorDType>(dtypeName, ignoreCase: false, out var dtype) || !Enum.IsDefined(dtype) || char.IsDigit(dtypeName[0]))
+        if (!DTypeNames.TryGetValue(dtypeName, out var dtype))
             throw new DataFormatException(path, $"tensor '{name}' has unsupported dtype '{dtypeName}' (allowed: {string.Join(", ", Enum.GetNames<TensorDType>())})");
         if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
             throw new DataFormatException(path, $"tensor '{name}' has no shape");
@@ -250,14 +269,18 @@ public sealed class SafeTensorsFile
             try { elements = checked(elements * dim); }
             catch (OverflowException) { throw new DataFormatException(path, $"tensor '{name}' shape overflows"); }
         }
-        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
-            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw new DataFormatException(path, $"tensor '{name}' has invalid data_offsets");
+        if (!value.TryGetProperty("data_offsets", out var offsets))
+            throw new DataFormatException(path, $"tensor '{name}' has no data_offsets");
+        if (offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
+            || !TryGetOffset(offsets[0], out long begin) || !TryGetOffset(offsets[1], out long end) || end < begin)
+            throw new DataFormatException(path, $"tensor '{name}' has invalid data_offsets {Shorten(offsets.GetRawText())} (expected two byte offsets [begin, end])");
         long bytes;
         try { bytes = checked(elements * TensorEntry.ElementSize(dtype)); }
         catch (OverflowException) { throw new DataFormatException(path, $"tensor '{name}' size overflows"); }
         if (end - begin != bytes)
             throw new DataFormatException(path, $"tensor '{name}' is {dtype} [{string.Join(", ", shape)}] = {bytes} bytes but its data_offsets span {end - begin}");
+        if (bytes > Array.MaxLength)
+            throw new DataFormatException(path, $"tensor '{name}' is {BoundedFile.Size(bytes)}, more than one array can hold ({BoundedFile.Size(Array.MaxLength)}); SharpVision does not read tensors that large");
         foreach (var property in value.EnumerateObject())
             if (property.Name is not ("dtype" or "shape" or "data_offsets"))
                 throw new DataFormatException(path, $"tensor '{name}' has unknown field '{property.Name}'");

@@ -82,7 +82,7 @@ public sealed class Checkpoint
             var options = TrainingOptions.FromJson(Get("training"));
             var position = JsonSerializer.Deserialize<TrainingPosition>(Get("position")) ?? throw new FormatException("null position");
             if (position.Epoch < 0 || position.StepInEpoch < 0 || position.GlobalStep < 0 || position.Seen < 0) throw new FormatException("negative position");
-            var metrics = (JsonNode.Parse(Get("metrics")) as JsonArray ?? throw new FormatException("metrics is not an array"))
+            var metrics = (OutsideJson.Parse(Get("metrics")) as JsonArray ?? throw new FormatException("metrics is not an array"))
                 .Select(EpochMetrics.FromJson).ToList();
             foreach (var t in file.Tensors)
                 if (t.DType != TensorDType.F32) throw new FormatException($"tensor '{t.Name}' is {t.DType}, expected F32");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.Nn;
@@ -59,15 +60,28 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
         if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new ModelSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
     }
 
-    /// <summary>The untrained network for inputs of <paramref name="inputs"/> floats (or C×H×W images, for CNNs) and <paramref name="classes"/> classes.</summary>
-    /// <exception cref="ModelSetupException">Images too small for the network.</exception>
-    public Sequential BuildNetwork(int inputs, int channels, int height, int width, int classes)
+    /// <summary>
+    /// The untrained network for inputs of <paramref name="inputs"/> floats (or C×H×W images, for CNNs) and <paramref name="classes"/> classes.
+    /// Its training memory is estimated first (<see cref="TrainingMemory"/>): a network that cannot be trained in the memory
+    /// this process may use is refused before any of it is allocated.
+    /// </summary>
+    /// <param name="inputs">Floats per example.</param>
+    /// <param name="channels">Image channels (CNNs).</param>
+    /// <param name="height">Image height (CNNs).</param>
+    /// <param name="width">Image width (CNNs).</param>
+    /// <param name="classes">Classes.</param>
+    /// <param name="batchSize">Training batch size, for the activations' share of the estimate.</param>
+    /// <exception cref="ModelSetupException">Images too small for the network, or a network too large to train here (with the estimate).</exception>
+    public Sequential BuildNetwork(int inputs, int channels, int height, int width, int classes, int batchSize = 1)
     {
         Validate();
         int outputs = Loss == ClassifierLoss.Logistic ? 1 : classes;
+        long parameters = ParameterCount(inputs, channels, height, width, outputs);
+        RefuseWhatCannotFit(parameters, 0, batchSize); // before allocating the weights
+        Sequential network;
         try
         {
-            return Kind switch
+            network = Kind switch
             {
                 "mlp" => Networks.Mlp(inputs, HiddenSizes, outputs, Activation, Dropout),
                 "svm" or "softmax" or "logistic" => Networks.LinearClassifier(inputs, outputs),
@@ -78,7 +92,89 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
         {
             throw new ModelSetupException("model", e.Message, e);
         }
+        RefuseWhatCannotFit(parameters, ActivationValues(network, channels, height, width), batchSize); // CNN activations grow with the image
+        return network;
     }
+
+    /// <summary>Training memory, in bytes: (parameter share, activation share).</summary>
+    /// <remarks>
+    /// Parameters: 8 copies of 4 bytes each (weights, gradients, up to two optimizer moments, and the checkpoint's
+    /// serialized copies of weights and moments). Activations: each layer's output kept for the backward pass and its
+    /// gradient, 2 × 4 bytes per value, times the batch size. An estimate for refusing what cannot fit, not a budget.
+    /// </remarks>
+    public static (long Parameters, long Activations) TrainingMemory(long parameters, long activationValuesPerExample, int batchSize) =>
+        (SaturatingMultiply(parameters, 8 * sizeof(float)), SaturatingMultiply(SaturatingMultiply(activationValuesPerExample, 2 * sizeof(float)), Math.Max(1, batchSize)));
+
+    /// <summary>What this process may allocate: the GC's limit (physical memory, or the container's).</summary>
+    public static long AvailableMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+    private void RefuseWhatCannotFit(long parameters, long activationValues, int batchSize)
+    {
+        var (weights, activations) = TrainingMemory(parameters, activationValues, batchSize);
+        long total = SaturatingAdd(weights, activations), available = AvailableMemory;
+        if (total <= available) return;
+        string advice = Kind == "mlp" ? "smaller --hidden sizes" : Recipes.Convolutional.Contains(Kind) ? "a smaller --batch-size or --image-size" : "fewer input values (--features, --image-size)";
+        throw new ModelSetupException("model", string.Create(CultureInfo.InvariantCulture,
+            $"a {Kind} of {parameters:N0} parameters needs about {total / 1e9:F1} GB to train ({weights / 1e9:F1} GB for weights, gradients, optimizer state " +
+            $"and checkpoints{(activations > 0 ? $", {activations / 1e9:F1} GB for the activations of a batch of {batchSize}" : "")}), more than the " +
+            $"{available / 1e9:F1} GB available; use {advice}."));
+    }
+
+    /// <summary>Parameters of the network <see cref="BuildNetwork"/> makes, computed without building it.</summary>
+    public long ParameterCount(int inputs, int channels, int height, int width, int outputs)
+    {
+        static long Linear(long i, long o) => i * o + o;
+        switch (Kind)
+        {
+            case "mlp":
+            {
+                long total = 0, previous = inputs;
+                foreach (int h in HiddenSizes) (total, previous) = (total + Linear(previous, h), h);
+                return total + Linear(previous, outputs);
+            }
+            case "svm" or "softmax" or "logistic":
+                return Linear(inputs, outputs);
+            case "cnn2":
+                return channels * 32L * 9 + 32 + 2 * 32 + 32L * 64 * 9 + 64 + 2 * 64 + Linear(64L * (height / 4) * (width / 4), 128) + Linear(128, outputs);
+            default:
+                return Networks.ByName(Kind, channels, height, width, outputs).ParameterCount(); // the ResNets do not grow with the image
+        }
+    }
+
+    /// <summary>Values in the layers' outputs for one example (the activations training keeps), walking the layers' shapes.</summary>
+    public static long ActivationValues(Sequential network, int channels, int height, int width)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        long c = channels, h = height, w = width, total = 0;
+        foreach (var layer in network.Layers)
+        {
+            switch (layer)
+            {
+                case Conv2d conv:
+                    (c, h, w) = (conv.Outputs, (h + 2 * conv.Padding - conv.Kernel) / conv.Stride + 1, (w + 2 * conv.Padding - conv.Kernel) / conv.Stride + 1);
+                    break;
+                case Pool2d { Type: "global_avg_pool2d" }:
+                    (h, w) = (1, 1);
+                    break;
+                case Pool2d pool:
+                    (h, w) = ((h - pool.Kernel) / pool.Stride + 1, (w - pool.Kernel) / pool.Stride + 1);
+                    break;
+                case ResidualBlock block:
+                    (c, h, w) = (block.Outputs, (h + block.Stride - 1) / block.Stride, (w + block.Stride - 1) / block.Stride);
+                    total += (block.Stride != 1 || block.Inputs != block.Outputs ? 8 : 6) * c * h * w; // convolutions, norms, sum, ReLUs inside
+                    break;
+                case Linear linear:
+                    (c, h, w) = (linear.Outputs, 1, 1);
+                    break;
+            }
+            total += c * h * w;
+        }
+        return total;
+    }
+
+    private static long SaturatingMultiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 }
 
 /// <summary>
@@ -158,12 +254,14 @@ public sealed class NetworkInputs
     /// <param name="seed">Seeds the initialization.</param>
     /// <param name="architecture">Another architecture of the same kind and input preparation (null: <see cref="Spec"/>).</param>
     /// <param name="flipAveraging">Test-time flip averaging for the model's predictions.</param>
-    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null, bool flipAveraging = false)
+    /// <param name="batchSize">Training batch size, for the memory estimate (<see cref="NetworkSpec.BuildNetwork"/>).</param>
+    /// <exception cref="ModelSetupException">A network too large to train in the memory available.</exception>
+    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null, bool flipAveraging = false, int batchSize = 1)
     {
         var spec = architecture ?? Spec;
         if (spec.Kind != Spec.Kind || spec.Normalization != Spec.Normalization || !ReferenceEquals(spec.Features, Spec.Features))
             throw new ArgumentException("The architecture must keep the kind and input preparation these inputs were prepared for.", nameof(architecture));
-        var network = spec.BuildNetwork(InputLength, Preparation.Channels, Preparation.Height, Preparation.Width, ClassNames.Count);
+        var network = spec.BuildNetwork(InputLength, Preparation.Channels, Preparation.Height, Preparation.Width, ClassNames.Count, batchSize);
         network.ResetParameters(new Rng(seed));
         return new NetworkClassifier(spec.Kind, network, spec.Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
     }

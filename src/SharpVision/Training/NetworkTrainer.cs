@@ -60,7 +60,7 @@ public sealed class NetworkTrainer : IClassifierTrainer
                 throw new ModelSetupException("c", e.Message, e);
             }
             if (dual.CValues.Count > 1 && recipe.ValidationFraction == 0)
-                throw new ModelSetupException("c", "Choosing C among several values needs a validation split (a validation fraction above 0).");
+                throw new ModelSetupException("c", "several values of C are chosen among on a validation split: keep the validation fraction above 0, or give one value.");
         }
         (Spec, Recipe, Dual) = (spec, recipe, dual);
     }
@@ -114,12 +114,13 @@ public sealed class NetworkTrainer : IClassifierTrainer
             throw new ModelSetupException("c", "Choosing C among several values needs a validation split.");
         var inputs = NetworkInputs.Prepare(Spec, train, validation, seed, threads, context.FeatureCache, context.Cancellation);
         if (inputs.Features is { } f) context.Report(new FitNote($"features {f.Pipeline.CanonicalConfig}: {f.Length:N0} per image, standardized on the training split"));
-        var model = inputs.CreateModel(seed, flipAveraging: Recipe.Tta == "flip");
+        var model = inputs.CreateModel(seed, flipAveraging: Recipe.Tta == "flip", batchSize: Dual is null ? Recipe.BatchSize : 1);
         context.Report(new FitNote(Description(model, train.Count, validation?.Count ?? 0, threads, context.Resume)));
         Conv2dBackend.ResetUsed(); // the run's backend string names what this fit used
         var summary = Dual is null ? TrainGradient(model, inputs, context, clock) : TrainDual(model, inputs, context, clock);
         context.Report(new FitCompleted(train.Count, validation?.Count ?? 0, summary));
-        return model;
+        // What the training images looked like, saved with the model: prediction warns about inputs unlike all of them.
+        return model.WithInputStatistics(InputStatistics.Compute(train));
     }
 
     private JsonObject TrainGradient(NetworkClassifier model, NetworkInputs inputs, FitContext context, Stopwatch clock)

@@ -29,7 +29,7 @@ public sealed record StepMetrics(long Step, int Epoch, double Loss, double Accur
     {
         try
         {
-            if (JsonNode.Parse(line) is not JsonObject o) return null;
+            if (OutsideJson.Parse(line) is not JsonObject o) return null;
             var step = new StepMetrics((long)o["step"]!, (int)o["epoch"]!, (double)o["loss"]!, (double)o["accuracy"]!, (double)o["lr"]!);
             return step.Step >= 1 && step.Epoch >= 1 ? step : null;
         }
@@ -138,7 +138,7 @@ public sealed class StepLog : IDisposable
     /// <exception cref="DataFormatException">A malformed line or a step out of sequence (named with its line number).</exception>
     public static IReadOnlyList<StepMetrics> Read(string path)
     {
-        var text = File.ReadAllText(path, Encoding.UTF8);
+        var text = BoundedFile.ReadAllText(path, BoundedFile.MaxTextBytes, "a per-step log");
         var lines = text.Split('\n');
         var steps = new List<StepMetrics>(lines.Length);
         for (int i = 0; i < lines.Length; i++)

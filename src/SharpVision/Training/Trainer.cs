@@ -212,7 +212,7 @@ public sealed class Trainer
                         batchLoss = loss.Item();
                         if (!double.IsFinite(batchLoss))
                             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
-                                $"the loss became {batchLoss} at epoch {epoch + 1}, step {step + 1}; training stopped{(runDirectory is null ? "" : " and the last good checkpoint was kept")}. Try a lower --lr."));
+                                $"the loss became {batchLoss} at epoch {epoch + 1}, step {step + 1}; training stopped{KeptCheckpoint(runDirectory)}. Try a lower --lr."));
                         loss.Backward();
                         optimizer.Step();
                     }
@@ -274,6 +274,14 @@ public sealed class Trainer
         }
         model.Network.Eval();
         return new TrainingResult(metrics, stoppedEarly, stopping?.BestEpoch is int b ? b + 1 : metrics.Count, total.Elapsed.TotalSeconds, outOfTime);
+    }
+
+    // What the divergence message says about checkpoints: only what is true of the run folder.
+    private static string KeptCheckpoint(string? runDirectory)
+    {
+        if (runDirectory is null) return "";
+        var path = Path.Combine(runDirectory, Checkpoint.FileName);
+        return File.Exists(path) ? $" and the last good checkpoint was kept ({path})" : " before any checkpoint was written";
     }
 
     /// <summary>Mean loss (without penalty) and accuracy on <paramref name="set"/>, in evaluation mode.</summary>

@@ -80,6 +80,7 @@ public sealed record TrainingOptions(
         Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be at least 0");
         Require(Schedules.Contains(Schedule), nameof(Schedule), Schedule, $"unknown (known: {string.Join(", ", Schedules)})");
         Require(WarmupEpochs >= 0, nameof(WarmupEpochs), WarmupEpochs, "must be at least 0");
+        Require(WarmupEpochs <= Epochs, nameof(WarmupEpochs), WarmupEpochs, $"must not exceed the {Epochs} epochs of training (the learning rate would never reach its peak)");
         Require(StepEpochs >= 1, nameof(StepEpochs), StepEpochs, "must be at least 1");
         Require(Gamma > 0 && Gamma <= 1, nameof(Gamma), Gamma, "must be in (0, 1]");
         Require(Regularization >= 0, nameof(Regularization), Regularization, "must be at least 0");

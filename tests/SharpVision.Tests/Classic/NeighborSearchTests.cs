@@ -171,4 +171,31 @@ public class NeighborSearchTests
         Assert.Throws<ArgumentException>(() => NeighborSearch.Search(new byte[7], [0, 1], 2, new byte[3], 3, DistanceMetric.Manhattan, 1));
         Assert.Throws<ArgumentException>(() => NeighborSearch.Search(new byte[6], [0, 5], 2, new byte[3], 3, DistanceMetric.Manhattan, 1));
     }
+    [Theory]
+    // An AVX-512 CPU without VEX AVX-VNNI (the half-width AVX-512 machine of issue 17): both metrics run AVX-512 BW.
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.Avx512 | CpuFeatures.Avx512Vnni, "l1-avx512-vpsadbw", "l2-avx512-vpmaddwd")]
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.Avx512 | CpuFeatures.AvxVnni, "l1-avx512-vpsadbw", "l2-avxvnni-vpdpbusd")]
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.AvxVnni, "l1-avx2-vpsadbw", "l2-avxvnni-vpdpbusd")]
+    [InlineData(CpuFeatures.Avx2, "l1-avx2-vpsadbw", "l2-avx2-vpmaddwd")]
+    [InlineData(CpuFeatures.None, "l1-scalar", "l2-scalar")]
+    public void ByteKernelName_NamesWhatEachMetricsKernelRuns(CpuFeatures features, string l1, string l2)
+    {
+        Assert.Equal(l1, NeighborSearch.ByteKernelName(DistanceMetric.Manhattan, NeighborSearch.ByteKernelFor(DistanceMetric.Manhattan, features)));
+        Assert.Equal(l2, NeighborSearch.ByteKernelName(DistanceMetric.Euclidean, NeighborSearch.ByteKernelFor(DistanceMetric.Euclidean, features)));
+    }
+
+    [Theory]
+    [InlineData("l1", DistanceMetric.Manhattan)]
+    [InlineData("l2", DistanceMetric.Euclidean)]
+    public void TrainKnn_Json_NamesTheBackendOfItsMetric(string flag, DistanceMetric metric)
+    {
+        using var temp = new TempFolder();
+        var (code, output, err) = CliRunner.Run("train", "--data", CliRunner.SampleDir, "--model", "knn", "--k", "1", "--metric", flag,
+            "--train-limit", "200", "--threads", "2", "--out", temp.Combine("run"), "--json");
+        Assert.True(code == 0, err);
+        var backend = (string)System.Text.Json.Nodes.JsonNode.Parse(output)!["backend"]!;
+        Assert.Equal($"knn-{NeighborSearch.ByteBackend(metric)}", backend);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.Equal(metric == DistanceMetric.Manhattan, backend.EndsWith("-vpsadbw", StringComparison.Ordinal));
+    }
 }

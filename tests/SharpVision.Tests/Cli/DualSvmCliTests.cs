@@ -87,7 +87,7 @@ public class DualSvmCliTests
     [InlineData("--model svm --solver dual --c abc", "--c: 'abc' is not a positive number")]
     [InlineData("--model svm --solver dual --c 0.1,0.1", "The values of C must differ")]
     [InlineData("--model svm --solver dual --tol 0", "The tolerance must be positive")]
-    [InlineData("--model svm --solver dual --c 0.1,1 --validation-fraction 0", "keep --validation-fraction above 0")]
+    [InlineData("--model svm --solver dual --c 0.1,1 --validation-fraction 0", "--c: several values of C are chosen among on a validation split")]
     [InlineData("--model svm --solver dual --epochs 5 --lr 0.1", "--epochs, --lr set gradient training, which --solver dual does not use")]
     [InlineData("--model svm --solver dual --optimizer adam", "--optimizer sets gradient training")]
     public void Train_BadDualSettings_ExitWithUsageErrorAndWriteNothing(string flags, string message)

@@ -197,23 +197,7 @@ public class NetworkCliTests
     private static string[] MlpArgs(string run) =>
         ["train", "--data", SampleDir, "--model", "mlp", "--hidden", "64", "--dropout", "0.2", "--epochs", "6", "--threads", "2", "--checkpoint-every", "1", "--out", run];
 
-    private static Process Start(params string[] args)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SharpVision.Cli.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process Start(params string[] args) => CliProcess.Start(args).Process; // output drained by CliProcess
 
     private static Dictionary<string, byte[]> Parameters(string modelPath) =>
         SafeTensorsFile.Read(modelPath).Tensors.Where(t => t.Name.StartsWith("param.", StringComparison.Ordinal)).ToDictionary(t => t.Name, t => t.Data);

@@ -1,4 +1,6 @@
 using SharpVision.Classic;
+using SharpVision.Classic.Svm;
+using SharpVision.Classic.Trees;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.Training;
@@ -33,9 +35,20 @@ public static class ContractFamilies
         new("softmax", seed => new NetworkTrainer(new NetworkSpec("softmax"), Quick("softmax", seed))),
         new("logistic", seed => new NetworkTrainer(new NetworkSpec("logistic"), Quick("logistic", seed)), Binary: true),
         new("mlp", seed => new NetworkTrainer(new NetworkSpec("mlp", Hidden: [32]), Quick("mlp", seed))),
-        new("mlp-hog", seed => new NetworkTrainer(new NetworkSpec("mlp", Hidden: [32], Features: FeaturePipeline.Parse("hog:cell=4")), Quick("mlp", seed))),
+        new("mlp-hog", seed => new NetworkTrainer(new NetworkSpec("mlp", Hidden: [32], Features: FeaturePipeline.Parse("hog:cell=4")), Quick("mlp",
+            seed))),
         new("cnn2", seed => new NetworkTrainer(new NetworkSpec("cnn2"), Quick("cnn2", seed, epochs: 6))),
         new("resnet8", seed => new NetworkTrainer(new NetworkSpec("resnet8"), Quick("resnet8", seed, epochs: 6))),
+        new("tree", seed => new DecisionTreeTrainer(new DecisionTreeOptions(), seed: seed)),
+        new("forest", seed => new RandomForestTrainer(new RandomForestOptions(Trees: 15), seed: seed)),
+        new("forest-hog", seed => new RandomForestTrainer(new RandomForestOptions(Trees: 10), FeaturePipeline.Parse("hog:cell=4"), seed)),
+        new("boost", seed => new GradientBoostingTrainer(new GradientBoostingOptions(Rounds: 15, MaxLeaves: 6, MinSamplesLeaf: 5), seed: seed)),
+        new("boost-sampled", seed => new GradientBoostingTrainer(new GradientBoostingOptions(Rounds: 30, MaxLeaves: 6, MinSamplesLeaf: 5,
+            Subsample: 0.8,
+            ColumnSample: 0.5, EarlyStoppingRounds: 5), seed: seed, validationFraction: 0.2)),
+        new("kernel-svm", seed => new KernelSvmTrainer(new KernelSvmOptions(C: 10), seed: seed)),
+        new("kernel-svm-hog-poly", seed => new KernelSvmTrainer(new KernelSvmOptions(KernelKind.Polynomial, C: 1, Coef0: 1),
+            FeaturePipeline.Parse("hog:cell=4"), seed)),
     ];
 
     /// <summary>The families by name, for xunit's MemberData.</summary>

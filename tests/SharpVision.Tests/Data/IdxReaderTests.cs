@@ -98,4 +98,43 @@ public class IdxReaderTests
         var e = Assert.Throws<DataFormatException>(() => DatasetLoader.Load(location));
         Assert.Contains("label 10 of item 3 is outside 0..9", e.Message);
     }
+
+    // An IDX image header announcing count × rows × cols images, followed by `dataBytes` zero bytes, gzip-compressed.
+    private static byte[] GzipHeaderClaiming(int count, int rows, int cols, int dataBytes)
+    {
+        var bytes = new byte[16 + dataBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes, 0x803);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), count);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(8), rows);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), cols);
+        return TestImages.Gzip(bytes);
+    }
+
+    [Fact]
+    public void ReadImages_GzipHeaderOverTheLimit_IsRefusedBeforeDecompressing()
+    {
+        // 2,000,000 images of 28×28 (1.57 GB) announced by a few hundred bytes of gzip: refused from the header alone.
+        using var temp = new TempFolder();
+        var path = temp.Combine("bomb.gz");
+        File.WriteAllBytes(path, GzipHeaderClaiming(2_000_000, 28, 28, 1 << 16));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DataFormatException>(() => IdxReader.ReadImages(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
+        Assert.Equal(path, e.Path);
+        Assert.Contains("more than the 1,073,741,824 a dataset file may hold", e.Reason);
+    }
+
+    [Fact]
+    public void ReadImages_HeaderClaimingMoreThanTheData_CostsOnlyTheData()
+    {
+        // 1,000,000 images announced (784 MB, under the limit) but 64 KB of data: truncated, found without allocating the claim.
+        using var temp = new TempFolder();
+        var path = temp.Combine("short.gz");
+        File.WriteAllBytes(path, GzipHeaderClaiming(1_000_000, 28, 28, 1 << 16));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DataFormatException>(() => IdxReader.ReadImages(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
+        Assert.Contains("truncated", e.Reason);
+        Assert.Contains("file holds 65536", e.Reason);
+    }
 }

@@ -149,6 +149,35 @@ public class FeaturePipelineTests
         Assert.Equal(length, (int)SafeTensorsFile.Read(path).Find("features")!.Shape[1]);
     }
 
+    [Theory]
+    [InlineData(false)] // tampered: finite values changed, the file otherwise valid
+    [InlineData(true)]  // poisoned with NaN
+    public void Cache_TamperedEntry_IsDetectedByItsChecksum_NamedAndRecomputed(bool nan)
+    {
+        using var temp = new TempFolder();
+        var notices = new List<string>();
+        var cache = new FeatureCache(temp.Path, notices.Add);
+        var data = Images(20);
+        var pipeline = FeaturePipeline.Parse("hog");
+        var first = cache.GetOrExtract(pipeline, data, 2, out _, out _);
+        var path = cache.PathFor(FeatureCache.DatasetIdentity(data), pipeline.StateKey);
+        var file = SafeTensorsFile.Read(path);
+        var values = file.Find("features")!.ToSingle();
+        for (int i = 0; i < values.Length; i += 7) values[i] = nan ? float.NaN : values[i] * 3 + 1;
+        var shape = file.Find("features")!.Shape;
+        SafeTensorsFile.Write(path, file.Metadata, [TensorEntry.FromSingle("features", values, shape)]);
+
+        var again = cache.GetOrExtract(pipeline, data, 2, out _, out bool hit);
+        Assert.False(hit);
+        Assert.Equal(first, again);
+        var notice = Assert.Single(notices);
+        Assert.Contains(path, notice);
+        Assert.Contains("--no-cache", notice);
+        Assert.Equal(first, SafeTensorsFile.Read(path).Find("features")!.ToSingle()); // replaced by the recomputed features
+        cache.GetOrExtract(pipeline, data, 2, out _, out hit);
+        Assert.True(hit);
+    }
+
     [Fact]
     public void DefaultDirectory_FollowsEnvironment()
     {

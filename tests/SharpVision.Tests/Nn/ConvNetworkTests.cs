@@ -10,7 +10,7 @@ public class ConvNetworkTests
     [Fact]
     public void Zoo_ParameterCounts_MatchTorchPeers()
     {
-        // ../shared/bench/peers/torch_peers.py prints these for its definitions on Fashion-MNIST (1×28×28, 10 classes).
+        // bench/peers/torch_peers.py prints these for its definitions on Fashion-MNIST (1×28×28, 10 classes).
         Assert.Equal(421_834, Networks.Cnn2(1, 28, 28, 10).ParameterCount());
         Assert.Equal(77_754, Networks.Resnet8(1, 10).ParameterCount());
         // He et al.'s ResNet-20 has 0.27M parameters with zero-padding shortcuts; the 1×1 projections add 2 × (conv + BN).

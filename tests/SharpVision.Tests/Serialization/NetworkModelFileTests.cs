@@ -23,7 +23,7 @@ public class NetworkModelFileTests
     }
 
     // Rewrites the JSON header through `edit`, keeping the data bytes.
-    private static void EditHeader(string path, Func<string, string> edit)
+    internal static void EditHeader(string path, Func<string, string> edit)
     {
         var bytes = File.ReadAllBytes(path);
         int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);

@@ -6,7 +6,7 @@ namespace SharpVision.Tests.Tensors;
 /// <summary>The convolutional primitives (Conv2d, pooling, BatchNorm, Dropout2d, GELU) through the gradient checker, plus their contracts.</summary>
 public class ConvPrimitiveTests
 {
-    private static Tensor Random(Rng rng, float low, float high, params int[] dims)
+    internal static Tensor Random(Rng rng, float low, float high, params int[] dims)
     {
         var t = Tensor.Zeros(dims);
         for (int i = 0; i < t.Size; i++) t.Data[i] = low + (high - low) * rng.NextFloat();
@@ -16,7 +16,7 @@ public class ConvPrimitiveTests
 
     // Distinct values 0.05 apart in random order: every pooling window has a unique maximum by more than twice the
     // checker's step, so the central difference never straddles a change of argmax.
-    private static Tensor DistinctValues(Rng rng, params int[] dims)
+    internal static Tensor DistinctValues(Rng rng, params int[] dims)
     {
         var t = Tensor.Zeros(dims);
         var order = rng.Permutation(t.Size);

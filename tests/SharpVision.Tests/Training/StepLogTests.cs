@@ -97,4 +97,17 @@ public class StepLogTests
         File.WriteAllLines(path, [new StepMetrics(1, 1, 2.3, 0.1, 0.05).ToJsonLine(), "{\"step\": \"two\"}", new StepMetrics(3, 1, 2.2, 0.1, 0.05).ToJsonLine()]);
         Assert.Contains("line 2 is not a step record", Assert.Throws<DataFormatException>(() => StepLog.Read(path)).Message);
     }
+
+    [Fact]
+    public void Read_LineWithADuplicateKey_IsADataFormatErrorNamingTheLine()
+    {
+        // Found by the run-folder fuzz target (tests/Fixtures/fuzz/run-folder): a repeated key threw ArgumentException
+        // from JsonObject on first access instead of being refused as malformed.
+        using var temp = new TempFolder();
+        var path = temp.Combine(StepLog.FileName);
+        File.WriteAllText(path, "{\"step\":1,\"epoch\":1,\"loss\":2.5,\"accuracy\":0.1,\"lr\":0.05}\n" +
+            "{\"step\":2,\"epoch\":1,\"loss\":2.4,\"accuracy\":0.2,\"lr\":0.05,\"lr\":9}\n{\"step\":3}\n");
+        var e = Assert.Throws<SharpVision.IO.DataFormatException>(() => StepLog.Read(path));
+        Assert.Contains("line 2", e.Reason);
+    }
 }

@@ -121,6 +121,19 @@ public class TrainerTests
         Assert.Matches("became (NaN|∞|-∞|Infinity)", ex.Message);
         // The diverging run wrote its epoch-0 start nothing: the good checkpoint is byte for byte what it was.
         Assert.Equal(before, File.ReadAllBytes(checkpointPath));
+        Assert.Contains("the last good checkpoint was kept", ex.Message);
+    }
+
+    [Fact]
+    public void Fit_DivergingBeforeAnyCheckpoint_DoesNotClaimOneWasKept()
+    {
+        using var dir = new TempFolder();
+        var (diverging, train) = Setup("mlp", Blobs(200, 4, 1), 1);
+        var ex = Assert.Throws<TrainingDivergedException>(() =>
+            new Trainer(Quick with { Epochs = 2, LearningRate = 1e20, Schedule = "constant", Optimizer = "sgd" }).Fit(diverging, train, null, dir.Path));
+        Assert.DoesNotContain("checkpoint was kept", ex.Message);
+        Assert.Contains("before any checkpoint was written", ex.Message);
+        Assert.False(File.Exists(Path.Combine(dir.Path, Checkpoint.FileName)));
     }
 
     [Fact]

@@ -5,9 +5,13 @@ namespace SharpVision.Tensors.Kernels.Reference;
 public static class PoolingReference
 {
     /// <summary>y = max of each window; argmax = flat index in the plane of its first maximum (row-major window order).</summary>
-    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, Span<int> argmax)
+    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, Span<float> y, Span<int> argmax) =>
+        MaxForward(x, planes, height, width, kernel, stride, 0, y, argmax);
+
+    /// <summary>Max pooling over the input padded with −∞ (<paramref name="padding"/> on every side); argmax indexes the unpadded plane.</summary>
+    public static void MaxForward(ReadOnlySpan<float> x, int planes, int height, int width, int kernel, int stride, int padding, Span<float> y, Span<int> argmax)
     {
-        int ho = (height - kernel) / stride + 1, wo = (width - kernel) / stride + 1;
+        int ho = (height + 2 * padding - kernel) / stride + 1, wo = (width + 2 * padding - kernel) / stride + 1;
         for (int p = 0; p < planes; p++)
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++)
@@ -16,7 +20,9 @@ public static class PoolingReference
                     for (int i = 0; i < kernel; i++)
                         for (int j = 0; j < kernel; j++)
                         {
-                            int at = (oy * stride + i) * width + ox * stride + j;
+                            int iy = oy * stride + i - padding, ix = ox * stride + j - padding;
+                            if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
+                            int at = iy * width + ix;
                             if (best < 0 || x[p * height * width + at] > x[p * height * width + best]) best = at;
                         }
                     y[(p * ho + oy) * wo + ox] = x[p * height * width + best];

@@ -76,8 +76,8 @@ public static class KernelSvm
         var fill = (int[])start.Clone();
         for (int i = 0; i < n; i++) grouped[fill[labels[i]]++] = i;
 
-        long budget = (long)options.CacheMegabytes << 20;
-        DenseKernelRows? shared = (long)n * n * 4 <= budget ? new DenseKernelRows(KernelRows.Dense(x, dimension, Enumerable.Range(0, n).ToArray(),
+        var memory = new PairKernels(x, dimension, kernel, (long)options.CacheMegabytes << 20, threads);
+        DenseKernelRows? shared = memory.FitsWhole(n) ? new DenseKernelRows(KernelRows.Dense(x, dimension, Enumerable.Range(0, n).ToArray(),
             kernel, threads), n) : null;
         var pairs = new List<(int A, int B)>();
         for (int a = 0; a < classes; a++)
@@ -89,19 +89,85 @@ public static class KernelSvm
             var (a, b) = pairs[p];
             var rows = grouped.AsSpan(start[a], counts[a]).ToArray().Concat(grouped.AsSpan(start[b], counts[b]).ToArray()).ToArray();
             var clock = Stopwatch.StartNew();
-            var kernelRows = shared ?? PairRows(x, dimension, rows, kernel, budget / threads);
-            var source = shared is null ? Enumerable.Range(0, rows.Length).ToArray() : rows;
-            solutions[p] = SolvePair(kernelRows, source, counts[a], counts[b], options, cancellationToken);
+            if (shared is not null) solutions[p] = SolvePair(shared, rows, counts[a], counts[b], options, cancellationToken);
+            else
+                using (var lease = memory.Rent(rows, cancellationToken))
+                    solutions[p] = SolvePair(lease.Rows, Enumerable.Range(0, rows.Length).ToArray(), counts[a], counts[b], options,
+                        cancellationToken);
             var s = solutions[p];
             onPairDone?.Invoke(new PairSolve(a, b, s.Iterations, s.Alpha.Count(v => v != 0), s.Converged, clock.Elapsed.TotalSeconds));
         });
-        return Assemble(x, dimension, classes, counts, start, grouped, pairs, solutions, kernel, options, validation, validationLabels, threads);
+        return Assemble(x, dimension, classes, counts, start, grouped, pairs, solutions, kernel, options, validation, validationLabels, threads,
+            memory);
     }
 
-    private static KernelRows PairRows(float[] x, int dimension, int[] rows, KernelFunction kernel, long bytes) =>
-        (long)rows.Length * rows.Length * 4 <= bytes
-            ? new DenseKernelRows(KernelRows.Dense(x, dimension, rows, kernel, 1), rows.Length)
-            : new CachedKernelRows(x, dimension, rows, kernel, bytes);
+    /// <summary>
+    /// The kernel memory of the binary problems: a problem whose whole matrix fits the budget computes it (by GEMM) once
+    /// it can reserve that much (so problems running at once never exceed the budget together); a larger one keeps its
+    /// most recently used rows in its share of the budget. The choice depends on the budget only, never on the thread
+    /// count, so the kernel values — and the model — are the same bits for any thread count.
+    /// </summary>
+    private sealed class PairKernels(float[] x, int dimension, KernelFunction kernel, long budget, int threads)
+    {
+        private long _used; // bytes of dense matrices of problems running now
+
+        public bool FitsWhole(int rows) => (long)rows * rows * 4 <= budget;
+
+        /// <summary>Σ αⱼyⱼK(x_row, x_j) − ρ of a solved problem over <paramref name="rows"/>, in double precision.</summary>
+        public double Decision(int row, int[] rows, PairSolution solution)
+        {
+            var xi = x.AsSpan(row * dimension, dimension);
+            double sum = 0, norm = System.Numerics.Tensors.TensorPrimitives.Dot(xi, xi);
+            for (int s = 0; s < rows.Length; s++)
+            {
+                if (solution.Alpha[s] == 0) continue;
+                var xs = x.AsSpan(rows[s] * dimension, dimension);
+                sum += solution.Alpha[s] * kernel.Evaluate(System.Numerics.Tensors.TensorPrimitives.Dot(xi, xs), norm,
+                    System.Numerics.Tensors.TensorPrimitives.Dot(xs, xs));
+            }
+            return sum - solution.Rho;
+        }
+
+        public Lease Rent(int[] rows, CancellationToken cancellationToken)
+        {
+            long bytes = (long)rows.Length * rows.Length * 4;
+            if (!FitsWhole(rows.Length)) return new Lease(this, new CachedKernelRows(x, dimension, rows, kernel, budget / threads), 0);
+            lock (this)
+            {
+                while (budget - _used < bytes)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Monitor.Wait(this, 200);
+                }
+                _used += bytes;
+            }
+            try
+            {
+                return new Lease(this, new DenseKernelRows(KernelRows.Dense(x, dimension, rows, kernel, 1), rows.Length), bytes);
+            }
+            catch
+            {
+                Return(bytes);
+                throw;
+            }
+        }
+
+        private void Return(long bytes)
+        {
+            lock (this)
+            {
+                _used -= bytes;
+                Monitor.PulseAll(this);
+            }
+        }
+
+        public sealed class Lease(PairKernels owner, KernelRows rows, long bytes) : IDisposable
+        {
+            public KernelRows Rows { get; } = rows;
+
+            public void Dispose() => owner.Return(bytes);
+        }
+    }
 
     /// <summary>One binary problem's result: signed coefficients αᵢyᵢ (problem order), ρ, and the training decision values.</summary>
     internal sealed record PairSolution(double[] Alpha, double Rho, double[] Decisions, int Iterations, bool Converged);
@@ -129,9 +195,9 @@ public static class KernelSvm
     }
 
     // libsvm's svm_train model building: nonzero flags, support vectors by class, sv_coef[K−1][nSV] layout.
-    private static KernelSvmClassifier Assemble(float[] x, int dimension, int classes, int[] counts, int[] start, int[] grouped, List<(int A,
-        int B)> pairs,
-        PairSolution[] solutions, KernelFunction kernel, KernelSvmOptions options, float[]? validation, int[]? validationLabels, int threads)
+    private static KernelSvmClassifier Assemble(float[] x, int dimension, int classes, int[] counts, int[] start, int[] grouped,
+        List<(int A, int B)> pairs, PairSolution[] solutions, KernelFunction kernel, KernelSvmOptions options, float[]? validation,
+        int[]? validationLabels, int threads, PairKernels memory)
     {
         int n = grouped.Length;
         var nonzero = new bool[n]; // by grouped position
@@ -173,13 +239,14 @@ public static class KernelSvm
         }
         var rho = solutions.Select(s => s.Rho).ToArray();
         var model = new KernelSvmClassifier(kernel, classes, dimension, vectors, supportCounts, coefficients, rho, supportIndices, null, null);
-        var (probA, probB) = Calibrate(model, x, dimension, counts, start, grouped, pairs, solutions, options, validation, validationLabels, threads);
+        var (probA, probB) = Calibrate(model, counts, start, grouped, pairs, solutions, options, validation, validationLabels, threads, memory);
         return new KernelSvmClassifier(kernel, classes, dimension, vectors, supportCounts, coefficients, rho, supportIndices, probA, probB);
     }
 
     // Platt sigmoids per pair, on validation decisions when given, else on cross-validated or training decisions.
-    private static (double[] A, double[] B) Calibrate(KernelSvmClassifier model, float[] x, int dimension, int[] counts, int[] start, int[] grouped,
-        List<(int A, int B)> pairs, PairSolution[] solutions, KernelSvmOptions options, float[]? validation, int[]? validationLabels, int threads)
+    private static (double[] A, double[] B) Calibrate(KernelSvmClassifier model, int[] counts, int[] start, int[] grouped,
+        List<(int A, int B)> pairs, PairSolution[] solutions, KernelSvmOptions options, float[]? validation, int[]? validationLabels, int threads,
+            PairKernels memory)
     {
         var probA = new double[pairs.Count];
         var probB = new double[pairs.Count];
@@ -209,7 +276,7 @@ public static class KernelSvm
             var targets = new double[l];
             for (int i = 0; i < l; i++) targets[i] = i < counts[a] ? 1 : -1;
             var decisions = options.Probability == ProbabilityCalibration.CrossValidation
-                ? CrossValidatedDecisions(x, dimension, grouped, start, counts, a, b, model.Kernel, options, p)
+                ? CrossValidatedDecisions(memory, grouped, start, counts, a, b, options, p)
                 : solutions[p].Decisions;
             (probA[p], probB[p]) = PlattScaling.Fit(decisions, targets);
         });
@@ -218,8 +285,7 @@ public static class KernelSvm
 
     // libsvm's svm_binary_svc_probability: 5 folds of a random permutation of the pair's rows; each fold's decision
     // values from a model fitted on the other four (a fold missing a class gets the constant libsvm uses).
-    private static double[] CrossValidatedDecisions(float[] x, int dimension, int[] grouped, int[] start, int[] counts, int a, int b,
-        KernelFunction kernel,
+    private static double[] CrossValidatedDecisions(PairKernels memory, int[] grouped, int[] start, int[] counts, int a, int b,
         KernelSvmOptions options, int pair)
     {
         const int Folds = 5;
@@ -227,7 +293,6 @@ public static class KernelSvm
         var rows = grouped.AsSpan(start[a], counts[a]).ToArray().Concat(grouped.AsSpan(start[b], counts[b]).ToArray()).ToArray();
         var order = new Tensors.Rng(pair, 7).Permutation(l);
         var decisions = new double[l];
-        long budget = ((long)options.CacheMegabytes << 20) / Math.Max(1, Environment.ProcessorCount);
         for (int f = 0; f < Folds; f++)
         {
             int begin = f * l / Folds, end = (f + 1) * l / Folds;
@@ -240,22 +305,11 @@ public static class KernelSvm
                 continue;
             }
             var keptRows = kept.Select(i => rows[i]).ToArray();
-            var kernelRows = PairRows(x, dimension, keptRows, kernel, budget);
-            var solution = SolvePair(kernelRows, Enumerable.Range(0, keptRows.Length).ToArray(), positives, negatives, options,
-                CancellationToken.None);
-            foreach (int i in held)
-            {
-                var xi = x.AsSpan(rows[i] * dimension, dimension);
-                double sum = 0, norm = System.Numerics.Tensors.TensorPrimitives.Dot(xi, xi);
-                for (int s = 0; s < keptRows.Length; s++)
-                {
-                    if (solution.Alpha[s] == 0) continue;
-                    var xs = x.AsSpan(keptRows[s] * dimension, dimension);
-                    sum += solution.Alpha[s] * kernel.Evaluate(System.Numerics.Tensors.TensorPrimitives.Dot(xi, xs), norm,
-                        System.Numerics.Tensors.TensorPrimitives.Dot(xs, xs));
-                }
-                decisions[i] = sum - solution.Rho;
-            }
+            PairSolution solution;
+            using (var lease = memory.Rent(keptRows, CancellationToken.None))
+                solution = SolvePair(lease.Rows, Enumerable.Range(0, keptRows.Length).ToArray(), positives, negatives, options,
+                    CancellationToken.None);
+            foreach (int i in held) decisions[i] = memory.Decision(rows[i], keptRows, solution);
         }
         return decisions;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace SharpVision.Classic.Svm;
 
@@ -106,6 +107,21 @@ public sealed record KernelSvmOptions(KernelKind Kernel = KernelKind.Rbf, double
     double Tolerance = 1e-3, bool Shrinking = true, int CacheMegabytes = 2000, ProbabilityCalibration Probability = ProbabilityCalibration.Auto,
     int? MaxIterations = null)
 {
+    /// <summary>The options as run folders and model files record them (scikit-learn's names).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["kernel"] = KernelSvmModelFile.KernelName(Kernel),
+        ["c"] = C,
+        ["gamma"] = Gamma.ToString(),
+        ["degree"] = Degree,
+        ["coef0"] = Coef0,
+        ["tol"] = Tolerance,
+        ["shrinking"] = Shrinking,
+        ["cache_mb"] = CacheMegabytes,
+        ["probability"] = Probability == ProbabilityCalibration.CrossValidation ? "cross-validation" : "auto",
+        ["max_iter"] = MaxIterations,
+    };
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace SharpVision.Classic.Trees;
 
 /// <summary>
@@ -33,6 +35,24 @@ public sealed record GradientBoostingOptions(
     double EarlyStoppingTolerance = 1e-7,
     int MaxBins = TreeDefaults.MaxBins)
 {
+    /// <summary>The options as run folders and model files record them (LightGBM's names).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["rounds"] = Rounds,
+        ["learning_rate"] = LearningRate,
+        ["num_leaves"] = MaxLeaves,
+        ["max_depth"] = MaxDepth,
+        ["min_data_in_leaf"] = MinSamplesLeaf,
+        ["min_sum_hessian_in_leaf"] = MinHessian,
+        ["lambda_l2"] = L2,
+        ["min_gain_to_split"] = MinGain,
+        ["bagging_fraction"] = Subsample,
+        ["feature_fraction"] = ColumnSample,
+        ["early_stopping_round"] = EarlyStoppingRounds,
+        ["early_stopping_tolerance"] = EarlyStoppingTolerance,
+        ["max_bin"] = MaxBins,
+    };
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -68,4 +88,28 @@ public sealed record GradientBoostingOptions(
 /// <param name="TrainLoss">Mean multiclass log-loss on the training rows.</param>
 /// <param name="ValidationLoss">Mean log-loss on the validation rows (null without them).</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation rows (null without them).</param>
-public sealed record BoostingRound(int Round, double TrainLoss, double? ValidationLoss, double? ValidationAccuracy);
+public sealed record BoostingRound(int Round, double TrainLoss, double? ValidationLoss, double? ValidationAccuracy)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["round"] = Round,
+        ["train_loss"] = Math.Round(TrainLoss, 6),
+        ["val_loss"] = ValidationLoss is double v ? Math.Round(v, 6) : null,
+        ["val_accuracy"] = ValidationAccuracy is double a ? Math.Round(a, 6) : null,
+    };
+
+    /// <summary>Reads <see cref="ToJson"/>'s output back.</summary>
+    /// <exception cref="FormatException">A field is missing or has the wrong type.</exception>
+    public static BoostingRound FromJson(JsonNode? node)
+    {
+        try
+        {
+            var o = node as JsonObject ?? throw new FormatException("a boosting round must be a JSON object");
+            return new BoostingRound((int)o["round"]!, (double)o["train_loss"]!, (double?)o["val_loss"], (double?)o["val_accuracy"]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or ArgumentException)
+        {
+            throw new FormatException($"not a boosting round ({e.Message})", e);
+        }
+    }
+}

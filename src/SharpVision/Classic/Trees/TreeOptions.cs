@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace SharpVision.Classic.Trees;
 
@@ -142,6 +143,18 @@ public sealed record DecisionTreeOptions(SplitCriterion Criterion = SplitCriteri
             throw new ArgumentOutOfRangeException(nameof(MaxBins), MaxBins, $"Bins per feature must be in 2..{FeatureBins.MaxHistogramBins}.");
     }
 
+    /// <summary>The options as run folders and model files record them (scikit-learn's names).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["criterion"] = Criterion == SplitCriterion.Entropy ? "entropy" : "gini",
+        ["max_depth"] = MaxDepth,
+        ["min_samples_leaf"] = MinSamplesLeaf,
+        ["min_samples_split"] = MinSamplesSplit,
+        ["max_features"] = MaxFeatures.ToString(),
+        ["search"] = Search.ToString().ToLowerInvariant(),
+        ["max_bins"] = MaxBins,
+    };
+
     /// <summary>Whether <see cref="Search"/> is exact for <paramref name="rows"/> training rows.</summary>
     public bool SearchesExactly(int rows) => Search == SplitSearch.Exact || (Search == SplitSearch.Auto && rows <= TreeDefaults.ExactRowLimit);
 }
@@ -157,6 +170,17 @@ public sealed record RandomForestOptions(int Trees = 100, DecisionTreeOptions? T
 {
     /// <summary>The tree options in effect: <see cref="Tree"/>, or the forest default (Gini, √D features per split).</summary>
     public DecisionTreeOptions TreeOptions => Tree ?? new DecisionTreeOptions(MaxFeatures: FeatureCount.Sqrt);
+
+    /// <summary>The options as run folders and model files record them (scikit-learn's names).</summary>
+    public JsonObject ToJson()
+    {
+        var json = TreeOptions.ToJson();
+        json["trees"] = Trees;
+        json["bootstrap"] = Bootstrap;
+        json["sample_fraction"] = SampleFraction;
+        json["oob_score"] = OutOfBag;
+        return json;
+    }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
