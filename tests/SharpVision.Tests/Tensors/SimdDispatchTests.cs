@@ -1,6 +1,9 @@
 using SharpVision.Classic;
 using SharpVision.Tensors;
+using SharpVision.Classic.Reference;
 using SharpVision.Tensors.Kernels;
+using SharpVision.Tensors.Kernels.Reference;
+using SharpVision.Tests.Support;
 
 namespace SharpVision.Tests.Tensors;
 
@@ -153,5 +156,62 @@ public class SimdDispatchTests
         Assert.Equal("none", SimdDispatch.Names(CpuFeatures.None));
         Assert.False(string.IsNullOrWhiteSpace(SimdPaths.CpuModel));
         Assert.Contains(SimdDispatch.Name(SimdPaths.Level), SimdPaths.Describe());
+    }
+
+    // One test per level, so a level this CPU lacks shows as skipped with the reason rather than silently absent.
+    [SimdLevelFact(SimdLevel.Scalar)]
+    public void Level_Scalar_RunsItsKernels() => RunsItsKernelsAgainstTheTwins(SimdLevel.Scalar);
+
+    [SimdLevelFact(SimdLevel.Avx2)]
+    public void Level_Avx2_RunsItsKernels() => RunsItsKernelsAgainstTheTwins(SimdLevel.Avx2);
+
+    [SimdLevelFact(SimdLevel.AvxVnni)]
+    public void Level_AvxVnni_RunsItsKernels() => RunsItsKernelsAgainstTheTwins(SimdLevel.AvxVnni);
+
+    [SimdLevelFact(SimdLevel.Avx512)]
+    public void Level_Avx512_RunsItsKernels() => RunsItsKernelsAgainstTheTwins(SimdLevel.Avx512);
+
+    [SimdLevelFact(SimdLevel.Avx512Vnni)]
+    public void Level_Avx512Vnni_RunsItsKernels() => RunsItsKernelsAgainstTheTwins(SimdLevel.Avx512Vnni);
+
+    // Forced to the level, the k-NN and GEMM kernels say the path the level means on this CPU and equal their scalar twins.
+    private static void RunsItsKernelsAgainstTheTwins(SimdLevel level)
+    {
+        bool avxVnni = SimdPaths.Machine.HasFlag(CpuFeatures.AvxVnni);
+        (string l1, string l2, string gemm) = level switch
+        {
+            SimdLevel.Scalar => ("l1-scalar", "l2-scalar", "managed-scalar"),
+            SimdLevel.Avx2 => ("l1-avx2-vpsadbw", "l2-avx2-vpmaddwd", "managed-avx2"),
+            SimdLevel.AvxVnni => ("l1-avx2-vpsadbw", "l2-avxvnni-vpdpbusd", "managed-avx2"),
+            SimdLevel.Avx512 => ("l1-avx512-vpsadbw", "l2-avx512-vpmaddwd", "managed-avx512"),
+            _ => ("l1-avx512-vpsadbw", avxVnni ? "l2-avxvnni-vpdpbusd" : "l2-avx512-vpmaddwd", "managed-avx512"),
+        };
+        var rng = new Random((int)level + 11);
+        int n = 300, q = 7, d = 784, m = 37, k = 129, cols = 53;
+        var train = new byte[n * d];
+        var queries = new byte[q * d];
+        rng.NextBytes(train);
+        rng.NextBytes(queries);
+        var labels = Enumerable.Range(0, n).Select(i => i % 10).ToArray();
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var b = Enumerable.Range(0, k * cols).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var expected = new float[m * cols];
+        GemmReference.Multiply(false, false, m, cols, k, 1f, a, k, b, cols, 0f, expected, cols);
+
+        using var forced = SimdPaths.Force(level);
+        Assert.Equal(l1, NeighborSearch.ByteBackend(DistanceMetric.Manhattan));
+        Assert.Equal(l2, NeighborSearch.ByteBackend(DistanceMetric.Euclidean));
+        foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
+        {
+            var oracle = NeighborSearchReference.Search(train, labels, 10, queries, d, metric, 5);
+            var fast = NeighborSearch.Search(train, labels, 10, queries, d, metric, 5, threads: 2);
+            Assert.Equal(oracle.Indices, fast.Indices);
+            Assert.Equal(oracle.Distances, fast.Distances);
+        }
+        var gemmProvider = new ManagedGemm();
+        Assert.Equal(gemm, gemmProvider.Name);
+        var c = new float[m * cols];
+        gemmProvider.Multiply(false, false, m, cols, k, 1f, a, k, b, cols, 0f, c, cols, threads: 2);
+        for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 1e-4f);
     }
 }
