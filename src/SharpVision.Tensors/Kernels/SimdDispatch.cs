@@ -57,6 +57,10 @@ public enum SimdLevel
     Avx512Vnni,
 }
 
+/// <summary>The <c>SHARPVISION_SIMD</c> environment variable names no SIMD level (a usage error).</summary>
+/// <param name="message">The message, naming the variable, its value and the levels.</param>
+public sealed class SimdLevelException(string message) : InvalidOperationException(message);
+
 /// <summary>Vector width of the float kernels (GEMM, convolution, transformer rows, HOG, float k-NN).</summary>
 public enum SimdPath
 {
@@ -122,13 +126,13 @@ public static class SimdDispatch
     /// <c>avx512vnni</c> (any case), or the best level of <paramref name="machine"/> for null, blank or <c>auto</c>.
     /// A level above what the CPU has is a cap, not an error: kernels run on what both allow.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The value names no level.</exception>
+    /// <exception cref="SimdLevelException">The value names no level.</exception>
     public static SimdLevel Parse(string? value, CpuFeatures machine)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return Best(machine);
         foreach (var level in Enum.GetValues<SimdLevel>())
             if (Name(level).Equals(value.Trim(), StringComparison.OrdinalIgnoreCase)) return level;
-        throw new InvalidOperationException(
+        throw new SimdLevelException(
             $"{SimdPaths.Variable}='{value}' is not a SIMD level; use scalar, avx2, avxvnni, avx512, avx512vnni or auto, or unset it.");
     }
 
@@ -225,7 +229,7 @@ public static class SimdPaths
     public static string CpuModel { get; } = SimdDispatch.CpuModel();
 
     /// <summary>The level in force here: the one <see cref="Force(SimdLevel)"/> set in this execution context, else <see cref="Variable"/>'s.</summary>
-    /// <exception cref="InvalidOperationException">The variable names an unknown level.</exception>
+    /// <exception cref="SimdLevelException">The variable names an unknown level.</exception>
     public static SimdLevel Level => Forced.Value ?? Configured.Value;
 
     /// <summary>The features kernels called from this thread use: <see cref="Machine"/> capped by <see cref="Level"/>.</summary>

@@ -22,6 +22,7 @@ public class NeighborSearchTests
     [InlineData(7, 5, 7, 3, 3)]
     [InlineData(600, 13, 63, 5, 256)]
     [InlineData(1100, 9, 513, 7, 256)]
+    [InlineData(1283, 11, 784, 1, 256)] // an odd last tile (3 rows): the pair kernels leave one row to the single one
     [InlineData(300, 37, 784, 10, 2)]
     [InlineData(70, 6, 3072, 70, 256)]
     public void Search_Bytes_EveryKernel_EqualsReference(int n, int q, int d, int k, int range)

@@ -95,7 +95,7 @@ public class SimdDispatchTests
     [Fact]
     public void Variable_Unknown_ThrowsNamingTheChoices()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => SimdDispatch.Parse("sse9", Avx2Only));
+        var e = Assert.Throws<SimdLevelException>(() => SimdDispatch.Parse("sse9", Avx2Only));
         Assert.Contains("SHARPVISION_SIMD", e.Message);
         Assert.Contains("avx512vnni", e.Message);
     }
@@ -213,5 +213,26 @@ public class SimdDispatchTests
         var c = new float[m * cols];
         gemmProvider.Multiply(false, false, m, cols, k, 1f, a, k, b, cols, 0f, c, cols, threads: 2);
         for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 1e-4f);
+    }
+
+    [Fact]
+    public void Cli_ForcedScalar_NamesItInJson_AndAnUnknownLevel_IsAUsageError()
+    {
+        // In a child process: the variable is read once per process.
+        using var temp = new TempFolder();
+        using (var scalar = CliProcess.StartWith(new Dictionary<string, string> { [SimdPaths.Variable] = "scalar" }, "train", "--data",
+            CliRunner.SampleDir, "--model", "knn", "--k", "1", "--metric", "l2", "--train-limit", "200", "--threads", "2",
+            "--out", temp.Combine("run"), "--json"))
+        {
+            Assert.True(scalar.WaitForExit() == 0, scalar.Err);
+            var json = System.Text.Json.Nodes.JsonNode.Parse(scalar.Out)!;
+            Assert.Equal("knn-l2-scalar", (string?)json["backend"]);
+            Assert.Equal("scalar", (string?)json["simd"]!["level"]);
+            Assert.Equal("scalar", (string?)json["simd"]!["variable"]);
+        }
+        using var unknown = CliProcess.StartWith(new Dictionary<string, string> { [SimdPaths.Variable] = "sse9" }, "datasets", "list");
+        Assert.Equal(2, unknown.WaitForExit());
+        Assert.Contains("error: SHARPVISION_SIMD='sse9' is not a SIMD level", unknown.Err);
+        Assert.DoesNotContain("   at ", unknown.Err); // a message, not a stack trace
     }
 }
