@@ -8,11 +8,11 @@ namespace SharpVision.Bench;
 
 /// <summary>
 /// The vision transformer's training step on random data, whole and op by op (batch 128, torch_peers.py's vit shapes):
-/// where an epoch's time goes. Usage: bench vit [--repeats 20] [--threads 2] [--model vit|cct] [--batch 128].
+/// where an epoch's time goes. Usage: bench vit [--repeats 20] [--threads 2] [--model vit|cct] [--batch 128] [--ops false].
 /// </summary>
 internal static class VitBench
 {
-    public static int Run(int repeats, int threads, string model, int batch)
+    public static int Run(int repeats, int threads, string model, int batch, bool ops = true)
     {
         Engine.Threads = threads;
         Console.Error.WriteLine($"{model}, batch {batch}, {threads} threads, simd {SimdPaths.Name(SimdPaths.Default)}, gemm {Gemm.Provider.Name}");
@@ -25,8 +25,15 @@ internal static class VitBench
         var x = new Tensor(new Shape(batch, 1, 28, 28), Enumerable.Range(0, batch * 784).Select(_ => rng.NextNormal()).ToArray());
         var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
         double forward = 0, backward = 0, step = 0;
+        var process = Process.GetCurrentProcess();
+        TimeSpan cpuStart = TimeSpan.Zero;
         for (int r = -3; r < repeats; r++)
         {
+            if (r == 0)
+            {
+                process.Refresh();
+                cpuStart = process.TotalProcessorTime;
+            }
             net.Train(new Rng(r + 10));
             using var scope = BufferPool.Step();
             var clock = Stopwatch.StartNew();
@@ -43,8 +50,11 @@ internal static class VitBench
             step += s - b;
         }
         double total = (forward + backward + step) / repeats;
-        Console.WriteLine($"step {total,7:F1} ms (forward {forward / repeats:F1}, backward {backward / repeats:F1}, AdamW {step / repeats:F1}) " +
-            $"→ {60000.0 / batch * total / 1000:F1} s per 60,000-image epoch, {batch / total * 1000:F0} images/s");
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpuStart).TotalMilliseconds / repeats;
+        Console.WriteLine($"step {total,7:F1} ms wall, {cpu:F1} ms CPU (forward {forward / repeats:F1}, backward {backward / repeats:F1}, " +
+            $"AdamW {step / repeats:F1}) → {60000.0 / batch * total / 1000:F1} s per 60,000-image epoch, {batch / total * 1000:F0} images/s");
+        if (!ops) return 0;
         Time("layer_norm (6400, 64)", repeats, () => Tensor2(batch * 50, 64), t => SharpVision.Tensors.Ops.LayerNorm(t, Param(64, 1), Param(64, 0)));
         Time("linear 64→192 (qkv)", repeats, () => Tensor2(batch * 50, 64), t => SharpVision.Tensors.Ops.Linear(t, Param2(192, 64), Param(192, 0)));
         Time("linear 64→64 (out)", repeats, () => Tensor2(batch * 50, 64), t => SharpVision.Tensors.Ops.Linear(t, Param2(64, 64), Param(64, 0)));
@@ -73,20 +83,31 @@ internal static class VitBench
     private static void Time(string name, int repeats, Func<Tensor> input, Func<Tensor, Tensor> op)
     {
         var x = input();
-        double forward = 0, backward = 0;
+        double forward = 0, backward = 0, forwardCpu = 0, backwardCpu = 0;
+        var process = Process.GetCurrentProcess();
         for (int r = -3; r < repeats; r++)
         {
             using var scope = BufferPool.Step();
-            x.Grad = null;
+            x.Grad = new float[x.Size];
+            var upstream = new float[x.Size * 4];
             var clock = Stopwatch.StartNew();
+            process.Refresh();
+            var c0 = process.TotalProcessorTime;
             var y = op(x);
             double f = clock.Elapsed.TotalMilliseconds;
-            y.Backward(new float[y.Size]);
+            process.Refresh();
+            var c1 = process.TotalProcessorTime;
+            y.Backward(upstream.AsSpan(0, y.Size));
             double b = clock.Elapsed.TotalMilliseconds;
+            process.Refresh();
+            var c2 = process.TotalProcessorTime;
             if (r < 0) continue;
             forward += f;
             backward += b - f;
+            forwardCpu += (c1 - c0).TotalMilliseconds;
+            backwardCpu += (c2 - c1).TotalMilliseconds;
         }
-        Console.WriteLine($"  {name,-28} forward {forward / repeats,6:F2} ms  backward {backward / repeats,6:F2} ms");
+        Console.WriteLine($"  {name,-28} forward {forward / repeats,6:F2} ms ({forwardCpu / repeats,6:F2} CPU)  " +
+            $"backward {backward / repeats,6:F2} ms ({backwardCpu / repeats,6:F2} CPU)");
     }
 }

@@ -106,7 +106,9 @@ internal static class EmbedCommand
             }
             var stored = parse.GetValue(modelPath) is { } path ? ModelFile.Load(path) : null;
             var network = stored is null ? null
-                : stored as NetworkClassifier ?? throw new UsageException($"{parse.GetValue(modelPath)} is a {stored.Kind} model; --model needs a network (svm, softmax, logistic, mlp, cnn2, resnet8, resnet20).");
+                : stored as NetworkClassifier ?? throw new UsageException(
+                    $"{parse.GetValue(modelPath)} is a {stored.Kind} model; --model needs a network " +
+                    "(svm, softmax, logistic, mlp, cnn2, resnet8, resnet20, vit, cct).");
 
             var load = Stopwatch.StartNew();
             var (splits, location) = await data.LoadAsync(parse, console, seedValue, stored?.Preparation, token);

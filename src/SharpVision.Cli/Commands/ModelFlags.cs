@@ -17,7 +17,8 @@ internal sealed class ModelFlags
         Model = new("--model")
         {
             Description = cv ? $"The model to cross-validate: {string.Join(", ", Kinds)}"
-                : $"cnn2 (the default CNN recipe), resnet8, resnet20, mlp, svm, softmax, logistic, knn, tree, forest, boost or kernel-svm",
+                : "cnn2 (the default CNN recipe), resnet8, resnet20, vit (vision transformer), cct (compact convolutional transformer), mlp, " +
+                  "svm, softmax, logistic, knn, tree, forest, boost or kernel-svm",
             DefaultValueFactory = _ => cv ? "knn" : "cnn2",
         };
         K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
@@ -113,13 +114,15 @@ internal sealed class ModelFlags
             if (ClassicOptions.Kinds.Contains(kind))
                 return Classic.CreateTrainer(parse, kind, pipeline, seed, parse.GetValue(shared.LearningRate), Network);
             Classic.RejectAll(parse, kind);
-            if (pipeline is not null && Recipes.Convolutional.Contains(kind))
+            if (pipeline is not null && Recipes.ReadsImages(kind))
                 throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
             var recipe = Network.Recipe(parse, shared, kind, seed);
             var solver = Network.SolverName(parse, kind);
             if (solver == "dual") Network.RejectGradientFlags(parse, shared);
-            var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), kind == "mlp" ? Network.HiddenSizes(parse) : null,
-                kind == "mlp" ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, kind == "mlp" ? Network.DropoutProbability(parse) : 0, pipeline, solver);
+            bool mlp = kind == "mlp";
+            var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), mlp ? Network.HiddenSizes(parse) : null,
+                mlp ? Network.ActivationKind(parse) : Nn.ActivationKind.Relu, mlp ? Network.DropoutProbability(parse) : 0, pipeline, solver,
+                Network.TransformerShape(parse, kind));
             var dual = solver == "dual" ? Network.DualOptions(parse) : null;
             return new NetworkTrainer(spec, recipe, dual);
         }

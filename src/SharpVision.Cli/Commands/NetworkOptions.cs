@@ -12,7 +12,11 @@ internal sealed class NetworkOptions
 {
     public Option<string?> Hidden { get; } = new("--hidden") { Description = "mlp: hidden layer sizes, comma-separated (default 256)" };
     public Option<string> Activation { get; } = new("--activation") { Description = "mlp: relu, tanh, sigmoid or leaky-relu", DefaultValueFactory = _ => "relu" };
-    public Option<double> Dropout { get; } = new("--dropout") { Description = "mlp: dropout probability after each hidden layer", DefaultValueFactory = _ => 0 };
+    public Option<double> Dropout { get; } = new("--dropout")
+    {
+        Description = "mlp: dropout probability after each hidden layer; vit, cct: dropout on residual branches and in the MLP",
+        DefaultValueFactory = _ => 0,
+    };
     public Option<string?> Classes { get; } = new("--classes") { Description = "Train on these classes only, by index or name (e.g. 0,6 or " +
         "T-shirt/top,Shirt); logistic needs exactly two" };
     public Option<string?> Preprocess { get; } = new("--preprocess") { Description = "Input normalization fitted on the training split: pixel " +
@@ -21,6 +25,11 @@ internal sealed class NetworkOptions
         $"depends on the model)" };
     public Option<double?> Momentum { get; } = new("--momentum") { Description = "Momentum for momentum/nesterov (and rmsprop)" };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Optimizer weight decay (decoupled for adamw)" };
+    public Option<string?> DecayScope { get; } = new("--weight-decay-on")
+    {
+        Description = "adamw: all parameters, or weights (weight matrices and filters only: not biases, norms or embeddings; the default for vit " +
+                      "and cct)",
+    };
     public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: " +
         $"{string.Join(", ", TrainingOptions.Schedules)}" };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = "Linear learning-rate warm-up, in epochs (may be fractional)" };
@@ -50,12 +59,42 @@ internal sealed class NetworkOptions
             $"{string.Join(",", DualSvmOptions.DefaultCValues)})" };
     public Option<double?> Tolerance { get; } = new("--tol") { Description = "kernel-svm: SMO stopping tolerance (default 1e-3, libsvm's). svm " +
         "--solver dual: stopping tolerance on the projected gradient's spread (default 0.1, liblinear's)" };
+    public Option<int?> Patch { get; } = new("--patch")
+    {
+        Description = "vit: side of the square patches (default 4: a 28×28 image makes 49 tokens)",
+    };
+    public Option<int?> Width { get; } = new("--width") { Description = "vit, cct: width of every token (default 64)" };
+    public Option<int?> Depth { get; } = new("--depth") { Description = "vit, cct: encoder blocks (default 6)" };
+    public Option<int?> Heads { get; } = new("--heads") { Description = "vit, cct: attention heads per block; must divide the width (default 4)" };
+    public Option<double?> MlpRatio { get; } = new("--mlp-ratio")
+    {
+        Description = "vit, cct: the blocks' MLP width as a multiple of the token width (default 2)",
+    };
+    public Option<double?> AttentionDropout { get; } = new("--attention-dropout")
+    {
+        Description = "vit, cct: dropout on the attention probabilities (default 0)",
+    };
+    public Option<double?> DropPath { get; } = new("--drop-path")
+    {
+        Description = "vit, cct: stochastic depth of the last block, rising linearly from 0 at the first (default 0)",
+    };
+    public Option<string?> Gelu { get; } = new("--gelu") { Description = "vit, cct: the MLP's GELU, exact or tanh (default exact, as PyTorch's)" };
+    public Option<int?> ConvLayers { get; } = new("--conv-layers")
+    {
+        Description = "cct: convolution + max-pool stages of the tokenizer, each halving the image side (default 2)",
+    };
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run in this folder from its checkpoint (the recipe " +
         "comes from the checkpoint)" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg, L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta, Solver, C, Tolerance, Resume })
+        foreach (var option in new Option[]
+                 {
+                     Hidden, Activation, Dropout, Classes, Preprocess, Optimizer, Momentum, WeightDecay, Schedule, Warmup, StepEpochs, Gamma, Reg,
+                     L1Ratio, LabelSmoothing, Patience, StopOn, ValidationFraction, CheckpointEvery, SearchScale, Flip, CropPadding, Cutout, Tta,
+                     Solver, C, Tolerance,
+                     Patch, Width, Depth, Heads, MlpRatio, AttentionDropout, DropPath, Gelu, ConvLayers, DecayScope, Resume,
+                 })
             command.Options.Add(option);
     }
 
@@ -93,13 +132,15 @@ internal sealed class NetworkOptions
         if (parse.GetValue(Cutout) is int cutout) r = r with { Cutout = cutout };
         if (parse.GetValue(ValidationFraction) is double v) r = r with { ValidationFraction = v };
         if (parse.GetValue(Tta) is string tta) r = r with { Tta = tta.ToLowerInvariant() };
+        if (parse.GetValue(DecayScope) is string scope) r = r with { WeightDecayScope = scope.ToLowerInvariant() };
         try
         {
             r.Validate();
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(FlagOf(ex.ParamName) is { } flag ? $"{flag}: {ex.Message}" : ex.Message);
+            var message = ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
+            throw new UsageException(FlagOf(ex.ParamName) is { } flag ? $"{flag}: {message}" : message);
         }
         if (r.Optimizer == "random-search" && model is not ("svm" or "softmax" or "logistic"))
             throw new UsageException("--optimizer random-search is for linear models (svm, softmax, logistic).");
@@ -152,6 +193,68 @@ internal sealed class NetworkOptions
         }
         return options;
     }
+
+    /// <summary>
+    /// vit, cct: the transformer's shape from --patch, --width, --depth, --heads, --mlp-ratio, --dropout, --attention-dropout,
+    /// --drop-path, --gelu and --conv-layers over <see cref="TransformerOptions"/>' defaults; null for other models.
+    /// </summary>
+    /// <exception cref="UsageException">A transformer flag for another model, or an invalid value (named).</exception>
+    public TransformerOptions? TransformerShape(ParseResult parse, string model)
+    {
+        var flags = new Option[] { Patch, Width, Depth, Heads, MlpRatio, AttentionDropout, DropPath, Gelu, ConvLayers };
+        if (!Recipes.Transformers.Contains(model))
+        {
+            var given = flags.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            if (given.Count > 0)
+                throw new UsageException($"{string.Join(", ", given)} shape{(given.Count == 1 ? "s" : "")} vit and cct, not --model {model}.");
+            return null;
+        }
+        if (model == "vit" && parse.GetResult(ConvLayers) is { Implicit: false })
+            throw new UsageException("--conv-layers shapes cct's tokenizer; vit cuts patches (--patch).");
+        if (model == "cct" && parse.GetResult(Patch) is { Implicit: false })
+            throw new UsageException("--patch shapes vit; cct's tokens come from --conv-layers.");
+        var o = new TransformerOptions();
+        if (parse.GetValue(Patch) is int p) o = o with { Patch = p };
+        if (parse.GetValue(Width) is int w) o = o with { Width = w };
+        if (parse.GetValue(Depth) is int d) o = o with { Depth = d };
+        if (parse.GetValue(Heads) is int h) o = o with { Heads = h };
+        if (parse.GetValue(MlpRatio) is double ratio) o = o with { MlpRatio = ratio };
+        if (parse.GetValue(AttentionDropout) is double ad) o = o with { AttentionDropout = (float)ad };
+        if (parse.GetValue(DropPath) is double dp) o = o with { DropPath = (float)dp };
+        if (parse.GetValue(ConvLayers) is int layers) o = o with { ConvLayers = layers };
+        o = o with { Dropout = DropoutProbability(parse) };
+        o = o with
+        {
+            Activation = parse.GetValue(Gelu)?.ToLowerInvariant() switch
+            {
+                null or "exact" => Tensors.Kernels.GeluApproximation.None,
+                "tanh" => Tensors.Kernels.GeluApproximation.Tanh,
+                var g => throw new UsageException($"--gelu must be exact or tanh, got '{g}'."),
+            },
+        };
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{TransformerFlagOf(e.ParamName)}: {e.Message}");
+        }
+        return o;
+    }
+
+    private static string TransformerFlagOf(string? option) => option switch
+    {
+        nameof(TransformerOptions.Patch) => "--patch",
+        nameof(TransformerOptions.Width) => "--width",
+        nameof(TransformerOptions.Depth) => "--depth",
+        nameof(TransformerOptions.Heads) => "--heads",
+        nameof(TransformerOptions.MlpRatio) => "--mlp-ratio",
+        nameof(TransformerOptions.AttentionDropout) => "--attention-dropout",
+        nameof(TransformerOptions.DropPath) => "--drop-path",
+        nameof(TransformerOptions.ConvLayers) => "--conv-layers",
+        _ => "--dropout",
+    };
 
     public int[] HiddenSizes(ParseResult parse)
     {
@@ -225,6 +328,7 @@ internal sealed class NetworkOptions
         nameof(TrainingOptions.Cutout) => "--cutout",
         nameof(TrainingOptions.ValidationFraction) => "--validation-fraction",
         nameof(TrainingOptions.Tta) => "--tta",
+        nameof(TrainingOptions.WeightDecayScope) => "--weight-decay-on",
         _ => null,
     };
 

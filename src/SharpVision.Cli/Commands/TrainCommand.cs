@@ -23,7 +23,8 @@ internal static class TrainCommand
             "scikit-learn's LinearSVC), softmax (linear, cross-entropy), logistic (binary, two --classes), mlp, cnn2, resnet8, resnet20 " +
                 "(convolutional), " +
             "tree (CART decision tree), forest (random forest), boost (gradient-boosted trees, softmax loss), kernel-svm (libsvm's C-SVC, " +
-                "one-vs-one, rbf/poly/linear). " +
+                "one-vs-one, rbf/poly/linear), " +
+            "vit (vision transformer: patches, class token, attention) and cct (a transformer on convolutional tokens). " +
             "Every flag not given takes the model's default recipe.\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist      (the default CNN recipe)\n" +
             "  sharpvision train --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n" +
@@ -38,6 +39,9 @@ internal static class TrainCommand
             "  sharpvision train --model kernel-svm --kernel rbf --c 10 --gamma scale --train-limit 10000\n" +
             "  sharpvision train --model kernel-svm --features hog --c 10\n" +
             "  sharpvision train --model mlp --hidden 256,128 --activation relu --dropout 0.2 --optimizer adam --lr 1e-3\n" +
+            "  sharpvision train --model vit      (torch_peers.py's vit with the transformer recipe: AdamW, warm-up + cosine, flips and crops)\n" +
+            "  sharpvision train --model vit --patch 7 --width 96 --depth 4 --heads 6 --mlp-ratio 2 --drop-path 0.1 --epochs 20\n" +
+            "  sharpvision train --model cct --dataset cifar-10 --conv-layers 2 --depth 4\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
         flags.AddTo(command);

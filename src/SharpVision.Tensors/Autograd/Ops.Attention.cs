@@ -105,20 +105,28 @@ public static partial class Ops
     /// x = [Q | K | V] with each of width H·d, head h using columns h·d … h·d + d − 1 of each; y concatenates the heads'
     /// softmax(Q_h·K_hᵀ/√d)·V_h. Heads are read and written in place by stride: no split or merge copies.
     /// </summary>
-    /// <remarks>Shape: (N, T, 3·H·d) → (N, T, H·d). Saves one log-sum-exp per (n, head, query).</remarks>
+    /// <remarks>
+    /// Shape: (N, T, 3·H·d) → (N, T, H·d); with <paramref name="query"/>, only that token asks: → (N, 1, H·d), every token
+    /// still a key and value (a ViT's last block, whose class token alone is read). Saves one log-sum-exp per (n, head, query).
+    /// </remarks>
     /// <exception cref="ArgumentException">Not 3-D, or the last axis is not a multiple of 3·heads.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">heads &lt; 1, or dropout outside [0, 1).</exception>
-    public static Tensor MultiHeadAttention(Tensor packed, int heads, float dropout = 0, Rng? rng = null)
+    /// <exception cref="ArgumentOutOfRangeException">heads &lt; 1, dropout outside [0, 1), or the query outside [0, T).</exception>
+    public static Tensor MultiHeadAttention(Tensor packed, int heads, float dropout = 0, Rng? rng = null, int? query = null)
     {
         ArgumentNullException.ThrowIfNull(packed);
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
         if (packed.Shape.Rank != 3 || packed.Shape[2] % (3 * heads) != 0 || packed.Shape[2] == 0)
             throw new ArgumentException($"MultiHeadAttention needs (N, T, 3·{heads}·d) projections; got {packed.Shape}.", nameof(packed));
         int n = packed.Shape[0], t = packed.Shape[1], d = packed.Shape[2] / (3 * heads);
-        var shape = new AttentionShape(n, heads, t, d);
-        var output = new HeadLayout(t * heads * d, d, 0, heads * d);
+        if (query is int asked && (asked < 0 || asked >= t))
+            throw new ArgumentOutOfRangeException(nameof(query), asked, $"The query must be a token in [0, {t}).");
+        int queries = query is null ? t : 1;
+        var shape = new AttentionShape(n, heads, t, d, queries);
+        var output = new HeadLayout(queries * heads * d, d, 0, heads * d);
         HeadLayout q = HeadLayout.Packed(heads, t, d, 0), k = HeadLayout.Packed(heads, t, d, 1), v = HeadLayout.Packed(heads, t, d, 2);
-        return Attention(shape, packed, q, packed, k, packed, v, new Shape(n, t, heads * d), output, dropout, rng, [packed], "multi_head_attention");
+        if (query is int one) q = q with { Offset = q.Offset + one * q.RowStride };
+        return Attention(shape, packed, q, packed, k, packed, v, new Shape(n, queries, heads * d), output, dropout, rng, [packed],
+            "multi_head_attention");
     }
 
     /// <summary>
@@ -150,7 +158,7 @@ public static partial class Ops
         var mask = dropout > 0 ? new AttentionDropout(dropout, rng!.NextUInt64()) : AttentionDropout.None;
         float scale = 1 / MathF.Sqrt(shape.HeadSize);
         var y = BufferPool.Uninitialized<float>(outputShape.Size);
-        var logSumExp = BufferPool.Uninitialized<float>(shape.Problems * shape.Tokens);
+        var logSumExp = BufferPool.Uninitialized<float>(shape.Problems * shape.Queries);
         var path = SimdPaths.Default;
         AttentionKernels.Forward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, [], Engine.Threads,
             path);
@@ -160,8 +168,10 @@ public static partial class Ops
             var g = result.Grad!;
             if (parents.Length == 1)
             {
-                // One packed tensor: every element of its gradient is written by exactly one of dQ, dK, dV.
-                var gx = q.GradToWrite(out bool accumulate);
+                // One packed tensor: with every token a query, each element of its gradient is written by exactly one of
+                // dQ, dK, dV; with one query the other tokens' Q columns get none, so they start from zero.
+                bool accumulate = true;
+                var gx = shape.Queries == shape.Tokens ? q.GradToWrite(out accumulate) : q.EnsureGrad();
                 AttentionKernels.Backward(shape, q.Data, qLayout, k.Data, kLayout, v.Data, vLayout, scale, mask, y, oLayout, logSumExp, g, gx, gx, gx,
                     accumulate, Engine.Threads, path);
                 return;

@@ -37,21 +37,21 @@ public static partial class Ops
         if (weight.Shape[1] != inputs) throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape} (expected (out, {inputs})).");
         if (bias is not null && bias.Size != outputs) throw new ArgumentException($"Linear: bias {bias.Shape} does not match {outputs} outputs.");
         var y = BufferPool.Uninitialized<float>(batch * outputs);
-        if (bias is not null)
-            for (int i = 0; i < batch; i++) bias.Data.AsSpan().CopyTo(y.AsSpan(i * outputs, outputs));
+        if (bias is not null) RowKernels.Broadcast(bias.Data, batch, y);
         Gemm.Multiply(false, true, batch, outputs, inputs, 1, x.Data, inputs, weight.Data, inputs, bias is null ? 0 : 1, y, outputs);
         var result = new Tensor(new Shape(batch, outputs), y);
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
         return result.Record("linear", parents, () =>
         {
             var g = result.Grad!;
-            if (x.RequiresGrad) Gemm.Multiply(false, false, batch, inputs, outputs, 1, g, outputs, weight.Data, inputs, 1, x.EnsureGrad(), inputs); // ∂/∂x = G·W
-            if (weight.RequiresGrad) Gemm.Multiply(true, false, outputs, inputs, batch, 1, g, outputs, x.Data, inputs, 1, weight.EnsureGrad(), inputs); // ∂/∂W = Gᵀ·x
-            if (bias is { RequiresGrad: true })
+            if (x.RequiresGrad)
             {
-                var gb = bias.EnsureGrad(); // ∂/∂b = Σ_rows G
-                for (int i = 0; i < batch; i++) TensorPrimitives.Add(gb, g.AsSpan(i * outputs, outputs), gb);
+                var gx = x.GradToWrite(out bool accumulate); // β = 0 overwrites a fresh buffer: no zeroing pass
+                Gemm.Multiply(false, false, batch, inputs, outputs, 1, g, outputs, weight.Data, inputs, accumulate ? 1 : 0, gx, inputs); // ∂/∂x = G·W
             }
+            if (weight.RequiresGrad) // ∂/∂W = Gᵀ·x
+                Gemm.Multiply(true, false, outputs, inputs, batch, 1, g, outputs, x.Data, inputs, 1, weight.EnsureGrad(), inputs);
+            if (bias is { RequiresGrad: true }) RowKernels.AddColumnSums(g, batch, outputs, bias.EnsureGrad()); // ∂/∂b = Σ_rows G
         });
     }
 

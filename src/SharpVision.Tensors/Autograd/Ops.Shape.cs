@@ -24,8 +24,10 @@ public static partial class Ops
         var result = new Tensor(shape, x.Data);
         return result.Record("reshape", [x], () =>
         {
-            var gx = x.EnsureGrad();
-            TensorPrimitives.Add(gx, result.Grad!, gx); // same layout: ∂/∂x = g
+            // Same layout: ∂/∂x = g. An intermediate x without a gradient yet takes g's buffer itself (result's backward
+            // is the last reader of it), so a view costs no pass in backward either; a leaf keeps its own buffer.
+            if (x.Grad is null && x.Operation is not null) x.Grad = result.Grad;
+            else AddOrCopy(result.Grad!, x);
         });
     }
 

@@ -1,5 +1,6 @@
-// Shape legend, per (batch b, head h) of B·H independent problems: Q, K, V, O, dO are T×d (T tokens, d = head size),
-// each row of d floats at a stride; S = s·Q·Kᵀ and P = softmax(S) are T×T (s = the scale, usually 1/√d).
+// Shape legend, per (batch b, head h) of B·H independent problems: K, V are T×d (T tokens, d = head size), Q, O, dO are
+// Tq×d (Tq queries: T for self-attention, 1 for a class token alone), each row of d floats at a stride;
+// S = s·Q·Kᵀ and P = softmax(S) are Tq×T (s = the scale, usually 1/√d).
 // Scratch rows are padded to Tp = T and dp = d rounded up to the vector width, so every product below runs the same
 // register-tiled kernel on whole vectors: C (m×n, n a multiple of the width) = α·A (m×k, any strides)·B (k×n, rows).
 //   forward:  S = s·Q·Kᵀ (Kᵀ packed d×Tp) → P = softmax rows (log-sum-exp L kept) → O = P·V
@@ -39,9 +40,16 @@ public readonly record struct HeadLayout(int BatchStride, int HeadStride, int Of
         (long)(batches - 1) * BatchStride + (long)(heads - 1) * HeadStride + Offset + (long)(tokens - 1) * RowStride + headSize;
 }
 
-/// <summary>The sizes of a batch of attention problems: B·H problems of T tokens with head size d.</summary>
-public readonly record struct AttentionShape(int Batch, int Heads, int Tokens, int HeadSize)
+/// <summary>
+/// The sizes of a batch of attention problems: B·H problems of <see cref="Queries"/> query rows attending over
+/// <see cref="Tokens"/> key/value rows, head size d. Self-attention has as many queries as tokens; a block whose
+/// output is one token's (the class token of a ViT's last block) asks one query.
+/// </summary>
+public readonly record struct AttentionShape(int Batch, int Heads, int Tokens, int HeadSize, int Queries)
 {
+    /// <summary>Self-attention: every token is a query.</summary>
+    public AttentionShape(int batch, int heads, int tokens, int headSize) : this(batch, heads, tokens, headSize, tokens) { }
+
     /// <summary>B·H.</summary>
     public int Problems => Batch * Heads;
 }
@@ -92,8 +100,8 @@ public static unsafe class AttentionKernels
     /// <param name="dropout">Dropout on P (<see cref="AttentionDropout.None"/> for none).</param>
     /// <param name="o">Output, written.</param>
     /// <param name="oLayout">Where O's rows go.</param>
-    /// <param name="logSumExp">(B, H, T): written, for <see cref="Backward"/>.</param>
-    /// <param name="probabilities">(B, H, T, T) receives P before dropout, or empty (attention maps for pictures).</param>
+    /// <param name="logSumExp">(B, H, Tq): written, for <see cref="Backward"/>.</param>
+    /// <param name="probabilities">(B, H, Tq, T) receives P before dropout, or empty (attention maps for pictures).</param>
     /// <param name="threads">Worker threads.</param>
     /// <param name="path">The instruction set.</param>
     /// <exception cref="ArgumentException">A span is too short for its layout.</exception>
@@ -102,13 +110,13 @@ public static unsafe class AttentionKernels
         Span<float> probabilities, int threads, SimdPath path)
     {
         Validate(shape, threads);
-        Check(q.Length, qLayout, shape, nameof(q));
-        Check(k.Length, kLayout, shape, nameof(k));
-        Check(v.Length, vLayout, shape, nameof(v));
-        Check(o.Length, oLayout, shape, nameof(o));
-        LayerNormKernels.Require(logSumExp.Length, (long)shape.Problems * shape.Tokens, nameof(logSumExp));
+        Check(q.Length, qLayout, shape, nameof(q), shape.Queries);
+        Check(k.Length, kLayout, shape, nameof(k), shape.Tokens);
+        Check(v.Length, vLayout, shape, nameof(v), shape.Tokens);
+        Check(o.Length, oLayout, shape, nameof(o), shape.Queries);
+        LayerNormKernels.Require(logSumExp.Length, (long)shape.Problems * shape.Queries, nameof(logSumExp));
         if (!probabilities.IsEmpty)
-            LayerNormKernels.Require(probabilities.Length, (long)shape.Problems * shape.Tokens * shape.Tokens, nameof(probabilities));
+            LayerNormKernels.Require(probabilities.Length, (long)shape.Problems * shape.Queries * shape.Tokens, nameof(probabilities));
         if (shape.Problems == 0 || shape.Tokens == 0) return;
         fixed (float* pq = q, pk = k, pv = v, po = o, pl = logSumExp, pp = probabilities)
         {
@@ -147,15 +155,15 @@ public static unsafe class AttentionKernels
         int threads, SimdPath path)
     {
         Validate(shape, threads);
-        Check(q.Length, qLayout, shape, nameof(q));
-        Check(k.Length, kLayout, shape, nameof(k));
-        Check(v.Length, vLayout, shape, nameof(v));
-        Check(o.Length, oLayout, shape, nameof(o));
-        Check(outputGradient.Length, oLayout, shape, nameof(outputGradient));
-        Check(dq.Length, qLayout, shape, nameof(dq));
-        Check(dk.Length, kLayout, shape, nameof(dk));
-        Check(dv.Length, vLayout, shape, nameof(dv));
-        LayerNormKernels.Require(logSumExp.Length, (long)shape.Problems * shape.Tokens, nameof(logSumExp));
+        Check(q.Length, qLayout, shape, nameof(q), shape.Queries);
+        Check(k.Length, kLayout, shape, nameof(k), shape.Tokens);
+        Check(v.Length, vLayout, shape, nameof(v), shape.Tokens);
+        Check(o.Length, oLayout, shape, nameof(o), shape.Queries);
+        Check(outputGradient.Length, oLayout, shape, nameof(outputGradient), shape.Queries);
+        Check(dq.Length, qLayout, shape, nameof(dq), shape.Queries);
+        Check(dk.Length, kLayout, shape, nameof(dk), shape.Tokens);
+        Check(dv.Length, vLayout, shape, nameof(dv), shape.Tokens);
+        LayerNormKernels.Require(logSumExp.Length, (long)shape.Problems * shape.Queries, nameof(logSumExp));
         if (shape.Problems == 0 || shape.Tokens == 0) return;
         fixed (float* pq = q, pk = k, pv = v, po = o, pl = logSumExp, pdo = outputGradient, pdq = dq, pdk = dk, pdv = dv)
         {
@@ -186,7 +194,7 @@ public static unsafe class AttentionKernels
     private static void Split(Args args, int threads, bool backward)
     {
         var s = args.Shape;
-        long cost = (long)s.Tokens * s.Tokens * Math.Max(1, s.HeadSize) * (backward ? 5 : 2);
+        long cost = (long)s.Queries * s.Tokens * Math.Max(1, s.HeadSize) * (backward ? 5 : 2);
         WorkSplit.ForRanges(s.Problems, cost, threads, (first, end) =>
         {
             switch (args.Path)
@@ -202,9 +210,9 @@ public static unsafe class AttentionKernels
     private ref struct Scratch
     {
         public float* Transposed;   // d × Tp: Kᵀ (forward, backward) — then Vᵀ (backward)
-        public float* Scores;       // T × Tp: S, then P
-        public float* Gradient;     // T × Tp: dP, then dS (backward)
-        public float* Dropped;      // T × Tp: P ⊙ M (backward with dropout)
+        public float* Scores;       // Tq × Tp: S, then P
+        public float* Gradient;     // Tq × Tp: dP, then dS (backward)
+        public float* Dropped;      // Tq × Tp: P ⊙ M (backward with dropout)
         public float* Operand;      // T × dp: a padded copy of V, dO, K or Q when d is not a multiple of the width
         public float* Result;       // T × dp: O, dV, dQ or dK before it is copied out
     }
@@ -213,7 +221,7 @@ public static unsafe class AttentionKernels
     {
         var s = a.Shape;
         int w = TL.Count, tp = RoundUp(s.Tokens, w), dp = RoundUp(s.HeadSize, w);
-        int transposed = Math.Max(1, s.HeadSize) * tp, scores = s.Tokens * tp, rows = s.Tokens * dp;
+        int transposed = Math.Max(1, s.HeadSize) * tp, scores = s.Queries * tp, rows = s.Tokens * dp;
         const int align = 16;
         int total = transposed + scores * (backward ? 3 : 1) + rows * 2 + 6 * align;
         float[] buffer = ArrayPool<float>.Shared.Rent(total);
@@ -252,48 +260,50 @@ public static unsafe class AttentionKernels
     private static void ForwardProblem<TL, TV>(in Args a, int b, int h, ref Scratch scratch, int tp, int dp)
         where TL : struct, ILanes<TV> where TV : struct
     {
-        int t = a.Shape.Tokens, d = a.Shape.HeadSize;
+        int t = a.Shape.Tokens, tq = a.Shape.Queries, d = a.Shape.HeadSize;
         long problem = (long)b * a.Shape.Heads + h;
         float* q = (float*)a.Q + a.QLayout.Start(b, h), k = (float*)a.K + a.KLayout.Start(b, h), v = (float*)a.V + a.VLayout.Start(b, h);
         float* o = (float*)a.O + a.OLayout.Start(b, h);
-        float* lse = (float*)a.LogSumExp + problem * t;
+        float* lse = (float*)a.LogSumExp + problem * tq;
 
         // S = s·Q·Kᵀ
         PackTransposed(k, a.KLayout.RowStride, t, d, tp, scratch.Transposed);
-        SmallGemm<TL, TV>.Multiply(t, tp, d, a.Scale, q, a.QLayout.RowStride, 1, scratch.Transposed, tp, scratch.Scores, tp);
-        // P = softmax(S) row by row; L = log Σ e^S keeps what backward needs to rebuild P.
-        for (int i = 0; i < t; i++)
+        SmallGemm<TL, TV>.Multiply(tq, tp, d, a.Scale, q, a.QLayout.RowStride, 1, scratch.Transposed, tp, scratch.Scores, tp);
+        // P = softmax(S) row by row over the padded width, the padding set to −∞ (e^−∞ = 0), so every row is whole
+        // vectors; L = log Σ e^S keeps what backward needs to rebuild P.
+        for (int i = 0; i < tq; i++)
         {
             float* row = scratch.Scores + (nint)i * tp;
-            lse[i] = SoftmaxKernels.Row<TL, TV>(row, t, row);
+            for (int j = t; j < tp; j++) row[j] = float.NegativeInfinity;
+            lse[i] = SoftmaxKernels.Row<TL, TV>(row, tp, row);
         }
         if (a.Probabilities != 0)
         {
-            float* maps = (float*)a.Probabilities + problem * t * t;
-            for (int i = 0; i < t; i++) new ReadOnlySpan<float>(scratch.Scores + (nint)i * tp, t).CopyTo(new Span<float>(maps + (nint)i * t, t));
+            float* maps = (float*)a.Probabilities + problem * tq * t;
+            for (int i = 0; i < tq; i++) new ReadOnlySpan<float>(scratch.Scores + (nint)i * tp, t).CopyTo(new Span<float>(maps + (nint)i * t, t));
         }
-        if (a.Dropout.Active) ApplyMask(a.Dropout, problem, t, tp, scratch.Scores);
+        if (a.Dropout.Active) ApplyMask(a.Dropout, problem, tq, t, tp, scratch.Scores);
         // O = P·V
         float* values = Rows(v, a.VLayout.RowStride, t, d, dp, scratch.Operand, out int valueStride);
-        SmallGemm<TL, TV>.Multiply(t, dp, t, 1f, scratch.Scores, tp, 1, values, valueStride, scratch.Result, dp);
-        CopyOut(scratch.Result, dp, t, d, o, a.OLayout.RowStride, accumulate: false);
+        SmallGemm<TL, TV>.Multiply(tq, dp, t, 1f, scratch.Scores, tp, 1, values, valueStride, scratch.Result, dp);
+        CopyOut(scratch.Result, dp, tq, d, o, a.OLayout.RowStride, accumulate: false);
     }
 
     private static void BackwardProblem<TL, TV>(in Args a, int b, int h, ref Scratch scratch, int tp, int dp)
         where TL : struct, ILanes<TV> where TV : struct
     {
-        int t = a.Shape.Tokens, d = a.Shape.HeadSize, w = TL.Count;
+        int t = a.Shape.Tokens, tq = a.Shape.Queries, d = a.Shape.HeadSize, w = TL.Count;
         long problem = (long)b * a.Shape.Heads + h;
         float* q = (float*)a.Q + a.QLayout.Start(b, h), k = (float*)a.K + a.KLayout.Start(b, h), v = (float*)a.V + a.VLayout.Start(b, h);
         float* o = (float*)a.O + a.OLayout.Start(b, h), dO = (float*)a.OutputGradient + a.OLayout.Start(b, h);
-        float* lse = (float*)a.LogSumExp + problem * t;
+        float* lse = (float*)a.LogSumExp + problem * tq;
         int qs = a.QLayout.RowStride, ks = a.KLayout.RowStride, vs = a.VLayout.RowStride, os = a.OLayout.RowStride;
         float* p = scratch.Scores, dp_ = scratch.Gradient;
 
         // P = e^(s·Q·Kᵀ − L): the forward probabilities, rebuilt rather than stored.
         PackTransposed(k, ks, t, d, tp, scratch.Transposed);
-        SmallGemm<TL, TV>.Multiply(t, tp, d, a.Scale, q, qs, 1, scratch.Transposed, tp, p, tp);
-        for (int i = 0; i < t; i++)
+        SmallGemm<TL, TV>.Multiply(tq, tp, d, a.Scale, q, qs, 1, scratch.Transposed, tp, p, tp);
+        for (int i = 0; i < tq; i++)
         {
             float* row = p + (nint)i * tp;
             var l = TL.Broadcast(lse[i]);
@@ -302,16 +312,16 @@ public static unsafe class AttentionKernels
 
         // dP = dO·Vᵀ; with dropout O = (P ⊙ M)·V, so this is the gradient of P ⊙ M, masked below.
         PackTransposed(v, vs, t, d, tp, scratch.Transposed);
-        SmallGemm<TL, TV>.Multiply(t, tp, d, 1f, dO, os, 1, scratch.Transposed, tp, dp_, tp);
+        SmallGemm<TL, TV>.Multiply(tq, tp, d, 1f, dO, os, 1, scratch.Transposed, tp, dp_, tp);
         // dV = (P ⊙ M)ᵀ·dO: the (dropped) P read transposed in place (row j, depth i at i·Tp + j)
         float* weights = p;
         if (a.Dropout.Active)
         {
             weights = scratch.Dropped;
-            for (int i = 0; i < t; i++)
+            for (int i = 0; i < tq; i++)
             {
                 float* pRow = p + (nint)i * tp, dropped = weights + (nint)i * tp, gRow = dp_ + (nint)i * tp;
-                long at = (problem * t + i) * t;
+                long at = (problem * tq + i) * t;
                 for (int j = 0; j < t; j++)
                 {
                     float mask = a.Dropout.Mask(at + j);
@@ -320,13 +330,13 @@ public static unsafe class AttentionKernels
                 }
             }
         }
-        float* outputGradient = Rows(dO, os, t, d, dp, scratch.Operand, out int dOStride);
-        SmallGemm<TL, TV>.Multiply(t, dp, t, 1f, weights, 1, tp, outputGradient, dOStride, scratch.Result, dp);
+        float* outputGradient = Rows(dO, os, tq, d, dp, scratch.Operand, out int dOStride);
+        SmallGemm<TL, TV>.Multiply(t, dp, tq, 1f, weights, 1, tp, outputGradient, dOStride, scratch.Result, dp);
         CopyOut(scratch.Result, dp, t, d, (float*)a.Dv + a.VLayout.Start(b, h), vs, a.Accumulate);
 
         // dS = s·P ⊙ (dP − D), D_i = ⟨dO_i, O_i⟩ = Σⱼ P_ij·dP_ij (softmax backward, scale folded in)
         var scale = TL.Broadcast(a.Scale);
-        for (int i = 0; i < t; i++)
+        for (int i = 0; i < tq; i++)
         {
             float di = Dot(dO + (nint)i * os, o + (nint)i * os, d);
             float* pRow = p + (nint)i * tp, gRow = dp_ + (nint)i * tp;
@@ -337,20 +347,20 @@ public static unsafe class AttentionKernels
 
         // dQ = dS·K
         float* keys = Rows(k, ks, t, d, dp, scratch.Operand, out int keyStride);
-        SmallGemm<TL, TV>.Multiply(t, dp, t, 1f, dp_, tp, 1, keys, keyStride, scratch.Result, dp);
-        CopyOut(scratch.Result, dp, t, d, (float*)a.Dq + a.QLayout.Start(b, h), qs, a.Accumulate);
+        SmallGemm<TL, TV>.Multiply(tq, dp, t, 1f, dp_, tp, 1, keys, keyStride, scratch.Result, dp);
+        CopyOut(scratch.Result, dp, tq, d, (float*)a.Dq + a.QLayout.Start(b, h), qs, a.Accumulate);
         // dK = dSᵀ·Q
-        float* queries = Rows(q, qs, t, d, dp, scratch.Operand, out int queryStride);
-        SmallGemm<TL, TV>.Multiply(t, dp, t, 1f, dp_, 1, tp, queries, queryStride, scratch.Result, dp);
+        float* queries = Rows(q, qs, tq, d, dp, scratch.Operand, out int queryStride);
+        SmallGemm<TL, TV>.Multiply(t, dp, tq, 1f, dp_, 1, tp, queries, queryStride, scratch.Result, dp);
         CopyOut(scratch.Result, dp, t, d, (float*)a.Dk + a.KLayout.Start(b, h), ks, a.Accumulate);
     }
 
-    private static void ApplyMask(AttentionDropout dropout, long problem, int t, int tp, float* p)
+    private static void ApplyMask(AttentionDropout dropout, long problem, int tq, int t, int tp, float* p)
     {
-        for (int i = 0; i < t; i++)
+        for (int i = 0; i < tq; i++)
         {
             float* row = p + (nint)i * tp;
-            long at = (problem * t + i) * t;
+            long at = (problem * tq + i) * t;
             for (int j = 0; j < t; j++) row[j] *= dropout.Mask(at + j);
         }
     }
@@ -383,14 +393,19 @@ public static unsafe class AttentionKernels
         return scratch;
     }
 
+    // Rows of d floats: inline vector moves (a library call per 16-float row cost more than the move).
     private static void CopyOut(float* source, int sourceStride, int t, int d, float* destination, int stride, bool accumulate)
     {
         for (int i = 0; i < t; i++)
         {
-            var from = new ReadOnlySpan<float>(source + (nint)i * sourceStride, d);
-            var to = new Span<float>(destination + (nint)i * stride, d);
-            if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(to, from, to);
-            else from.CopyTo(to);
+            float* from = source + (nint)i * sourceStride, to = destination + (nint)i * stride;
+            int c = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                if (accumulate) for (; c + 8 <= d; c += 8) Vector256.Store(Vector256.Load(to + c) + Vector256.Load(from + c), to + c);
+                else for (; c + 8 <= d; c += 8) Vector256.Store(Vector256.Load(from + c), to + c);
+            }
+            for (; c < d; c++) to[c] = accumulate ? to[c] + from[c] : from[c];
         }
     }
 
@@ -406,16 +421,18 @@ public static unsafe class AttentionKernels
         ArgumentOutOfRangeException.ThrowIfNegative(shape.Batch, nameof(shape));
         ArgumentOutOfRangeException.ThrowIfNegative(shape.Heads, nameof(shape));
         ArgumentOutOfRangeException.ThrowIfNegative(shape.Tokens, nameof(shape));
+        ArgumentOutOfRangeException.ThrowIfLessThan(shape.Queries, shape.Tokens == 0 ? 0 : 1, nameof(shape));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shape.Queries, shape.Tokens, nameof(shape));
         ArgumentOutOfRangeException.ThrowIfLessThan(shape.HeadSize, 1, nameof(shape));
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
     }
 
-    private static void Check(int length, HeadLayout layout, AttentionShape shape, string name)
+    private static void Check(int length, HeadLayout layout, AttentionShape shape, string name, int rows)
     {
         if (shape.Problems == 0 || shape.Tokens == 0) return;
         if (layout.RowStride < shape.HeadSize || layout.BatchStride < 0 || layout.HeadStride < 0 || layout.Offset < 0)
             throw new ArgumentException($"{name}: layout {layout} cannot hold rows of {shape.HeadSize} values.", name);
-        long needed = layout.Extent(shape.Batch, shape.Heads, shape.Tokens, shape.HeadSize);
+        long needed = layout.Extent(shape.Batch, shape.Heads, rows, shape.HeadSize);
         if (length < needed) throw new ArgumentException($"{name} holds {length} values; layout {layout} for {shape} reaches {needed}.", name);
     }
 

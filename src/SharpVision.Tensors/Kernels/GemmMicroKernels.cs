@@ -23,6 +23,20 @@ internal interface IGemmMicroKernel
 
     /// <summary>Computes one full MR×NR tile from kc packed steps.</summary>
     static abstract unsafe void Run(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta);
+
+    /// <summary>
+    /// True when the kernel can read a full MR-row sliver of A where it lies (<see cref="RunInPlace"/>) instead of from a
+    /// packed copy: for thin products (k of 64–128, or n of 64–192 with k in the thousands, as in a transformer) packing
+    /// A costs half as much as the multiply itself.
+    /// </summary>
+    static abstract bool ReadsAInPlace { get; }
+
+    /// <summary>
+    /// As <see cref="Run"/>, with A's element (row r, step p) at a[r·rowStride + p·depthStride]: (lda, 1) for A stored
+    /// (m, k), (1, lda) for A stored (k, m). Same arithmetic in the same order as <see cref="Run"/>, so the same bits.
+    /// </summary>
+    static abstract unsafe void RunInPlace(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc,
+        float alpha, float beta);
 }
 
 /// <summary>AVX-512 14×32: 28 zmm accumulators; per k step 2 zmm loads of the B row and 14 broadcasts of A.</summary>
@@ -30,6 +44,13 @@ internal readonly struct Avx512Kernel14x32 : IGemmMicroKernel
 {
     public static int Rows => 14;
     public static int Columns => 32;
+
+    // 14 row streams would cost 14 address registers in the loop; this kernel keeps packing A.
+    public static bool ReadsAInPlace => false;
+
+    public static unsafe void RunInPlace(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc,
+        float alpha, float beta) =>
+        throw new NotSupportedException("The AVX-512 kernel reads A packed.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
@@ -113,9 +134,23 @@ internal readonly struct Avx2Kernel6x16 : IGemmMicroKernel
     public static int Rows => 6;
     public static int Columns => 16;
 
+    public static bool ReadsAInPlace => true;
+
+    // Packed: row r of step p at a[p·6 + r].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static unsafe void Run(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, a, 1, 6, b, c, ldc, alpha, beta);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunInPlace(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc,
+        float alpha, float beta) =>
+        Core(kc, a, rowStride, depthStride, b, c, ldc, alpha, beta);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Core(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc, float alpha, float beta)
     {
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;
+        nint at = 0;
         Vector256<float> c0_0 = default, c0_1 = default;
         Vector256<float> c1_0 = default, c1_1 = default;
         Vector256<float> c2_0 = default, c2_1 = default;
@@ -125,13 +160,13 @@ internal readonly struct Avx2Kernel6x16 : IGemmMicroKernel
         for (nint p = 0; p < kc; p++)
         {
             Vector256<float> b0 = Vector256.Load(b + 0); Vector256<float> b1 = Vector256.Load(b + 8);
-            { Vector256<float> ai = Vector256.Create(a[0]); c0_0 = Fma.MultiplyAdd(ai, b0, c0_0); c0_1 = Fma.MultiplyAdd(ai, b1, c0_1); }
-            { Vector256<float> ai = Vector256.Create(a[1]); c1_0 = Fma.MultiplyAdd(ai, b0, c1_0); c1_1 = Fma.MultiplyAdd(ai, b1, c1_1); }
-            { Vector256<float> ai = Vector256.Create(a[2]); c2_0 = Fma.MultiplyAdd(ai, b0, c2_0); c2_1 = Fma.MultiplyAdd(ai, b1, c2_1); }
-            { Vector256<float> ai = Vector256.Create(a[3]); c3_0 = Fma.MultiplyAdd(ai, b0, c3_0); c3_1 = Fma.MultiplyAdd(ai, b1, c3_1); }
-            { Vector256<float> ai = Vector256.Create(a[4]); c4_0 = Fma.MultiplyAdd(ai, b0, c4_0); c4_1 = Fma.MultiplyAdd(ai, b1, c4_1); }
-            { Vector256<float> ai = Vector256.Create(a[5]); c5_0 = Fma.MultiplyAdd(ai, b0, c5_0); c5_1 = Fma.MultiplyAdd(ai, b1, c5_1); }
-            a += 6;
+            { Vector256<float> ai = Vector256.Create(a0[at]); c0_0 = Fma.MultiplyAdd(ai, b0, c0_0); c0_1 = Fma.MultiplyAdd(ai, b1, c0_1); }
+            { Vector256<float> ai = Vector256.Create(a1[at]); c1_0 = Fma.MultiplyAdd(ai, b0, c1_0); c1_1 = Fma.MultiplyAdd(ai, b1, c1_1); }
+            { Vector256<float> ai = Vector256.Create(a2[at]); c2_0 = Fma.MultiplyAdd(ai, b0, c2_0); c2_1 = Fma.MultiplyAdd(ai, b1, c2_1); }
+            { Vector256<float> ai = Vector256.Create(a3[at]); c3_0 = Fma.MultiplyAdd(ai, b0, c3_0); c3_1 = Fma.MultiplyAdd(ai, b1, c3_1); }
+            { Vector256<float> ai = Vector256.Create(a4[at]); c4_0 = Fma.MultiplyAdd(ai, b0, c4_0); c4_1 = Fma.MultiplyAdd(ai, b1, c4_1); }
+            { Vector256<float> ai = Vector256.Create(a5[at]); c5_0 = Fma.MultiplyAdd(ai, b0, c5_0); c5_1 = Fma.MultiplyAdd(ai, b1, c5_1); }
+            at += depthStride;
             b += 16;
         }
         Vector256<float> va = Vector256.Create(alpha);
@@ -162,6 +197,12 @@ internal readonly struct ScalarKernel4x4 : IGemmMicroKernel
 {
     public static int Rows => 4;
     public static int Columns => 4;
+
+    public static bool ReadsAInPlace => false;
+
+    public static unsafe void RunInPlace(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc,
+        float alpha, float beta) =>
+        throw new NotSupportedException("The scalar kernel reads A packed.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)

@@ -7,6 +7,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace SharpVision.Tensors.Kernels;
@@ -15,7 +16,8 @@ namespace SharpVision.Tensors.Kernels;
 /// The managed GEMM provider: C = α·op(A)·op(B) + β·C with packed panels, cache blocking and a register-blocked
 /// FMA micro-kernel (AVX-512 14×32, AVX2 6×16, or a portable 4×4), parallel over blocks of C. On AVX-512, products
 /// with n ≤ 16 take a narrow path that reads A in place (ManagedGemm.Narrow.cs); on AVX-512 and AVX2, A·Bᵀ with at
-/// most 4 rows of A (a linear layer on one to four images) is dot products of rows, nothing packed (ManagedGemm.Rows.cs).
+/// most 4 rows of A (a linear layer on one to four images) is dot products of rows, nothing packed (ManagedGemm.Rows.cs); the AVX2 kernel reads
+/// full slivers of A in place always (IGemmMicroKernel.ReadsAInPlace).
 /// </summary>
 /// <remarks>
 /// Shapes as in <see cref="IGemmProvider"/>: op(A) (m, k) · op(B) (k, n) → C (m, n).
@@ -196,6 +198,8 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
             {
                 float* aPack = Aligned(aBase), bPack = Aligned(bBase), tile = Aligned(tileBase);
                 float alpha = problem.Alpha;
+                bool inPlace = TKernel.ReadsAInPlace;
+                nint rowStride = problem.TransposeA ? 1 : problem.Lda, depthStride = problem.TransposeA ? problem.Lda : 1;
                 nint ldc = problem.Ldc;
                 for (int jc = columnStart; jc < columnEnd; jc += ncMax)
                 {
@@ -209,7 +213,10 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
                         for (int ic = rowStart; ic < rowEnd; ic += mcMax)
                         {
                             int mc = Math.Min(mcMax, rowEnd - ic);
-                            PackA(problem, ic, mc, pc, kc, mr, aPack);
+                            // Kernels that read A in place use it directly for full slivers; only a last partial sliver
+                            // is packed (zero-padded). Either way every element of C gets the same arithmetic.
+                            int full = inPlace ? mc / mr * mr : 0;
+                            PackA(problem, ic + full, mc - full, pc, kc, mr, aPack + (nint)full * kc);
                             for (int jr = 0; jr < nc; jr += nr)
                             {
                                 int columns = Math.Min(nr, nc - jr);
@@ -217,17 +224,20 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
                                 for (int ir = 0; ir < mc; ir += mr)
                                 {
                                     int rows = Math.Min(mr, mc - ir);
-                                    float* aSliver = aPack + (nint)ir * kc;
                                     float* cTile = problem.C + (nint)(ic + ir) * ldc + jc + jr;
+                                    bool direct = ir < full;
+                                    float* aSliver = direct ? problem.A + (ic + ir) * rowStride + pc * depthStride : aPack + (nint)ir * kc;
                                     if (rows == mr && columns == nr)
                                     {
-                                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, alpha, beta);
+                                        if (direct) TKernel.RunInPlace(kc, aSliver, rowStride, depthStride, bSliver, cTile, ldc, alpha, beta);
+                                        else TKernel.Run(kc, aSliver, bSliver, cTile, ldc, alpha, beta);
                                     }
                                     else
                                     {
                                         // Edge tile: full-size kernel into scratch (padding rows/columns are zeros), then the
                                         // kernel's own update formula on the part that exists.
-                                        TKernel.Run(kc, aSliver, bSliver, tile, nr, 1f, 0f);
+                                        if (direct) TKernel.RunInPlace(kc, aSliver, rowStride, depthStride, bSliver, tile, nr, 1f, 0f);
+                                        else TKernel.Run(kc, aSliver, bSliver, tile, nr, 1f, 0f);
                                         MergeTile(tile, nr, cTile, ldc, rows, columns, alpha, beta);
                                     }
                                 }
@@ -272,7 +282,7 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
                 float* source = problem.A + (nint)pc * problem.Lda + ic + s;
                 for (int p = 0; p < kc; p++, source += problem.Lda, sliver += mr)
                 {
-                    new ReadOnlySpan<float>(source, rows).CopyTo(new Span<float>(sliver, rows));
+                    CopyShort(source, sliver, rows);
                     if (rows < mr) new Span<float>(sliver + rows, mr - rows).Clear();
                 }
             }
@@ -309,7 +319,7 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
                 float* source = problem.B + (nint)pc * problem.Ldb + jc + t;
                 for (int p = 0; p < kc; p++, source += problem.Ldb, sliver += nr)
                 {
-                    new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(sliver, columns));
+                    CopyShort(source, sliver, columns);
                     if (columns < nr) new Span<float>(sliver + columns, nr - columns).Clear();
                 }
             }
@@ -327,6 +337,17 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
                 }
             }
         }
+    }
+
+    // A sliver's row or column of at most 32 floats: inline vector moves, not a Memmove call per k step (the call's
+    // overhead was a tenth of a transformer's training step, whose products have k = 6,400 and slivers of 6 or 16).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(float* source, float* destination, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(source + i), destination + i);
+        for (; i < count; i++) destination[i] = source[i];
     }
 
     // Packed panels start on a 64-byte boundary so every zmm load of B is one cache line, never a split.

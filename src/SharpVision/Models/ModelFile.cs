@@ -31,6 +31,8 @@ public static class ModelFile
         ["cnn2"] = NetworkModelFile.Load,
         ["resnet8"] = NetworkModelFile.Load,
         ["resnet20"] = NetworkModelFile.Load,
+        ["vit"] = NetworkModelFile.Load,
+        ["cct"] = NetworkModelFile.Load,
         [TreeModelFile.TreeKind] = TreeModelFile.Load,
         [TreeModelFile.ForestKind] = TreeModelFile.Load,
         [TreeModelFile.BoostKind] = TreeModelFile.Load,

@@ -67,6 +67,7 @@ public static class Architecture
                 if (!(v >= min && v <= max)) throw new FormatException($"layer {i} ({type}): '{key}' = {v.ToString(CultureInfo.InvariantCulture)} is outside [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
                 return v;
             }
+            int Optional(string key, int min, int max, int fallback) => layer[key] is null ? fallback : Int(key, min, max);
             // The layer's size from its hyperparameters alone, checked before its module allocates anything.
             var (values, largest) = Size(type, (key, min, max) => Int(key, min, max));
             totalValues += values;
@@ -76,7 +77,7 @@ public static class Architecture
                     : string.Create(CultureInfo.InvariantCulture, $"layer {i} ({type}) needs a tensor of {largest:N0} values, larger than any the file holds ({maxTensorValues:N0})"));
             try
             {
-                modules.Add(Build(type, Int, Real, i));
+                modules.Add(Build(type, Int, Optional, Real, i));
             }
             catch (ArgumentException e)
             {
@@ -151,7 +152,8 @@ public static class Architecture
     }
 
     // One layer from its type and hyperparameters (read through the validating accessors of FromJson).
-    private static Module Build(string type, Func<string, int, int, int> Int, Func<string, double, double, double> Real, int i) => type switch
+    private static Module Build(string type, Func<string, int, int, int> Int, Func<string, int, int, int, int> Optional,
+        Func<string, double, double, double> Real, int i) => type switch
     {
         "flatten" => new Flatten(),
         "linear" => new Linear(Int("in", 1, 1 << 24), Int("out", 1, 1 << 24), Int("bias", 0, 1) == 1),
@@ -176,7 +178,7 @@ public static class Architecture
         "channel_tokens" => new ChannelTokens(Int("dim", 1, 1 << 14), Int("tokens", 1, 1 << 16), Int("position", 0, 1) == 1),
         "encoder_block" => new TransformerEncoderBlock(Int("dim", 1, 1 << 14), Int("heads", 1, 1 << 14), Int("mlp", 1, 1 << 16),
             (float)Real("dropout", 0, 0.999999), (float)Real("attention_dropout", 0, 0.999999), (float)Real("drop_path", 0, 0.999999),
-            Int("gelu_tanh", 0, 1) == 1 ? GeluApproximation.Tanh : GeluApproximation.None),
+            Int("gelu_tanh", 0, 1) == 1 ? GeluApproximation.Tanh : GeluApproximation.None, Optional("output_token", -1, 1 << 16, -1)),
         "select_token" => new TokenSelect(Int("index", 0, 1 << 16)),
         "sequence_pool" => new SequencePooling(Int("dim", 1, 1 << 14)),
         _ => throw new FormatException($"layer {i} has unknown type '{type}' (known: {string.Join(", ", KnownLayers)})"),

@@ -102,7 +102,14 @@ public static class NetworkModelFile
         {
             throw new DataFormatException(path, $"inconsistent {kind} model: {e.Message}", e);
         }
-        int inputs = network.Layers.FirstOrDefault() is Conv2d conv ? conv.Inputs * preparation.Height * preparation.Width : network.Layers.OfType<Linear>().FirstOrDefault()?.Inputs ?? -1;
+        int inputs = network.Layers.FirstOrDefault() switch
+        {
+            Conv2d conv => conv.Inputs * preparation.Height * preparation.Width,
+            // a patch embedding fixes the image size (its position embeddings are per patch), not only the value count
+            PatchEmbedding p => (p.Channels, p.Height, p.Width) == (preparation.Channels, preparation.Height, preparation.Width)
+                ? p.Channels * p.Height * p.Width : -1,
+            _ => network.Layers.OfType<Linear>().FirstOrDefault()?.Inputs ?? -1,
+        };
         int outputs = network.Layers.OfType<Linear>().LastOrDefault()?.Outputs ?? -1;
         if (inputs != model.InputLength || outputs != model.Outputs)
             throw new DataFormatException(path, $"the network maps {inputs} inputs to {outputs} outputs; the model's input has {model.InputLength} values and it needs {model.Outputs} outputs");

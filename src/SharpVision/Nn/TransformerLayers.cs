@@ -236,11 +236,23 @@ public sealed class MultiHeadSelfAttention : Module
 
     public override Tensor Forward(Tensor input)
     {
-        var packed = Projections(input);
-        float p = Training ? Dropout : 0;
-        var heads = Ops.MultiHeadAttention(packed, Heads, p, p > 0 ? Random ?? throw MissingRng() : null);
+        var heads = Attend(input, null);
         int n = input.Shape[0], t = input.Shape[1];
         return Ops.Linear(heads.Reshape(n * t, Dim), OutputWeight, OutputBias).Reshape(n, t, Dim);
+    }
+
+    /// <summary>The output of token <paramref name="token"/> alone (every token still a key and value): (N, T, D) → (N, D).</summary>
+    public Tensor ForwardToken(Tensor input, int token)
+    {
+        var heads = Attend(input, token);
+        return Ops.Linear(heads.Reshape(input.Shape[0], Dim), OutputWeight, OutputBias);
+    }
+
+    private Tensor Attend(Tensor input, int? query)
+    {
+        var packed = Projections(input);
+        float p = Training ? Dropout : 0;
+        return Ops.MultiHeadAttention(packed, Heads, p, p > 0 ? Random ?? throw MissingRng() : null, query);
     }
 
     /// <summary>The attention probabilities (N, H, T, T) for <paramref name="input"/> (N, T, D), without a graph and without dropout.</summary>
@@ -262,7 +274,8 @@ public sealed class MultiHeadSelfAttention : Module
 /// norm_first=True): x ← x + drop_path(dropout(MHA(LN₁(x)))); x ← x + drop_path(dropout(W₂·dropout(GELU(W₁·LN₂(x) + b₁)) + b₂)).
 /// </summary>
 /// <remarks>
-/// Shape: (N, T, D) → (N, T, D). Parameter names as PyTorch's: norm1, self_attn (in_proj_weight, in_proj_bias, out_proj),
+/// Shape: (N, T, D) → (N, T, D), or (N, D) for one <see cref="OutputToken"/>.
+/// Parameter names as PyTorch's: norm1, self_attn (in_proj_weight, in_proj_bias, out_proj),
 /// linear1 (F, D), linear2 (D, F), norm2. <see cref="Dropout"/> is PyTorch's one dropout (attention probabilities,
 /// both residual branches, and inside the MLP); <see cref="AttentionDropout"/> overrides it on the probabilities;
 /// <see cref="DropPath"/> is stochastic depth (timm's drop_path) on both residual branches.
@@ -275,13 +288,15 @@ public sealed class TransformerEncoderBlock : Module
 
     /// <exception cref="ArgumentOutOfRangeException">A size below 1, D not a multiple of H, or a probability outside [0, 1).</exception>
     public TransformerEncoderBlock(int dim, int heads, int mlp, float dropout = 0, float attentionDropout = 0, float dropPath = 0,
-        GeluApproximation activation = GeluApproximation.None)
+        GeluApproximation activation = GeluApproximation.None, int outputToken = -1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputToken, -1);
         ArgumentOutOfRangeException.ThrowIfLessThan(mlp, 1);
         foreach (var (p, name) in new[] { (dropout, nameof(dropout)), (dropPath, nameof(dropPath)) })
             if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(name, p, "Probabilities must be in [0, 1).");
         if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation));
         (Dim, Heads, Mlp, Dropout, AttentionDropout, DropPath, Activation) = (dim, heads, mlp, dropout, attentionDropout, dropPath, activation);
+        OutputToken = outputToken;
         _norm1 = new LayerNorm(dim);
         _attention = new MultiHeadSelfAttention(dim, heads, attentionDropout);
         _linear1 = new Linear(dim, mlp);
@@ -307,6 +322,13 @@ public sealed class TransformerEncoderBlock : Module
 
     public GeluApproximation Activation { get; }
 
+    /// <summary>
+    /// −1: the block outputs every token, (N, T, D) → (N, T, D). Otherwise only this token's output, (N, T, D) → (N, D):
+    /// a ViT's last block, whose class token alone is classified, skips the other tokens' attention queries, output
+    /// projection and MLP. The same function of its input as selecting the token afterwards; a tenth less work.
+    /// </summary>
+    public int OutputToken { get; }
+
     /// <summary>The attention sublayer (for attention maps).</summary>
     public MultiHeadSelfAttention Attention => _attention;
 
@@ -316,7 +338,7 @@ public sealed class TransformerEncoderBlock : Module
     public override LayerSpec Spec => new("encoder_block", new()
     {
         ["dim"] = Dim, ["heads"] = Heads, ["mlp"] = Mlp, ["dropout"] = Dropout, ["attention_dropout"] = AttentionDropout, ["drop_path"] = DropPath,
-        ["gelu_tanh"] = Activation == GeluApproximation.Tanh ? 1 : 0,
+        ["gelu_tanh"] = Activation == GeluApproximation.Tanh ? 1 : 0, ["output_token"] = OutputToken,
     });
 
     public override IEnumerable<(string Name, Module Module)> Children =>
@@ -330,6 +352,14 @@ public sealed class TransformerEncoderBlock : Module
         if (input.Shape.Rank != 3 || input.Shape[2] != Dim)
             throw new ArgumentException($"encoder_block({Dim}) expects (N, T, {Dim}), got {input.Shape}.", nameof(input));
         int n = input.Shape[0], t = input.Shape[1];
+        if (OutputToken >= 0)
+        {
+            // One token's output: x[:, token] + attention of that query alone, then its MLP; (N, D) from here on.
+            if (OutputToken >= t) throw new ArgumentException($"encoder_block outputs token {OutputToken}; the input has {t} tokens.", nameof(input));
+            var token = Ops.Add(Ops.SelectToken(input, OutputToken), Branch(_attention.ForwardToken(_norm1.Forward(input), OutputToken)));
+            var tokenHidden = Ops.Gelu(_linear1.Forward(_norm2.Forward(token)), Activation);
+            return Ops.Add(token, Branch(_linear2.Forward(Dropped(tokenHidden))));
+        }
         var x = Ops.Add(input, Branch(_attention.Forward(_norm1.Forward(input))));
         var hidden = Ops.Gelu(_linear1.Forward(_norm2.Forward(x).Reshape(n * t, Dim)), Activation);
         var mlp = _linear2.Forward(Dropped(hidden)).Reshape(n, t, Dim);

@@ -52,7 +52,10 @@ public static partial class Networks
     /// position embeddings, Depth pre-norm encoder blocks, the class token's output layer-normalized and classified
     /// linearly. 205,962 parameters on 1×28×28 with 10 classes.
     /// </summary>
-    /// <remarks>Layers: patch_embedding, encoder_block × Depth, select_token(0), layer_norm, linear. Shape: (N, C, H, W) → (N, classes).</remarks>
+    /// <remarks>
+    /// Layers: patch_embedding, encoder_block × Depth (the last outputting the class token only), layer_norm, linear.
+    /// Shape: (N, C, H, W) → (N, classes).
+    /// </remarks>
     /// <exception cref="ArgumentException">Invalid options, or images smaller than one patch.</exception>
     public static Sequential Vit(int channels, int height, int width, int classes, TransformerOptions? options = null)
     {
@@ -61,8 +64,10 @@ public static partial class Networks
         if (height < o.Patch || width < o.Patch)
             throw new ArgumentException($"Images of {height}×{width} are smaller than one {o.Patch}×{o.Patch} patch.");
         var layers = new List<Module> { new PatchEmbedding(channels, height, width, o.Patch, o.Width) };
-        AddEncoder(layers, o);
-        layers.AddRange([new TokenSelect(0), new LayerNorm(o.Width), new Linear(o.Width, classes)]);
+        // The last block outputs the class token alone (what torch_peers.py selects after its final norm: the same
+        // function, as layer norm and the head act on each token separately).
+        AddEncoder(layers, o, lastOutputToken: 0);
+        layers.AddRange([new LayerNorm(o.Width), new Linear(o.Width, classes)]);
         return new Sequential(layers);
     }
 
@@ -95,9 +100,10 @@ public static partial class Networks
         return new Sequential(layers);
     }
 
-    private static void AddEncoder(List<Module> layers, TransformerOptions o)
+    private static void AddEncoder(List<Module> layers, TransformerOptions o, int lastOutputToken = -1)
     {
         for (int block = 0; block < o.Depth; block++)
-            layers.Add(new TransformerEncoderBlock(o.Width, o.Heads, o.MlpWidth, o.Dropout, o.AttentionDropout, o.DropPathOf(block), o.Activation));
+            layers.Add(new TransformerEncoderBlock(o.Width, o.Heads, o.MlpWidth, o.Dropout, o.AttentionDropout, o.DropPathOf(block), o.Activation,
+                block == o.Depth - 1 ? lastOutputToken : -1));
     }
 }

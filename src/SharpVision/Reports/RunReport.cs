@@ -132,6 +132,8 @@ public static class RunReport
         public const string CrossValidation = "cv-accuracy";
         public const string SolverSearch = "solver-c-search";
         public const string EmbeddingMap = "embedding-map";
+        public const string AttentionRollout = "attention-rollout";
+        public const string PositionSimilarity = "position-similarity";
     }
 
     /// <summary>The report page.</summary>
@@ -178,6 +180,8 @@ public static class RunReport
                     page.AddSection("support-vectors", "Support vectors", ClassicSections.SupportVectors(svm));
                     break;
             }
+            if (model is NetworkClassifier transformer && AttentionPictures.Applies(transformer))
+                page.AddSection("attention", "What the transformer attends to", AttentionPictures.Section(transformer, test, predictions));
             if (options.EmbeddingMap is { } renderer)
                 page.AddSection("embedding", "Embedding map", HtmlReport.Figure(Figures.EmbeddingMap, renderer(EmbeddingInput(model, test, predictions, options.EmbeddingSampleSize)),
                     $"Test images placed by {EmbeddingSource(model)} (t-SNE), colored by true class."));

@@ -46,8 +46,7 @@ public static class Templates
     public static string? Unsupported(NetworkClassifier model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        int linears = model.Network.Layers.OfType<Linear>().Count();
-        if (linears != 1 || model.Network.Layers.Any(l => l is Conv2d))
+        if (model.Network.Layers is not [Flatten, Linear])
             return $"templates are the rows of a linear classifier's weights over the pixels; a {model.Kind} model is not a linear classifier " +
                    "(templates are drawn for svm, softmax and logistic models)";
         if (model.Features is { } features)

@@ -19,8 +19,10 @@ namespace SharpVision.Training;
 /// <param name="Features">Hand-crafted features instead of pixels (svm, softmax, logistic, mlp), standardized on the training split.</param>
 /// <param name="Solver">svm: "sgd" (minibatch gradient descent on the multiclass hinge) or "dual" (exact dual coordinate descent on the
 /// one-vs-rest squared hinge, <see cref="DualSvmTraining"/>); the other kinds always train with "sgd".</param>
+/// <param name="Transformer">vit, cct: the transformer's shape (null: <see cref="TransformerOptions"/>' defaults, torch_peers.py's vit).</param>
 public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = null, IReadOnlyList<int>? Hidden = null,
-    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null, string Solver = "sgd")
+    ActivationKind Activation = ActivationKind.Relu, float Dropout = 0, FeaturePipeline? Features = null, string Solver = "sgd",
+    TransformerOptions? Transformer = null)
 {
     /// <summary>The known solvers.</summary>
     public static IReadOnlyList<string> Solvers { get; } = ["sgd", "dual"];
@@ -55,7 +57,18 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
         if (!Kinds.Contains(Kind)) throw new ModelSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
         if (!Solvers.Contains(Solver)) throw new ModelSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
         if (UsesDualSolver && Kind != "svm") throw new ModelSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
-        if (Features is not null && Recipes.Convolutional.Contains(Kind)) throw new ModelSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
+        if (Features is not null && Recipes.ReadsImages(Kind))
+            throw new ModelSetupException("features", $"features work with svm, softmax, logistic and mlp, not {Kind}.");
+        if (Transformer is not null && !Recipes.Transformers.Contains(Kind))
+            throw new ModelSetupException("model", $"A transformer's shape (patch, width, depth, heads, ...) applies to vit and cct, not {Kind}.");
+        try
+        {
+            Transformer?.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelSetupException("model", e.Message, e);
+        }
         if (!(Dropout >= 0 && Dropout < 1)) throw new ModelSetupException("model", $"Dropout must be in [0, 1), got {Dropout}.");
         if (HiddenSizes.Count == 0 || HiddenSizes.Any(h => h < 1)) throw new ModelSetupException("model", "An MLP needs at least one hidden layer, each of at least one unit.");
     }
@@ -76,15 +89,18 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     {
         Validate();
         int outputs = Loss == ClassifierLoss.Logistic ? 1 : classes;
-        long parameters = ParameterCount(inputs, channels, height, width, outputs);
-        RefuseWhatCannotFit(parameters, 0, batchSize); // before allocating the weights
+        long parameters;
         Sequential network;
         try
         {
+            parameters = ParameterCount(inputs, channels, height, width, outputs);
+            RefuseWhatCannotFit(parameters, 0, batchSize); // before allocating the weights
             network = Kind switch
             {
                 "mlp" => Networks.Mlp(inputs, HiddenSizes, outputs, Activation, Dropout),
                 "svm" or "softmax" or "logistic" => Networks.LinearClassifier(inputs, outputs),
+                "vit" => Networks.Vit(channels, height, width, outputs, Transformer),
+                "cct" => Networks.Cct(channels, height, width, outputs, Transformer),
                 _ => Networks.ByName(Kind, channels, height, width, outputs),
             };
         }
@@ -136,6 +152,10 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
                 return Linear(inputs, outputs);
             case "cnn2":
                 return channels * 32L * 9 + 32 + 2 * 32 + 32L * 64 * 9 + 64 + 2 * 64 + Linear(64L * (height / 4) * (width / 4), 128) + Linear(128, outputs);
+            case "vit":
+                return Networks.Vit(channels, height, width, outputs, Transformer).ParameterCount(); // small: its size follows the token count
+            case "cct":
+                return Networks.Cct(channels, height, width, outputs, Transformer).ParameterCount();
             default:
                 return Networks.ByName(Kind, channels, height, width, outputs).ParameterCount(); // the ResNets do not grow with the image
         }

@@ -36,7 +36,8 @@ internal static class OptimizerFactory
         "adagrad" => new Adagrad(parameters, new AdagradOptions(o.LearningRate, WeightDecay: o.WeightDecay)),
         "rmsprop" => new RmsProp(parameters, new RmsPropOptions(o.LearningRate, WeightDecay: o.WeightDecay)),
         "adam" => new Adam(parameters, new AdamOptions(o.LearningRate, WeightDecay: o.WeightDecay)),
-        "adamw" => new AdamW(parameters, new AdamWOptions(o.LearningRate, WeightDecay: o.WeightDecay == 0 ? 0.01 : o.WeightDecay)),
+        "adamw" => new AdamW(parameters, new AdamWOptions(o.LearningRate, WeightDecay: o.WeightDecay == 0 ? 0.01 : o.WeightDecay),
+            o.WeightDecayScope == "weights" ? parameters.Where(p => AdamW.DecaysByDefault(p.Name ?? "", p)).ToHashSet() : null),
         _ => throw new ArgumentException($"Unknown optimizer '{o.Optimizer}'."),
     };
 

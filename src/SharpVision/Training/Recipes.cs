@@ -7,10 +7,16 @@ namespace SharpVision.Training;
 public static class Recipes
 {
     /// <summary>The model kinds trained by gradient descent, linear first.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20"];
+    public static IReadOnlyList<string> Kinds { get; } = ["svm", "softmax", "logistic", "mlp", "cnn2", "resnet8", "resnet20", "vit", "cct"];
 
     /// <summary>The convolutional networks (their recipe differs: augmentation, no validation split, flip averaging).</summary>
     public static IReadOnlyList<string> Convolutional { get; } = ["cnn2", "resnet8", "resnet20"];
+
+    /// <summary>The vision transformers (shaped by <see cref="Nn.TransformerOptions"/>; images in, no feature pipelines).</summary>
+    public static IReadOnlyList<string> Transformers { get; } = ["vit", "cct"];
+
+    /// <summary>The networks that read images as images (convolutional or transformer), not as flat vectors.</summary>
+    public static bool ReadsImages(string kind) => Convolutional.Contains(kind) || Transformers.Contains(kind);
 
     /// <summary>
     /// The default recipe of <paramref name="kind"/>, chosen by measurement on Fashion-MNIST (bench/linear.sh,
@@ -34,6 +40,15 @@ public static class Recipes
         "mlp" => new TrainingOptions(Epochs: 20, BatchSize: 128, Seed: seed, Optimizer: "adam", LearningRate: 1e-3, Schedule: "cosine"),
         "cnn2" or "resnet8" or "resnet20" => new TrainingOptions(Epochs: 20, BatchSize: 128, Seed: seed, Optimizer: "nesterov", LearningRate: 0.1, Momentum: 0.9,
             WeightDecay: 5e-4, Schedule: "onecycle", LabelSmoothing: 0.1, Flip: true, ValidationFraction: 0, Tta: "flip"),
+        // Transformers train with AdamW (decay on weight matrices only), a linear warm-up into a cosine decay, label
+        // smoothing and the CNNs' augmentations, choosing nothing on validation data. See Transformer below.
+        "vit" or "cct" => Transformer(seed),
         _ => throw new ArgumentException($"No recipe for '{kind}' (known: {string.Join(", ", Kinds)}).", nameof(kind)),
     };
+
+    // The transformer recipe: AdamW lr 1e-3, weight decay 0.05 on weight matrices, 2 warm-up epochs then cosine, label
+    // smoothing 0.1, random flips and 2-pixel crops, batch 128, flip averaging at test time.
+    private static TrainingOptions Transformer(int seed) => new(Epochs: 30, BatchSize: 128, Seed: seed, Optimizer: "adamw", LearningRate: 1e-3,
+        WeightDecay: 0.05, Schedule: "cosine", WarmupEpochs: 2, LabelSmoothing: 0.1, Flip: true, CropPadding: 2, ValidationFraction: 0, Tta: "flip",
+        WeightDecayScope: "weights");
 }

@@ -31,6 +31,8 @@ namespace SharpVision.Training;
 /// <param name="ValidationFraction">Share of the training images held out (stratified, seeded by <paramref name="Seed"/>) and
 /// evaluated after each epoch when the caller gives no validation set (0 = none).</param>
 /// <param name="Tta">Test-time augmentation stored with the model: "none", or "flip" (average each image with its mirror).</param>
+/// <param name="WeightDecayScope">adamw: which parameters weight decay applies to: "all", or "weights" (weight matrices and
+/// filters; not biases, norms, class tokens or position embeddings, as transformers are trained).</param>
 public sealed record TrainingOptions(
     int Epochs = 10,
     int BatchSize = 128,
@@ -54,8 +56,12 @@ public sealed record TrainingOptions(
     int CropPadding = 0,
     int Cutout = 0,
     double ValidationFraction = 0.1,
-    string Tta = "none")
+    string Tta = "none",
+    string WeightDecayScope = "all")
 {
+    /// <summary>The known weight-decay scopes.</summary>
+    public static IReadOnlyList<string> WeightDecayScopes { get; } = ["all", "weights"];
+
     /// <summary>The known test-time augmentations.</summary>
     public static IReadOnlyList<string> TestTimeAugmentations { get; } = ["none", "flip"];
 
@@ -94,6 +100,10 @@ public sealed record TrainingOptions(
         Require(Cutout >= 0 && Cutout <= 1024, nameof(Cutout), Cutout, "must be in [0, 1024]");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Require(TestTimeAugmentations.Contains(Tta), nameof(Tta), Tta, $"unknown (known: {string.Join(", ", TestTimeAugmentations)})");
+        Require(WeightDecayScopes.Contains(WeightDecayScope), nameof(WeightDecayScope), WeightDecayScope,
+            $"unknown (known: {string.Join(", ", WeightDecayScopes)})");
+        Require(WeightDecayScope == "all" || Optimizer == "adamw", nameof(WeightDecayScope), WeightDecayScope,
+            "only adamw limits weight decay to weights");
         Require(Patience == 0 || ValidationFraction > 0, nameof(Patience), Patience, "early stopping needs a validation split (ValidationFraction > 0)");
     }
 

@@ -3,6 +3,7 @@ using SharpVision.Classic.Svm;
 using SharpVision.Classic.Trees;
 using SharpVision.Data;
 using SharpVision.Features;
+using SharpVision.Nn;
 using SharpVision.Training;
 
 namespace SharpVision.Tests.Contract;
@@ -39,6 +40,12 @@ public static class ContractFamilies
             seed))),
         new("cnn2", seed => new NetworkTrainer(new NetworkSpec("cnn2"), Quick("cnn2", seed, epochs: 6))),
         new("resnet8", seed => new NetworkTrainer(new NetworkSpec("resnet8"), Quick("resnet8", seed, epochs: 6))),
+        // Transformers: one small block, more epochs and a higher rate than the recipe's (a transformer learns slower than a
+        // CNN on 200 images); no crops for the ViT, whose 4-pixel patches a shifted one-pixel bar crosses.
+        new("vit", seed => new NetworkTrainer(new NetworkSpec("vit", Transformer: new TransformerOptions(Width: 16, Depth: 1, Heads: 2)),
+            Quick("vit", seed, epochs: 30) with { LearningRate = 3e-3, CropPadding = 0 })),
+        new("cct", seed => new NetworkTrainer(new NetworkSpec("cct", Transformer: new TransformerOptions(Width: 16, Depth: 1, Heads: 2,
+            ConvLayers: 1)), Quick("cct", seed, epochs: 30) with { LearningRate = 3e-3 })),
         new("tree", seed => new DecisionTreeTrainer(new DecisionTreeOptions(), seed: seed)),
         new("forest", seed => new RandomForestTrainer(new RandomForestOptions(Trees: 15), seed: seed)),
         new("forest-hog", seed => new RandomForestTrainer(new RandomForestOptions(Trees: 10), FeaturePipeline.Parse("hog:cell=4"), seed)),

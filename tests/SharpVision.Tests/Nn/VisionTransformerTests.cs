@@ -36,6 +36,33 @@ public class VisionTransformerTests
     }
 
     [Fact]
+    public void EncoderBlock_WithOneOutputToken_IsTheFullBlockThenSelect_ValuesAndGradients()
+    {
+        var full = new TransformerEncoderBlock(8, 2, 12);
+        var one = new TransformerEncoderBlock(8, 2, 12, outputToken: 0);
+        full.ResetParameters(new Rng(3));
+        foreach (var ((_, p), (_, q)) in full.NamedParameters().Zip(one.NamedParameters())) p.Data.CopyTo(q.Data, 0);
+        var rng = new Rng(4);
+        var data = Enumerable.Range(0, 3 * 5 * 8).Select(_ => rng.NextNormal()).ToArray();
+        var projection = Enumerable.Range(0, 3 * 8).Select(_ => rng.NextNormal()).ToArray();
+        float[] Run(TransformerEncoderBlock block, bool select, out float[] gradients)
+        {
+            var x = new Tensor(new Shape(3, 5, 8), (float[])data.Clone(), requiresGrad: true);
+            foreach (var p in block.Parameters()) p.Grad = null;
+            var y = block.Forward(x);
+            if (select) y = Ops.SelectToken(y, 0);
+            Ops.Sum(Ops.Mul(y, Tensor.From(projection, 3, 8))).Backward();
+            gradients = [.. x.Grad!, .. block.Parameters().SelectMany(p => p.Grad!)];
+            return y.Data;
+        }
+        var expected = Run(full, select: true, out var expectedGradients);
+        var actual = Run(one, select: false, out var actualGradients);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5);
+        for (int i = 0; i < expectedGradients.Length; i++) Assert.Equal(expectedGradients[i], actualGradients[i], 1e-5);
+    }
+
+    [Fact]
     public void Architecture_RoundTripsThroughJson()
     {
         foreach (var net in new[] { Networks.Vit(1, 28, 28, 10, new TransformerOptions(DropPath: 0.2f, Dropout: 0.1f)), Networks.Cct(1, 28, 28, 10) })
@@ -74,7 +101,7 @@ public class VisionTransformerTests
         return Enumerable.Range(0, n).Select(j => (float)(a * Math.Sin(0.37 * j + name.Length) + b)).ToArray();
     }
 
-    // Our parameter name → torch_peers.py's: layer 0 is the embedding, 1–6 the blocks, 8 the norm, 9 the head.
+    // Our parameter name → torch_peers.py's: layer 0 is the embedding, 1–6 the blocks, 7 the norm, 8 the head.
     private static string TorchName(string name)
     {
         int dot = name.IndexOf('.');
@@ -84,8 +111,8 @@ public class VisionTransformerTests
         {
             0 => rest is "cls" or "pos" ? rest : "embed." + rest,
             >= 1 and <= 6 => $"blocks.layers.{layer - 1}.{rest}",
-            8 => "norm." + rest,
-            9 => "head." + rest,
+            7 => "norm." + rest,
+            8 => "head." + rest,
             _ => throw new ArgumentException(name),
         };
     }

@@ -169,6 +169,38 @@ public class TransformerKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 3, 13, 8, 0, false)]
+    [InlineData(3, 2, 50, 16, 0, true)]
+    [InlineData(1, 4, 9, 5, 7, false)]
+    public void Attention_OneQuery_EveryPath_MatchesReference(int batch, int heads, int tokens, int headSize, int query, bool dropout)
+    {
+        // A single query row (a class token) against every token as key and value, read in place from packed projections.
+        var shape = new AttentionShape(batch, heads, tokens, headSize, 1);
+        var rng = new Rng(query * 31 + tokens);
+        var mask = dropout ? new AttentionDropout(0.25f, 99) : AttentionDropout.None;
+        int width = heads * headSize;
+        float[] packed = Uniform(rng, batch * tokens * 3 * width, -2, 2), g = Uniform(rng, batch * width);
+        var q = HeadLayout.Packed(heads, tokens, headSize, 0);
+        q = q with { Offset = q.Offset + query * q.RowStride };
+        HeadLayout k = HeadLayout.Packed(heads, tokens, headSize, 1), v = HeadLayout.Packed(heads, tokens, headSize, 2);
+        var o = new HeadLayout(width, headSize, 0, width);
+        float scale = 1 / MathF.Sqrt(headSize);
+        float[] expected = new float[batch * width], expectedGradient = new float[packed.Length];
+        AttentionReference.Forward(shape, packed, q, packed, k, packed, v, scale, mask, expected, o);
+        AttentionReference.Backward(shape, packed, q, packed, k, packed, v, scale, mask, g, o, expectedGradient, expectedGradient, expectedGradient);
+        foreach (var path in Paths)
+        {
+            var y = new float[expected.Length];
+            var lse = new float[shape.Problems];
+            var gradient = new float[packed.Length];
+            AttentionKernels.Forward(shape, packed, q, packed, k, packed, v, scale, mask, y, o, lse, [], 2, path);
+            AttentionKernels.Backward(shape, packed, q, packed, k, packed, v, scale, mask, y, o, lse, g, gradient, gradient, gradient, true, 2, path);
+            AssertClose(expected, y, 2e-5, $"{path} O");
+            AssertClose(expectedGradient, gradient, 5e-5, $"{path} dQKV");
+        }
+    }
+
     [Fact]
     public void Attention_Probabilities_AreTheSoftmaxOfScaledScores()
     {
@@ -199,5 +231,21 @@ public class TransformerKernelTests
         var ex = Assert.Throws<ArgumentException>(() => AttentionKernels.Forward(shape, new float[15], layout, new float[16], layout, new float[16],
             layout, 1, AttentionDropout.None, new float[16], layout, new float[4], [], 1, SimdPath.Scalar));
         Assert.Contains("q holds 15 values", ex.Message);
+    }
+}
+
+public class FastExpTests
+{
+    [Fact]
+    public void VectorExp_IsWithinTwoUlpsOfMathExp_AndZeroWhereFloatsTurnSubnormal()
+    {
+        var xs = Enumerable.Range(0, 18801).Select(i => -100f + i * 0.01f)
+            .Concat([-87.33f, -87.34f, 0f, 88f, 100f, float.NegativeInfinity]).ToArray();
+        foreach (var x in xs)
+        {
+            float expected = MathF.Exp(Math.Min(x, 88f)), actual = Lanes256.Exp(System.Runtime.Intrinsics.Vector256.Create(x))[0];
+            if (x < -87.3365f) Assert.Equal(0f, actual);
+            else Assert.True(Math.Abs(actual - expected) <= 2.5e-7 * expected, $"exp({x}) = {actual:R}, MathF.Exp {expected:R}");
+        }
     }
 }

@@ -18,7 +18,8 @@ public class TransformerPrimitiveTests
     {
         "layer_norm", "layer_norm_rank2", "softmax_rank3", "gelu", "gelu_tanh", "bmm", "bmm_ta", "bmm_tb", "bmm_tatb", "attention",
         "attention_fanout",
-        "multi_head_attention", "multi_head_attention_dropout", "split_heads", "merge_heads", "patches", "tokens_from_channels", "prepend_token",
+        "multi_head_attention", "multi_head_attention_one_query",
+        "multi_head_attention_dropout", "split_heads", "merge_heads", "patches", "tokens_from_channels", "prepend_token",
         "select_token", "drop_path", "encoder_block",
     };
 
@@ -46,6 +47,7 @@ public class TransformerPrimitiveTests
             "attention_fanout" => Case(x => Ops.ScaledDotProductAttention(x[0], x[0], x[1]),
                 Random(rng, -1, 1, 1, 2, 4, 3), Random(rng, -1, 1, 1, 2, 4, 3)),
             "multi_head_attention" => Case(x => Ops.MultiHeadAttention(x[0], 2), Random(rng, -1, 1, 2, 4, 12)),
+            "multi_head_attention_one_query" => Case(x => Ops.MultiHeadAttention(x[0], 2, query: 2), Random(rng, -1, 1, 2, 4, 12)),
             // a fixed seed each call: the checker's function must be deterministic
             "multi_head_attention_dropout" => Case(x => Ops.MultiHeadAttention(x[0], 2, 0.3f, new Rng(4)), Random(rng, -1, 1, 2, 4, 12)),
             "split_heads" => Case(x => Ops.SplitHeads(x[0], 3), Random(rng, -1, 1, 2, 4, 6)),
