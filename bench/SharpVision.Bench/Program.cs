@@ -85,13 +85,15 @@ if (what == "trees")
         argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx, pngs, serveload, inprocess, simd)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, " +
+        "onnx, pngs, serveload, inprocess, simd)");
     return 2;
 }
 
 var location = new DatasetLocator(data).Locate("fashion-mnist");
 var splits = DatasetLoader.Load(location);
-int queryCount = Math.Min(splits.Test.Count, int.Parse(Arg("--queries", splits.Test.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+string allQueries = splits.Test.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+int queryCount = Math.Min(splits.Test.Count, int.Parse(Arg("--queries", allQueries), System.Globalization.CultureInfo.InvariantCulture));
 var test = queryCount == splits.Test.Count ? splits.Test : splits.Test.Take(queryCount);
 string[]? only = argList.Contains("--only") ? Arg("--only", "").Split(',') : null;
 Console.Error.WriteLine($"fashion-mnist from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; " +

@@ -228,7 +228,10 @@ public static class SimdPaths
     /// <summary>The CPU's brand string.</summary>
     public static string CpuModel { get; } = SimdDispatch.CpuModel();
 
-    /// <summary>The level in force here: the one <see cref="Force(SimdLevel)"/> set in this execution context, else <see cref="Variable"/>'s.</summary>
+    /// <summary>
+    /// The level in force here: the one <see cref="Force(SimdLevel)"/> set in this execution context, else
+    /// <see cref="Variable"/>'s.
+    /// </summary>
     /// <exception cref="SimdLevelException">The variable names an unknown level.</exception>
     public static SimdLevel Level => Forced.Value ?? Configured.Value;
 
@@ -279,7 +282,8 @@ public static class SimdPaths
     public static string Describe()
     {
         string? variable = Environment.GetEnvironmentVariable(Variable);
-        string source = Forced.Value is not null ? "forced" : string.IsNullOrWhiteSpace(variable) ? $"{Variable} unset" : $"{Variable}={variable.Trim()}";
+        string source = Forced.Value is not null ? "forced"
+            : string.IsNullOrWhiteSpace(variable) ? $"{Variable} unset" : $"{Variable}={variable.Trim()}";
         return $"{SimdDispatch.Name(Level)} on {CpuModel} ({SimdDispatch.Names(Machine)}; {source})";
     }
 

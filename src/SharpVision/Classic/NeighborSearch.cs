@@ -141,14 +141,15 @@ public static class NeighborSearch
             : null;
         switch (metric, kernel)
         {
-            case (DistanceMetric.Manhattan, ByteKernel.Avx512): Run(n, q, k, classes, labels, threads, result, new SadAvx512(packedTrain, packedQueries)); break;
-            case (DistanceMetric.Manhattan, ByteKernel.Avx2): Run(n, q, k, classes, labels, threads, result, new SadAvx2(packedTrain, packedQueries)); break;
+            case (DistanceMetric.Manhattan, ByteKernel.Avx512):
+                Run(n, q, k, classes, labels, threads, result, new SadAvx512(packedTrain, packedQueries)); break;
+            case (DistanceMetric.Manhattan, ByteKernel.Avx2):
+                Run(n, q, k, classes, labels, threads, result, new SadAvx2(packedTrain, packedQueries)); break;
             case (DistanceMetric.Euclidean, ByteKernel.AvxVnni): Run(n, q, k, classes, labels, threads, result, new DotAvxVnni(L2()), bounds); break;
             case (DistanceMetric.Euclidean, ByteKernel.Avx512): Run(n, q, k, classes, labels, threads, result, new DotAvx512(L2()), bounds); break;
             case (DistanceMetric.Euclidean, ByteKernel.Avx2): Run(n, q, k, classes, labels, threads, result, new DotAvx2(L2()), bounds); break;
             default: Run(n, q, k, classes, labels, threads, result, new ScalarBytes(packedTrain, packedQueries, metric), bounds); break;
         }
-        if (bounds is not null && Environment.GetEnvironmentVariable("KNN_DEBUG") == "1") Console.Error.WriteLine($"bounds: computed {bounds.Counts.Computed} of {bounds.Counts.Seen} rows");
         return Finish(result, k, classes, isFloat: false);
     }
 
@@ -171,7 +172,8 @@ public static class NeighborSearch
         var trainRows = train.ToArray();
         var queryRows = queries.ToArray();
         if (metric == DistanceMetric.Euclidean) RunEuclidean(trainRows, queryRows, n, q, dimension, k, classes, trainLabels.ToArray(), threads, result);
-        else Run(n, q, k, classes, trainLabels.ToArray(), threads, result, new ManhattanFloatKernel(trainRows, queryRows, dimension, SimdPaths.Default));
+        else
+            Run(n, q, k, classes, trainLabels.ToArray(), threads, result, new ManhattanFloatKernel(trainRows, queryRows, dimension, SimdPaths.Default));
         return Finish(result, k, classes, isFloat: true);
     }
 
@@ -347,7 +349,8 @@ public static class NeighborSearch
                         else
                         {
                             int r = 0;
-                            for (; r + 2 <= rows; r += 2) kernel.Distances4x2(qi, tileStart + r, tileStart + r + 1, tile + 4 * r, tile + 4 * r + 4);
+                            for (; r + 2 <= rows; r += 2)
+                                kernel.Distances4x2(qi, tileStart + r, tileStart + r + 1, tile + 4 * r, tile + 4 * r + 4);
                             if (r < rows) kernel.Distances4(qi, tileStart + r, tile + 4 * r);
                         }
                         for (int j = 0; j < 4; j++)
@@ -654,7 +657,9 @@ public static class NeighborSearch
         }
     }
 
-    /// <summary>What every L2 kernel shares: d² = base(t) + ‖q‖² − 2·dot, base(t) = ‖t‖² (− 256·Σt when dot is on q − 128).</summary>
+    /// <summary>
+    /// What every L2 kernel shares: d² = base(t) + ‖q‖² − 2·dot, base(t) = ‖t‖² (− 256·Σt when dot is on q − 128).
+    /// </summary>
     private sealed unsafe class DotParts
     {
         public DotParts(PackedRows train, PackedRows queries, bool signFlipped)

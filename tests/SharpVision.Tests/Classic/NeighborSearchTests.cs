@@ -181,8 +181,8 @@ public class NeighborSearchTests
     [InlineData(CpuFeatures.None, "l1-scalar", "l2-scalar")]
     public void ByteKernelName_NamesWhatEachMetricsKernelRuns(CpuFeatures features, string l1, string l2)
     {
-        Assert.Equal(l1, NeighborSearch.ByteKernelName(DistanceMetric.Manhattan, NeighborSearch.ByteKernelFor(DistanceMetric.Manhattan, features)));
-        Assert.Equal(l2, NeighborSearch.ByteKernelName(DistanceMetric.Euclidean, NeighborSearch.ByteKernelFor(DistanceMetric.Euclidean, features)));
+        foreach (var (metric, name) in new[] { (DistanceMetric.Manhattan, l1), (DistanceMetric.Euclidean, l2) })
+            Assert.Equal(name, NeighborSearch.ByteKernelName(metric, NeighborSearch.ByteKernelFor(metric, features)));
     }
 
     [Theory]
