@@ -25,7 +25,8 @@ internal static class FeatureKnnBench
         Console.Error.WriteLine($"knn on {model.Features.Pipeline.CanonicalConfig}: {model.TrainCount} × {d} training vectors, {q} queries from " +
             $"{location.Directory}{(location.IsSample ? " (SAMPLE)" : "")}; {threads} threads; " +
             $"backend l1 {NeighborSearch.FloatBackend(DistanceMetric.Manhattan)}, " +
-            $"l2 {NeighborSearch.FloatBackend(DistanceMetric.Euclidean)}, GEMM {SharpVision.Tensors.Kernels.Gemm.Provider.Name}");
+            $"l2 {NeighborSearch.FloatBackend(DistanceMetric.Euclidean)}, GEMM {SharpVision.Tensors.Kernels.Gemm.Provider.Name}; " +
+            $"SIMD {SharpVision.Tensors.Kernels.SimdPaths.Describe()}");
         foreach (var metric in new[] { DistanceMetric.Euclidean, DistanceMetric.Manhattan })
         {
             NeighborSearch.Search(model.TrainFeatures, model.TrainLabels, 10, queries.AsSpan(0, Math.Min(q, 500) * d), d, metric, 5, threads);

@@ -2,9 +2,13 @@ using System.Diagnostics;
 using System.Text.Json;
 using SharpVision.Classic;
 using SharpVision.Data;
+using SharpVision.Tensors.Kernels;
 
 // SharpVision's own timings for bench/knn.sh, bench/gemm.sh and bench/features.sh; the peers run beside them in the same script.
-// Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR]
+// Usage: dotnet run -c Release --project bench/SharpVision.Bench -- knn [--repeats 3] [--threads 2] [--data DIR] [--queries N]
+//                                                                        [--only euclidean-1,manhattan-5]
+//        (SHARPVISION_SIMD=scalar|avx2|avxvnni|avx512|avx512vnni forces the kernels; every line names the CPU and the path)
+//        dotnet run -c Release --project bench/SharpVision.Bench -- simd [--levels]   # the CPU and its SIMD levels
 //        dotnet run -c Release --project bench/SharpVision.Bench -- features [--repeats 3] [--threads 2] [--only hog,lbp] [--images N] [--check hog_skimage.f32]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- knnfeatures [--repeats 3] [--threads 2] [--features hog] [--queries N]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- gemm [--repeats 5] [--rounds 3] [--threads 2] [--sizes 256,512,1024,2048] [--provider managed|openblas]
@@ -30,6 +34,14 @@ int repeats = int.Parse(Arg("--repeats", what switch { "gemm" => "5", "conv" => 
 int threads = int.Parse(Arg("--threads", "2"));
 string? data = argList.Contains("--data") ? Arg("--data", "") : null;
 
+if (what == "simd")
+{
+    // bench scripts print this beside every figure: the CPU, what it has, and (with --levels) the levels to force.
+    Console.WriteLine(argList.Contains("--levels")
+        ? string.Join(' ', SimdPaths.SupportedLevels.Select(SimdDispatch.Name))
+        : $"cpu: {SimdPaths.CpuModel}; features: {SimdDispatch.Names(SimdPaths.Machine)}; SIMD level {SimdPaths.Describe()}");
+    return 0;
+}
 if (what == "gemm")
     return SharpVision.Bench.GemmBench.Run(repeats, int.Parse(Arg("--rounds", "3")), threads,
         argList.Contains("--sizes") ? Arg("--sizes", "").Split(',').Select(int.Parse).ToList() : null,
@@ -73,41 +85,52 @@ if (what == "trees")
         argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx, pngs, serveload, inprocess)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, " +
+        "onnx, pngs, serveload, inprocess, simd)");
     return 2;
 }
 
 var location = new DatasetLocator(data).Locate("fashion-mnist");
 var splits = DatasetLoader.Load(location);
+string allQueries = splits.Test.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+int queryCount = Math.Min(splits.Test.Count, int.Parse(Arg("--queries", allQueries), System.Globalization.CultureInfo.InvariantCulture));
+var test = queryCount == splits.Test.Count ? splits.Test : splits.Test.Take(queryCount);
+string[]? only = argList.Contains("--only") ? Arg("--only", "").Split(',') : null;
 Console.Error.WriteLine($"fashion-mnist from {location.Directory}{(location.IsSample ? " (SAMPLE: figures are not comparable)" : "")}; " +
-    $"{splits.Train.Count} train, {splits.Test.Count} test; backend l1 {NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}, " +
-    $"l2 {NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}; {threads} threads");
+    $"{splits.Train.Count} train, {test.Count} queries; SIMD {SimdPaths.Describe()}; {threads} threads");
 
-void Row(string name, int queries, string backend, Func<double> run)
+void Row(string name, DistanceMetric metric, int queries, Func<double> run)
 {
     run(); // warm-up: JIT and page faults are not what we measure
     var times = new List<double>();
+    var cpu = new List<double>();
     double accuracy = 0;
     for (int r = 0; r < repeats; r++)
     {
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         accuracy = run();
         times.Add(sw.Elapsed.TotalSeconds);
+        cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
     }
     times.Sort();
+    cpu.Sort();
     double median = times[times.Count / 2];
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         bench = name, queries, median_s = Math.Round(median, 4), min_s = Math.Round(times[0], 4),
+        cpu_s = Math.Round(cpu[cpu.Count / 2], 3), // median processor time (all threads): less hurt by a busy machine than wall time
         per_query_ms = Math.Round(median / queries * 1000, 4), queries_per_s = Math.Round(queries / median), accuracy = Math.Round(accuracy, 4),
-        repeats, threads, backend,
+        repeats, threads, backend = NeighborSearch.ByteBackend(metric), simd = SimdDispatch.Name(SimdPaths.Level), cpu = SimdPaths.CpuModel,
+        cpu_features = SimdDispatch.Names(SimdPaths.Machine),
     }));
 }
 
 foreach (var (metric, k) in new[] { (DistanceMetric.Euclidean, 1), (DistanceMetric.Euclidean, 5), (DistanceMetric.Manhattan, 1), (DistanceMetric.Manhattan, 5) })
 {
+    string metricName = metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan";
+    if (only is not null && !only.Contains($"{metricName}-{k}")) continue;
     var model = new KNearestNeighbors(new(k, metric)).FitPixels(splits.Train);
-    Row($"sharpvision kNN {(metric == DistanceMetric.Euclidean ? "euclidean" : "manhattan")} k={k}", splits.Test.Count,
-        NeighborSearch.ByteBackend(metric), () => model.Score(splits.Test, threads));
+    Row($"sharpvision kNN {metricName} k={k}", metric, test.Count, () => model.Score(test, threads));
 }
 return 0;

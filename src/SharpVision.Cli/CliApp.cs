@@ -4,6 +4,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using SharpVision.Cli.Commands;
 using SharpVision.Data;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Cli;
 
@@ -54,6 +55,7 @@ public static class CliApp
 
         try
         {
+            _ = SimdPaths.Level; // a SHARPVISION_SIMD that names no level is a usage error, before any work
             args = grid.Extract(ResumeArguments.ExpandResume(args));
         }
         catch (Exception e) when (Describe(e) is { } failure)
@@ -131,7 +133,7 @@ public static class CliApp
     // Known failures become one clear line; anything else is a bug and keeps its stack trace.
     private static (string Message, int ExitCode)? Describe(Exception e) => e switch
     {
-        UsageException or SharpVision.Runs.RunFolderExistsException => (e.Message, UsageError),
+        UsageException or SharpVision.Runs.RunFolderExistsException or SimdLevelException => (e.Message, UsageError),
         ModelSetupException m => (ModelFlags.FlagMessage(m), UsageError),
         DataFormatException or DatasetNotFoundException => (e.Message, RuntimeFailure),
         SharpVision.Training.TrainingDivergedException => ($"training diverged: {e.Message}", RuntimeFailure),

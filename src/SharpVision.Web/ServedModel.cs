@@ -120,8 +120,8 @@ public sealed record ModelCard(string Name, string Kind, IReadOnlyList<string> C
         (long? references, string backend) = classifier switch
         {
             NetworkClassifier n => ((long?)null, EngineBackend.Of(n.Network)),
-            KNearestNeighborsModel k => (k.Train.Count, $"knn-{NeighborSearch.ByteBackend}"),
-            FeatureKNearestNeighborsModel f => (f.TrainCount, $"knn-{NeighborSearch.FloatBackend}"),
+            KNearestNeighborsModel k => (k.Train.Count, $"knn-{NeighborSearch.ByteBackend(k.Options.Metric)}"),
+            FeatureKNearestNeighborsModel f => (f.TrainCount, $"knn-{NeighborSearch.FloatBackend(f.Options.Metric)}"),
             _ => ((long?)null, "managed"),
         };
         var report = File.Exists(System.IO.Path.Combine(folder, "report.html")) ? $"/v1/models/{name}/report" : null;

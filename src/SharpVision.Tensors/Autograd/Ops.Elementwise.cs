@@ -188,10 +188,11 @@ public static partial class Ops
             var gx = x.GradToWrite(out bool accumulate);
             var g = result.Grad!;
             // ∂/∂x = g·[x > 0]: branch-free (a data-dependent branch mispredicts about half the time)
+            var path = SimdPaths.Default;
             WorkSplit.ForRanges((gx.Length + ReluChunk - 1) / ReluChunk, ReluChunk, Engine.Threads, (first, end) =>
             {
                 int start = first * ReluChunk, stop = Math.Min(gx.Length, end * ReluChunk);
-                ReluBackward(y.AsSpan(start, stop - start), g.AsSpan(start, stop - start), gx.AsSpan(start, stop - start), accumulate);
+                ReluBackward(y.AsSpan(start, stop - start), g.AsSpan(start, stop - start), gx.AsSpan(start, stop - start), accumulate, path);
             });
         });
     }
@@ -200,10 +201,19 @@ public static partial class Ops
     private const int ReluChunk = 1 << 14;
 
     // dx += g where y > 0 (dx = g·[y > 0] when not accumulating).
-    private static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx, bool accumulate)
+    private static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx, bool accumulate, SimdPath path)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (path == SimdPath.Avx2)
+        {
+            for (; i + 8 <= dx.Length; i += 8)
+            {
+                var mask = Vector256.GreaterThan(Vector256.Create(y.Slice(i, 8)), Vector256<float>.Zero);
+                var masked = Vector256.Create(g.Slice(i, 8)) & mask;
+                (accumulate ? Vector256.Create(dx.Slice(i, 8)) + masked : masked).CopyTo(dx.Slice(i, 8));
+            }
+        }
+        if (path == SimdPath.Avx512)
         {
             if (accumulate)
             {

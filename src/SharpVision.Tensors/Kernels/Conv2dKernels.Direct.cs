@@ -41,8 +41,11 @@ public static unsafe partial class Conv2dKernels
     // per-tile horizontal sums are amortized over enough multiply-adds.
     private const int WeightGroupColumns = 2048;
 
-    /// <summary>True when the direct kernels handle this geometry's forward and weight gradient.</summary>
-    internal static bool DirectSupports(in Conv2dGeometry g) => g.KernelHeight == g.KernelWidth;
+    /// <summary>
+    /// True when the direct kernels handle this geometry's forward and weight gradient on <paramref name="path"/>: square
+    /// kernels, on AVX-512 or AVX2 (the scalar path takes im2col + the GEMM's scalar micro-kernel).
+    /// </summary>
+    internal static bool DirectSupports(in Conv2dGeometry g, SimdPath path) => g.KernelHeight == g.KernelWidth && path != SimdPath.Scalar;
 
 
     /// <summary>The sizes of the flat-plane layout of one geometry (see the file header).</summary>
@@ -125,9 +128,17 @@ public static unsafe partial class Conv2dKernels
     }
 
     // tile[f, q] = Σ_e packed[f, e]·flat[offsets[e] + q] for q < vectors·16, f < filterTiles·4 (rows of stride vectors·16).
-    private static void TileLoop(float* flat, int* offsets, int pairs, float* packed, int filterTiles, int vectors, float* tile)
+    private static void TileLoop(float* flat, int* offsets, int pairs, float* packed, int filterTiles, int vectors, float* tile, SimdPath path)
     {
         int row = vectors * 16;
+        if (path != SimdPath.Avx512)
+        {
+            // AVX2: one 16-float vector (two ymm) per tile; vector outside, filter tiles inside, as below.
+            for (int v = 0; v < vectors; v++)
+                for (int t = 0; t < filterTiles; t++)
+                    ForwardTile256(flat + v * 16, offsets, pairs, packed + (nint)t * pairs * TileFilters, tile + (nint)t * TileFilters * row + v * 16, row);
+            return;
+        }
         // Vector blocks outside, filter tiles inside: the flat rows a block reads stay in L1 across the filter tiles.
         for (int v = 0; v < vectors; v += TileWidth)
         {
@@ -149,27 +160,22 @@ public static unsafe partial class Conv2dKernels
     }
 
     // y (K, Ho, Wo) = conv of one image's flat planes + b (bias may be null).
-    private static void DirectImage(in Conv2dGeometry g, in FlatLayout layout, float* flat, int* offsets, float* packed, float* bias, float* output, float* tile)
+    private static void DirectImage(in Conv2dGeometry g, in FlatLayout layout, float* flat, int* offsets, float* packed, float* bias, float* output,
+        float* tile, SimdPath path)
     {
         int row = layout.OutputRow;
-        TileLoop(flat, offsets, g.PatchSize, packed, layout.FilterTiles, layout.Vectors, tile);
+        TileLoop(flat, offsets, g.PatchSize, packed, layout.FilterTiles, layout.Vectors, tile, path);
         // y[k, oy, ox] = out[k, oy·Wq + ox] + b[k]
         int ho = g.OutputHeight, wo = g.OutputWidth, wq = layout.Wq, pixels = ho * wo;
         for (int f = 0; f < g.Filters; f++)
         {
             float b = bias is null ? 0 : bias[f];
-            var vb = Vector512.Create(b);
             float* src = tile + (nint)f * row, dst = output + (nint)f * pixels;
-            for (int oy = 0; oy < ho; oy++, src += wq, dst += wo)
-            {
-                int ox = 0;
-                for (; ox + 16 <= wo; ox += 16) (Vector512.Load(src + ox) + vb).Store(dst + ox);
-                for (; ox < wo; ox++) dst[ox] = src[ox] + b;
-            }
+            for (int oy = 0; oy < ho; oy++, src += wq, dst += wo) AddScalar(dst, src, b, wo, path);
         }
     }
 
-    private static void ForwardDirect(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads)
+    private static void ForwardDirect(in Conv2dGeometry g, float* x, float* weight, float* bias, float* y, int threads, SimdPath path)
     {
         var layout = new FlatLayout(g);
         int[] offsets = layout.Offsets(g);
@@ -191,7 +197,7 @@ public static unsafe partial class Conv2dKernels
                     {
                         ToFlatPlanes(geometry, layout, (float*)px + (long)n * geometry.InputImageSize, flat);
                         DirectImage(geometry, layout, flat, (int*)offsetsPointer, (float*)weightsPointer, (float*)pb,
-                            (float*)py + (long)n * geometry.OutputImageSize, tile);
+                            (float*)py + (long)n * geometry.OutputImageSize, tile, path);
                     }
                 }
             });
@@ -207,7 +213,7 @@ public static unsafe partial class Conv2dKernels
     }
 
     // dx += Σ over phases of scatter(correlation of flat dy with the phase's taps), see the file header.
-    private static void BackwardDataDirect(in Conv2dGeometry g, float* dy, float* weight, float* dx, int threads)
+    private static void BackwardDataDirect(in Conv2dGeometry g, float* dy, float* weight, float* dx, int threads, SimdPath path)
     {
         int s = g.Stride, kh = g.KernelHeight, kw = g.KernelWidth, pad = g.Padding, k = g.Filters, c = g.Channels;
         int ho = g.OutputHeight, wo = g.OutputWidth, h = g.Height, w = g.Width;
@@ -283,8 +289,8 @@ public static unsafe partial class Conv2dKernels
                     {
                         fixed (int* offsets = phase.Offsets)
                         fixed (float* packed = phase.Packed)
-                            TileLoop(flat, offsets, phase.Pairs, packed, filterTiles, phase.Vectors, tile);
-                        ScatterPhase(geometry, phase, wf, tile, image);
+                            TileLoop(flat, offsets, phase.Pairs, packed, filterTiles, phase.Vectors, tile, path);
+                        ScatterPhase(geometry, phase, wf, tile, image, path);
                     }
                 }
             }
@@ -292,7 +298,7 @@ public static unsafe partial class Conv2dKernels
     }
 
     // dx[ch, s·a + ry − pad, s·b + rx − pad] += tile[ch, (a − firstRow)·Wf + b − firstCol] for the pixels inside the image.
-    private static void ScatterPhase(in Conv2dGeometry g, DataPhase phase, int wf, float* tile, float* image)
+    private static void ScatterPhase(in Conv2dGeometry g, DataPhase phase, int wf, float* tile, float* image, SimdPath path)
     {
         int s = g.Stride, pad = g.Padding, h = g.Height, w = g.Width, row = phase.Vectors * 16;
         int bStart = phase.FirstColumn, bEnd = phase.EndColumn;
@@ -306,9 +312,7 @@ public static unsafe partial class Conv2dKernels
                 float* line = src + (a - phase.FirstRow) * wf - bStart, target = plane + (nint)iy * w + s * bStart + phase.Rx - pad;
                 if (s == 1)
                 {
-                    int b = bStart;
-                    for (; b + 16 <= bEnd; b += 16) (Vector512.Load(target + b - bStart) + Vector512.Load(line + b)).Store(target + b - bStart);
-                    for (; b < bEnd; b++) target[b - bStart] += line[b];
+                    AddInto(target, line + bStart, bEnd - bStart, path);
                 }
                 else
                 {
@@ -319,7 +323,7 @@ public static unsafe partial class Conv2dKernels
     }
 
     // dWᵀ partials per block: partial[f·D + e] = Σ over the block's images of Σ_q dyflat[f, q]·flat[offset_e + q].
-    private static void BackwardWeightDirect(in Conv2dGeometry g, float* x, float* dy, float* partials, double[] partialBias, int threads)
+    private static void BackwardWeightDirect(in Conv2dGeometry g, float* x, float* dy, float* partials, double[] partialBias, int threads, SimdPath path)
     {
         var layout = new FlatLayout(g);
         int[] offsets = layout.Offsets(g);
@@ -362,7 +366,9 @@ public static unsafe partial class Conv2dKernels
                                 int width = Math.Min(TileWidth, d - e);
                                 float* dyTile = dys + (nint)t * TileFilters * row;
                                 int* tileOffsets = (int*)offsetsPointer + e;
-                                switch (width)
+                                if (path != SimdPath.Avx512)
+                                    WeightTileAvx2(width, dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                else switch (width)
                                 {
                                     case 6: WeightTile<Six>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
                                     case 5: WeightTile<Five>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
@@ -533,5 +539,113 @@ public static unsafe partial class Conv2dKernels
         if (TWidth.Value > 3) { sums[3] = Vector512.Sum(a03); sums[9] = Vector512.Sum(a13); sums[15] = Vector512.Sum(a23); sums[21] = Vector512.Sum(a33); }
         if (TWidth.Value > 4) { sums[4] = Vector512.Sum(a04); sums[10] = Vector512.Sum(a14); sums[16] = Vector512.Sum(a24); sums[22] = Vector512.Sum(a34); }
         if (TWidth.Value > 5) { sums[5] = Vector512.Sum(a05); sums[11] = Vector512.Sum(a15); sums[17] = Vector512.Sum(a25); sums[23] = Vector512.Sum(a35); }
+    }
+
+    // AVX2 forward tile: out[f, 16 floats] = Σ_e packed[e, f]·input[offsets[e] ..] for the 4 filters of a tile and one
+    // 16-float output vector, as two ymm per filter: 8 accumulators, 4 broadcast weights and the loads fit the 16 ymm.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardTile256(float* input, int* offsets, int pairs, float* packed, float* output, int row)
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        for (int e = 0; e < pairs; e++, packed += TileFilters)
+        {
+            float* src = input + offsets[e];
+            var x0 = Vector256.Load(src);
+            var x1 = Vector256.Load(src + 8);
+            var w = Vector256.Create(packed[0]);
+            a00 = Vector256.FusedMultiplyAdd(x0, w, a00); a01 = Vector256.FusedMultiplyAdd(x1, w, a01);
+            w = Vector256.Create(packed[1]);
+            a10 = Vector256.FusedMultiplyAdd(x0, w, a10); a11 = Vector256.FusedMultiplyAdd(x1, w, a11);
+            w = Vector256.Create(packed[2]);
+            a20 = Vector256.FusedMultiplyAdd(x0, w, a20); a21 = Vector256.FusedMultiplyAdd(x1, w, a21);
+            w = Vector256.Create(packed[3]);
+            a30 = Vector256.FusedMultiplyAdd(x0, w, a30); a31 = Vector256.FusedMultiplyAdd(x1, w, a31);
+        }
+        a00.Store(output); a01.Store(output + 8);
+        a10.Store(output + row); a11.Store(output + row + 8);
+        a20.Store(output + 2 * row); a21.Store(output + 2 * row + 8);
+        a30.Store(output + 3 * row); a31.Store(output + 3 * row + 8);
+    }
+
+    // AVX2 weight-gradient tile: sums[f·6 + p] = Σ_images Σ_q dy[f, q]·flat[offsets[p] + q] for 2 filter rows × TWidth
+    // pairs (12 accumulators at most, the 2 dy rows and one input vector: 15 of the 16 ymm).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightTile256<TWidth>(float* dy, int row, float* flats, int* offsets, int vectors, int images, int dyImage, int flatImage, float* sums)
+        where TWidth : struct, ITileWidth
+    {
+        var zero = Vector256<float>.Zero;
+        Vector256<float> a00 = zero, a01 = zero, a02 = zero, a03 = zero, a04 = zero, a05 = zero;
+        Vector256<float> a10 = zero, a11 = zero, a12 = zero, a13 = zero, a14 = zero, a15 = zero;
+        int length = vectors * 16;
+        for (int n = 0; n < images; n++)
+        {
+            float* d0 = dy + (nint)n * dyImage, d1 = d0 + row;
+            float* flat = flats + (nint)n * flatImage;
+            float* x0 = flat + offsets[0];
+            float* x1 = TWidth.Value > 1 ? flat + offsets[1] : x0;
+            float* x2 = TWidth.Value > 2 ? flat + offsets[2] : x0;
+            float* x3 = TWidth.Value > 3 ? flat + offsets[3] : x0;
+            float* x4 = TWidth.Value > 4 ? flat + offsets[4] : x0;
+            float* x5 = TWidth.Value > 5 ? flat + offsets[5] : x0;
+            for (int q = 0; q < length; q += 8)
+            {
+                var y0 = Vector256.Load(d0 + q);
+                var y1 = Vector256.Load(d1 + q);
+                var x = Vector256.Load(x0 + q);
+                a00 = Vector256.FusedMultiplyAdd(y0, x, a00); a10 = Vector256.FusedMultiplyAdd(y1, x, a10);
+                if (TWidth.Value > 1) { x = Vector256.Load(x1 + q); a01 = Vector256.FusedMultiplyAdd(y0, x, a01); a11 = Vector256.FusedMultiplyAdd(y1, x, a11); }
+                if (TWidth.Value > 2) { x = Vector256.Load(x2 + q); a02 = Vector256.FusedMultiplyAdd(y0, x, a02); a12 = Vector256.FusedMultiplyAdd(y1, x, a12); }
+                if (TWidth.Value > 3) { x = Vector256.Load(x3 + q); a03 = Vector256.FusedMultiplyAdd(y0, x, a03); a13 = Vector256.FusedMultiplyAdd(y1, x, a13); }
+                if (TWidth.Value > 4) { x = Vector256.Load(x4 + q); a04 = Vector256.FusedMultiplyAdd(y0, x, a04); a14 = Vector256.FusedMultiplyAdd(y1, x, a14); }
+                if (TWidth.Value > 5) { x = Vector256.Load(x5 + q); a05 = Vector256.FusedMultiplyAdd(y0, x, a05); a15 = Vector256.FusedMultiplyAdd(y1, x, a15); }
+            }
+        }
+        sums[0] = Vector256.Sum(a00); sums[6] = Vector256.Sum(a10);
+        if (TWidth.Value > 1) { sums[1] = Vector256.Sum(a01); sums[7] = Vector256.Sum(a11); }
+        if (TWidth.Value > 2) { sums[2] = Vector256.Sum(a02); sums[8] = Vector256.Sum(a12); }
+        if (TWidth.Value > 3) { sums[3] = Vector256.Sum(a03); sums[9] = Vector256.Sum(a13); }
+        if (TWidth.Value > 4) { sums[4] = Vector256.Sum(a04); sums[10] = Vector256.Sum(a14); }
+        if (TWidth.Value > 5) { sums[5] = Vector256.Sum(a05); sums[11] = Vector256.Sum(a15); }
+    }
+
+    // The AVX2 weight-gradient tile: filters 0–1, then 2–3, of the 4-filter tile (sums[f·6 + p] as the AVX-512 kernel).
+    private static void WeightTileAvx2(int width, float* dy, int row, float* flats, int* offsets, int vectors, int images, int dyImage, int flatImage, float* sums)
+    {
+        for (int pair = 0; pair < TileFilters; pair += 2)
+        {
+            float* d = dy + (nint)pair * row, s = sums + pair * TileWidth;
+            switch (width)
+            {
+                case 6: WeightTile256<Six>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+                case 5: WeightTile256<Five>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+                case 4: WeightTile256<Four>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+                case 3: WeightTile256<Three>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+                case 2: WeightTile256<Two>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+                default: WeightTile256<One>(d, row, flats, offsets, vectors, images, dyImage, flatImage, s); break;
+            }
+        }
+    }
+
+    // target[i] += source[i] for i < count, on the widest vectors of the path.
+    private static void AddInto(float* target, float* source, int count, SimdPath path)
+    {
+        int i = 0;
+        if (path == SimdPath.Avx512)
+            for (; i + 16 <= count; i += 16) (Vector512.Load(target + i) + Vector512.Load(source + i)).Store(target + i);
+        else if (path == SimdPath.Avx2)
+            for (; i + 8 <= count; i += 8) (Vector256.Load(target + i) + Vector256.Load(source + i)).Store(target + i);
+        for (; i < count; i++) target[i] += source[i];
+    }
+
+    // destination[i] = source[i] + b for i < count, on the widest vectors of the path.
+    private static void AddScalar(float* destination, float* source, float b, int count, SimdPath path)
+    {
+        int i = 0;
+        if (path == SimdPath.Avx512)
+            for (var vb = Vector512.Create(b); i + 16 <= count; i += 16) (Vector512.Load(source + i) + vb).Store(destination + i);
+        else if (path == SimdPath.Avx2)
+            for (var vb = Vector256.Create(b); i + 8 <= count; i += 8) (Vector256.Load(source + i) + vb).Store(destination + i);
+        for (; i < count; i++) destination[i] = source[i] + b;
     }
 }

@@ -101,10 +101,11 @@ public static unsafe partial class Conv2dKernels
             fixed (float* px = x, pw = weight, pb = bias, py = y)
                 return Conv2dBackend.OneDnn!.Forward(g, px, pw, bias.Length != 0 ? pb : null, py, threads, keep);
         }
-        if (UseDirect(g, algorithm, DirectSupports(g)))
+        var path = SimdPaths.Default;
+        if (UseDirect(g, algorithm, DirectSupports(g, path)))
         {
             fixed (float* px = x, pw = weight, pb = bias, py = y)
-                ForwardDirect(g, px, pw, bias.Length != 0 ? pb : null, py, threads);
+                ForwardDirect(g, px, pw, bias.Length != 0 ? pb : null, py, threads, path);
             return null;
         }
         var plan = new Plan(g);
@@ -119,7 +120,7 @@ public static unsafe partial class Conv2dKernels
                 fixed (float* work = buffer)
                 {
                     for (int first = plan.BlockStart(block); first < plan.BlockStart(block + 1); first += plan.GroupSize(block, first))
-                        if (direct) ForwardDirect(geometry, p, first, first + plan.GroupSize(block, first), work);
+                        if (direct) ForwardDirect(geometry, p, first, first + plan.GroupSize(block, first), work, path);
                         else ForwardGroup(geometry, p, first, first + plan.GroupSize(block, first), work, gemmThreads);
                 }
             });
@@ -174,10 +175,11 @@ public static unsafe partial class Conv2dKernels
             return;
         }
         if (!accumulate) inputGradient.Clear(); // the managed kernels scatter-add
-        if (UseDirect(g, algorithm, DirectSupports(g)))
+        var path = SimdPaths.Default;
+        if (UseDirect(g, algorithm, DirectSupports(g, path)))
         {
             fixed (float* pdy = outputGradient, pw = weight, pdx = inputGradient)
-                BackwardDataDirect(g, pdy, pw, pdx, threads);
+                BackwardDataDirect(g, pdy, pw, pdx, threads, path);
             return;
         }
         var plan = new Plan(g);
@@ -216,13 +218,14 @@ public static unsafe partial class Conv2dKernels
         // Per block: a partial dWᵀ (D, K) (direct path: dW (K, D)) and a partial db (K, in double), reduced below in block order.
         float[] partialWeights = ArrayPool<float>.Shared.Rent(plan.Blocks * weightSize);
         double[] partialBias = new double[withBias ? plan.Blocks * k : 0];
-        bool direct = UseDirect(g, algorithm, DirectSupports(g));
+        var path = SimdPaths.Default;
+        bool direct = UseDirect(g, algorithm, DirectSupports(g, path));
         try
         {
             fixed (float* px = x, pdy = outputGradient, ppw = partialWeights)
             {
                 var p = new Pointers(px, ppw, null, pdy);
-                if (direct) BackwardWeightDirect(g, px, pdy, ppw, partialBias, threads);
+                if (direct) BackwardWeightDirect(g, px, pdy, ppw, partialBias, threads, path);
                 else
                     RunBlocks(plan, threads, d * g.OutputPixels, (block, buffer, gemmThreads) =>
                     {
@@ -395,7 +398,7 @@ public static unsafe partial class Conv2dKernels
     }
 
     // y_n (K, P) = W (K, D) · cols_n (D, P) + b directly, for patches of at most SmallPatch values.
-    private static void ForwardDirect(in Conv2dGeometry g, Pointers p, int first, int end, float* cols)
+    private static void ForwardDirect(in Conv2dGeometry g, Pointers p, int first, int end, float* cols, SimdPath path)
     {
         int k = g.Filters, d = g.PatchSize, pixels = g.OutputPixels;
         for (int n = first; n < end; n++)
@@ -407,12 +410,21 @@ public static unsafe partial class Conv2dKernels
                 float* wf = p.Weight + f * d, yf = y + (nint)f * pixels;
                 float b = p.Bias is null ? 0 : p.Bias[f];
                 int at = 0;
-                if (Vector512.IsHardwareAccelerated)
+                if (path == SimdPath.Avx512)
                 {
                     for (; at + 16 <= pixels; at += 16)
                     {
                         var sum = Vector512.Create(b);
                         for (int e = 0; e < d; e++) sum = Vector512.FusedMultiplyAdd(Vector512.Create(wf[e]), Vector512.Load(cols + (nint)e * pixels + at), sum);
+                        sum.Store(yf + at);
+                    }
+                }
+                else if (path == SimdPath.Avx2)
+                {
+                    for (; at + 8 <= pixels; at += 8)
+                    {
+                        var sum = Vector256.Create(b);
+                        for (int e = 0; e < d; e++) sum = Vector256.FusedMultiplyAdd(Vector256.Create(wf[e]), Vector256.Load(cols + (nint)e * pixels + at), sum);
                         sum.Store(yf + at);
                     }
                 }

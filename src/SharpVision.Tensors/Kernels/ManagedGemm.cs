@@ -49,10 +49,11 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
     // Target columns of a packed B panel (rounded to NR): 2 MB at KC = 256, in the shared L3.
     private const int ColumnBlockTarget = 2048;
 
-    private readonly InstructionSet _instructionSet;
+    // Null: follow SimdPaths.Features of the calling thread at every call (SHARPVISION_SIMD, or a forced level).
+    private readonly InstructionSet? _instructionSet;
 
-    /// <summary>A provider using the widest instruction set this machine supports.</summary>
-    public ManagedGemm() : this(Best) { }
+    /// <summary>A provider on the level in force (<see cref="SimdPaths.Features"/>), read at each call on the calling thread.</summary>
+    public ManagedGemm() { }
 
     /// <summary>A provider pinned to one instruction set (tests use this to exercise every path on one machine).</summary>
     /// <exception cref="PlatformNotSupportedException">The machine lacks <paramref name="instructionSet"/>.</exception>
@@ -64,18 +65,27 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
     }
 
     /// <summary>The widest supported instruction set.</summary>
-    public static InstructionSet Best =>
-        IsSupported(InstructionSet.Avx512) ? InstructionSet.Avx512 : IsSupported(InstructionSet.Avx2) ? InstructionSet.Avx2 : InstructionSet.Scalar;
+    public static InstructionSet Best => KernelFor(SimdPaths.Machine);
 
     /// <summary>Whether this machine can run <paramref name="instructionSet"/>.</summary>
-    public static bool IsSupported(InstructionSet instructionSet) => instructionSet switch
+    public static bool IsSupported(InstructionSet instructionSet) => instructionSet <= Best;
+
+    /// <summary>
+    /// The micro-kernel family for a CPU with <paramref name="features"/>: AVX-512 14×32 (and the narrow n ≤ 16 path),
+    /// AVX2 6×16, or the portable 4×4.
+    /// </summary>
+    public static InstructionSet KernelFor(CpuFeatures features) => SimdDispatch.FloatPath(features) switch
     {
-        InstructionSet.Avx512 => Avx512F.IsSupported,
-        InstructionSet.Avx2 => Avx2.IsSupported && Fma.IsSupported,
-        _ => true,
+        SimdPath.Avx512 => InstructionSet.Avx512,
+        SimdPath.Avx2 => InstructionSet.Avx2,
+        _ => InstructionSet.Scalar,
     };
 
-    public string Name => _instructionSet switch
+    /// <summary>The instruction set a call from this thread runs on.</summary>
+    public InstructionSet Current => _instructionSet ?? KernelFor(SimdPaths.Features);
+
+    /// <summary>"managed-avx512", "managed-avx2" or "managed-scalar": the kernels a call from this thread runs.</summary>
+    public string Name => Current switch
     {
         InstructionSet.Avx512 => "managed-avx512",
         InstructionSet.Avx2 => "managed-avx2",
@@ -98,7 +108,7 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
         fixed (float* pa = a, pb = b, pc = c)
         {
             var problem = new Problem(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-            switch (_instructionSet)
+            switch (Current)
             {
                 case InstructionSet.Avx512 when TakesDotRows(problem): RunDotRows(problem, wide: true, threads); break;
                 case InstructionSet.Avx2 when TakesDotRows(problem): RunDotRows(problem, wide: false, threads); break;

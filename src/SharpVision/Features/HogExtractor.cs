@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Features;
 
@@ -150,13 +151,14 @@ public sealed class HogExtractor : IFeatureExtractor
             var cellOffset = intScratch.AsSpan(0, usedW);
             for (int x = 0; x < usedW; x++) cellOffset[x] = x / CellSize * n;
             var values = TransformSqrt ? SqrtTable : IdentityTable;
+            var path = SimdPaths.Default;
 
             for (int y = 0; y < usedH; y++)
             {
                 RowGradient(image, height, width, y, 0, values, gr, gc, m2, usedW, first: true);
                 for (int c = 1; c < channels; c++)
                     RowGradient(image, height, width, y, c, values, gr, gc, m2, usedW, first: false);
-                BinRow(gr, gc, magnitude, bin, usedW);
+                BinRow(gr, gc, magnitude, bin, usedW, path);
                 var row = hist.Slice(y / CellSize * cellsX * n, cellsX * n);
                 for (int x = 0; x < usedW; x++)
                 {
@@ -205,43 +207,13 @@ public sealed class HogExtractor : IFeatureExtractor
         }
     }
 
-    // Magnitude and orientation bin of each pixel of a row.
-    private void BinRow(Span<double> gr, Span<double> gc, Span<double> magnitude, Span<double> bin, int usedW)
+    // Magnitude and orientation bin of each pixel of a row: 8 or 4 pixels per vector, then the rest one by one, with the
+    // same arithmetic in every lane and in the scalar loop, so every SIMD path gives the same bits.
+    private void BinRow(Span<double> gr, Span<double> gc, Span<double> magnitude, Span<double> bin, int usedW, SimdPath path)
     {
         int x = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var zero = Vector256<double>.Zero;
-            var one = Vector256.Create(1.0);
-            var tolerance = Vector256.Create(1e-9);
-            ref double rBase = ref MemoryMarshal.GetReference(gr);
-            ref double cBase = ref MemoryMarshal.GetReference(gc);
-            for (; x + 4 <= usedW; x += 4)
-            {
-                var r = Vector256.LoadUnsafe(ref rBase, (nuint)x);
-                var c = Vector256.LoadUnsafe(ref cBase, (nuint)x);
-                // Fold into the upper half plane: θ and θ+180° share a bin.
-                var flip = Vector256.LessThan(r, zero) | (Vector256.Equals(r, zero) & Vector256.LessThan(c, zero));
-                r = Vector256.ConditionalSelect(flip, -r, r);
-                c = Vector256.ConditionalSelect(flip, -c, c);
-                var m = Vector256.Sqrt(r * r + c * c);
-                var limit = tolerance * (Vector256.Abs(r) + Vector256.Abs(c));
-                var count = zero;
-                var near = zero;
-                for (int k = 0; k < _edgeCos.Length; k++)
-                {
-                    var side = r * Vector256.Create(_edgeCos[k]) - c * Vector256.Create(_edgeSin[k]);
-                    count += Vector256.GreaterThanOrEqual(side, zero) & one;
-                    near |= Vector256.LessThanOrEqual(Vector256.Abs(side), limit);
-                }
-                m.StoreUnsafe(ref MemoryMarshal.GetReference(magnitude), (nuint)x);
-                count.StoreUnsafe(ref MemoryMarshal.GetReference(bin), (nuint)x);
-                near &= Vector256.GreaterThan(m, zero);
-                if (near != zero)
-                    for (int j = 0; j < 4; j++)
-                        if (near.GetElement(j) != 0) ExactBin(gr[x + j], gc[x + j], ref magnitude[x + j], ref bin[x + j]);
-            }
-        }
+        if (path == SimdPath.Avx512) x = BinVectors512(gr, gc, magnitude, bin, usedW);
+        else if (path == SimdPath.Avx2) x = BinVectors256(gr, gc, magnitude, bin, usedW);
         for (; x < usedW; x++)
         {
             double r = gr[x], c = gc[x];
@@ -260,6 +232,80 @@ public sealed class HogExtractor : IFeatureExtractor
             bin[x] = count;
             if (near && m > 0) ExactBin(gr[x], gc[x], ref magnitude[x], ref bin[x]);
         }
+    }
+
+    // BinRow's vector part on 4 doubles; returns the first pixel it left to the scalar loop.
+    private int BinVectors256(Span<double> gr, Span<double> gc, Span<double> magnitude, Span<double> bin, int usedW)
+    {
+        int x = 0;
+        var zero = Vector256<double>.Zero;
+        var one = Vector256.Create(1.0);
+        var tolerance = Vector256.Create(1e-9);
+        ref double rBase = ref MemoryMarshal.GetReference(gr);
+        ref double cBase = ref MemoryMarshal.GetReference(gc);
+        for (; x + 4 <= usedW; x += 4)
+        {
+            var r = Vector256.LoadUnsafe(ref rBase, (nuint)x);
+            var c = Vector256.LoadUnsafe(ref cBase, (nuint)x);
+            // Fold into the upper half plane: θ and θ+180° share a bin.
+            var flip = Vector256.LessThan(r, zero) | (Vector256.Equals(r, zero) & Vector256.LessThan(c, zero));
+            r = Vector256.ConditionalSelect(flip, -r, r);
+            c = Vector256.ConditionalSelect(flip, -c, c);
+            var m = Vector256.Sqrt(r * r + c * c);
+            var limit = tolerance * (Vector256.Abs(r) + Vector256.Abs(c));
+            var count = zero;
+            var near = zero;
+            for (int k = 0; k < _edgeCos.Length; k++)
+            {
+                var side = r * Vector256.Create(_edgeCos[k]) - c * Vector256.Create(_edgeSin[k]);
+                count += Vector256.GreaterThanOrEqual(side, zero) & one;
+                near |= Vector256.LessThanOrEqual(Vector256.Abs(side), limit);
+            }
+            m.StoreUnsafe(ref MemoryMarshal.GetReference(magnitude), (nuint)x);
+            count.StoreUnsafe(ref MemoryMarshal.GetReference(bin), (nuint)x);
+            near &= Vector256.GreaterThan(m, zero);
+            if (near != zero)
+                for (int j = 0; j < 4; j++)
+                    if (near.GetElement(j) != 0) ExactBin(gr[x + j], gc[x + j], ref magnitude[x + j], ref bin[x + j]);
+        }
+        return x;
+    }
+
+    // BinRow's vector part on 8 doubles (AVX-512).
+    private int BinVectors512(Span<double> gr, Span<double> gc, Span<double> magnitude, Span<double> bin, int usedW)
+    {
+        int x = 0;
+        var zero = Vector512<double>.Zero;
+        var one = Vector512.Create(1.0);
+        var tolerance = Vector512.Create(1e-9);
+        ref double rBase = ref MemoryMarshal.GetReference(gr);
+        ref double cBase = ref MemoryMarshal.GetReference(gc);
+        for (; x + 8 <= usedW; x += 8)
+        {
+            var r = Vector512.LoadUnsafe(ref rBase, (nuint)x);
+            var c = Vector512.LoadUnsafe(ref cBase, (nuint)x);
+            // Fold into the upper half plane: θ and θ+180° share a bin.
+            var flip = Vector512.LessThan(r, zero) | (Vector512.Equals(r, zero) & Vector512.LessThan(c, zero));
+            r = Vector512.ConditionalSelect(flip, -r, r);
+            c = Vector512.ConditionalSelect(flip, -c, c);
+            var m = Vector512.Sqrt(r * r + c * c);
+            var limit = tolerance * (Vector512.Abs(r) + Vector512.Abs(c));
+            var count = zero;
+            var near = zero;
+            for (int k = 0; k < _edgeCos.Length; k++)
+            {
+                var side = r * Vector512.Create(_edgeCos[k]) - c * Vector512.Create(_edgeSin[k]);
+                count += Vector512.GreaterThanOrEqual(side, zero) & one;
+                near |= Vector512.LessThanOrEqual(Vector512.Abs(side), limit);
+            }
+            m.StoreUnsafe(ref MemoryMarshal.GetReference(magnitude), (nuint)x);
+            count.StoreUnsafe(ref MemoryMarshal.GetReference(bin), (nuint)x);
+            near &= Vector512.GreaterThan(m, zero);
+            if (near != zero)
+                for (int j = 0; j < 8; j++)
+                    if (near.GetElement(j) != 0) ExactBin(gr[x + j], gc[x + j], ref magnitude[x + j], ref bin[x + j]);
+        }
+        return x;
     }
 
     // skimage's own arithmetic for a pixel next to a bin edge: θ = rad2deg(arctan2(g_r, g_c)) % 180, then the first bin

@@ -90,6 +90,7 @@ public static class ClassifierRun
             ["threads"] = threads,
             ["gemm"] = Gemm.Provider.Name,
             ["conv"] = Conv2dBackend.Describe(),
+            ["simd"] = RunJson.Simd(),
         };
         if (options.Config is { } extra)
             foreach (var (key, value) in extra) config[key] = value?.DeepClone();
@@ -152,6 +153,7 @@ public static class ClassifierRun
             },
             ["throughput"] = new JsonObject { ["predict_images_per_s"] = Math.Round(splits.Test.Count / Math.Max(predict.Elapsed.TotalSeconds, 1e-9)) },
             ["backend"] = null,
+            ["simd"] = RunJson.Simd(),
             ["threads"] = threads,
             ["run_dir"] = runDirectory,
             ["model_path"] = modelPath,

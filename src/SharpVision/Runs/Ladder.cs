@@ -532,6 +532,7 @@ public sealed class Ladder
         {
             ["knn_l1"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}",
             ["knn_l2"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}",
+            ["simd"] = SimdPaths.Describe(),
             ["gemm"] = $"gemm-{Gemm.Provider.Name}",
         },
         ["budget_s"] = Math.Round(_options.Budget.TotalSeconds, 3),

@@ -56,4 +56,16 @@ public static class RunJson
 
     /// <summary>Seconds rounded to milliseconds, as timings_s reports them.</summary>
     public static double Seconds(TimeSpan time) => Math.Round(time.TotalSeconds, 3);
+
+    /// <summary>
+    /// The SIMD level in force and the CPU it runs on: {"level": "avx2", "cpu": "AMD EPYC", "features": "avx2+fma",
+    /// "variable": null} (the value of SHARPVISION_SIMD, null when unset). Kernel families name their own paths.
+    /// </summary>
+    public static JsonObject Simd() => new()
+    {
+        ["level"] = SimdDispatch.Name(SimdPaths.Level),
+        ["cpu"] = SimdPaths.CpuModel,
+        ["features"] = SimdDispatch.Names(SimdPaths.Machine),
+        ["variable"] = Environment.GetEnvironmentVariable(SimdPaths.Variable),
+    };
 }

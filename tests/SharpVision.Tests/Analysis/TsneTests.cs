@@ -1,5 +1,6 @@
 using SharpVision.Analysis;
 using SharpVision.Tensors;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tests.Analysis;
 
@@ -122,6 +123,38 @@ public class TsneGradientTests
         if (duplicates)
             for (int i = 1; i < n; i += 3) (y[2 * i], y[2 * i + 1]) = (y[0], y[1]); // a third of the points on top of point 0
         return (p, y);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(13)]
+    [InlineData(70)]
+    public void ExactRepulsion_VectorPath_EqualsThePlainLoop(int n)
+    {
+        // The vector path reorders the sums and counts j = i (w = 1, no force) like every other point; the plain double
+        // loop over j ≠ i is the twin. Vector<double> is accelerated on every x86-64 CPU this project runs on.
+        Assert.True(System.Numerics.Vector.IsHardwareAccelerated, "Vector<double> is not accelerated on this CPU");
+        var rng = new Rng(n);
+        var y = Enumerable.Range(0, 2 * n).Select(_ => 3.0 * rng.NextNormal()).ToArray();
+        var xs = Enumerable.Range(0, n).Select(j => y[2 * j]).ToArray();
+        var ys = Enumerable.Range(0, n).Select(j => y[2 * j + 1]).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            double z = 0, fx = 0, fy = 0;
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i) continue;
+                double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1], w = 1 / (1 + dx * dx + dy * dy);
+                (z, fx, fy) = (z + w, fx + w * w * dx, fy + w * w * dy);
+            }
+            foreach (bool vectors in new[] { false, true })
+            {
+                var (vz, vfx, vfy) = TsneGradient.ExactRepulsion(xs, ys, y[2 * i], y[2 * i + 1], vectors);
+                Assert.Equal(z, vz - 1, 1e-13 * Math.Max(1, z));
+                Assert.Equal(fx, vfx, 1e-13 * Math.Max(1, z));
+                Assert.Equal(fy, vfy, 1e-13 * Math.Max(1, z));
+            }
+        }
     }
 
     [Fact]

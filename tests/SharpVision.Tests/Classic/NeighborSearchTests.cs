@@ -1,5 +1,6 @@
 using SharpVision.Classic;
 using SharpVision.Classic.Reference;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Tests.Classic;
 
@@ -21,18 +22,49 @@ public class NeighborSearchTests
     [InlineData(7, 5, 7, 3, 3)]
     [InlineData(600, 13, 63, 5, 256)]
     [InlineData(1100, 9, 513, 7, 256)]
+    [InlineData(1283, 11, 784, 1, 256)] // an odd last tile (3 rows): the pair kernels leave one row to the single one
     [InlineData(300, 37, 784, 10, 2)]
     [InlineData(70, 6, 3072, 70, 256)]
-    public void Search_Bytes_EqualsReference(int n, int q, int d, int k, int range)
+    public void Search_Bytes_EveryKernel_EqualsReference(int n, int q, int d, int k, int range)
     {
         var (train, labels, queries) = Random8(n, q, d, range, seed: n + d);
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
-            var fast = NeighborSearch.Search(train, labels, 4, queries, d, metric, k, threads: 2);
             var oracle = NeighborSearchReference.Search(train, labels, 4, queries, d, metric, k);
-            Assert.Equal(oracle.Indices, fast.Indices);
-            Assert.Equal(oracle.Distances, fast.Distances);
-            Assert.Equal(oracle.ClassNearest, fast.ClassNearest);
+            var kernels = new HashSet<string>();
+            // Every SIMD level this machine runs (scalar, avx2, and avxvnni / avx512 / avx512vnni where present).
+            foreach (var level in SimdPaths.SupportedLevels)
+            {
+                using (SimdPaths.Force(level))
+                {
+                    kernels.Add(NeighborSearch.ByteBackend(metric));
+                    var fast = NeighborSearch.Search(train, labels, 4, queries, d, metric, k, threads: 2);
+                    Assert.Equal(oracle.Indices, fast.Indices);
+                    Assert.Equal(oracle.Distances, fast.Distances);
+                    Assert.Equal(oracle.ClassNearest, fast.ClassNearest);
+                }
+            }
+            Assert.Contains(metric == DistanceMetric.Manhattan ? "l1-scalar" : "l2-scalar", kernels);
+            Assert.True(kernels.Count >= Math.Min(2, SimdPaths.SupportedLevels.Count), string.Join(", ", kernels));
+        }
+    }
+
+    [Fact]
+    public void Search_Bytes_ExtremeValues_DoNotSaturate()
+    {
+        // 255 against 0 and 255 against 255 everywhere: the largest products and differences (vpmaddubsw would saturate).
+        int d = 1000, n = 6, q = 5;
+        var train = new byte[n * d];
+        var queries = new byte[q * d];
+        for (int i = 0; i < train.Length; i++) train[i] = (byte)(i / d % 2 == 0 ? 255 : (i % 3 == 0 ? 0 : 255));
+        for (int i = 0; i < queries.Length; i++) queries[i] = (byte)(i / d % 2 == 1 ? 255 : (i % 7 == 0 ? 255 : 0));
+        var labels = new[] { 0, 1, 0, 1, 0, 1 };
+        foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
+        {
+            var oracle = NeighborSearchReference.Search(train, labels, 2, queries, d, metric, n);
+            foreach (var level in SimdPaths.SupportedLevels)
+                using (SimdPaths.Force(level))
+                    Assert.Equal(oracle.Distances, NeighborSearch.Search(train, labels, 2, queries, d, metric, n, threads: 1).Distances);
         }
     }
 
@@ -46,10 +78,16 @@ public class NeighborSearchTests
         var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
-            var fast = NeighborSearch.Search(train, labels, 3, queries, d, metric, k);
             var oracle = NeighborSearchReference.Search(train, labels, 3, queries, d, metric, k);
-            Assert.Equal(oracle.Indices, fast.Indices);
-            for (int i = 0; i < oracle.Distances.Length; i++) Assert.Equal(oracle.Distances[i], fast.Distances[i], 1e-4);
+            foreach (var level in SimdPaths.SupportedLevels)
+            {
+                using (SimdPaths.Force(level))
+                {
+                    var fast = NeighborSearch.Search(train, labels, 3, queries, d, metric, k);
+                    Assert.Equal(oracle.Indices, fast.Indices);
+                    for (int i = 0; i < oracle.Distances.Length; i++) Assert.Equal(oracle.Distances[i], fast.Distances[i], 1e-4);
+                }
+            }
         }
     }
 
@@ -66,6 +104,9 @@ public class NeighborSearchTests
         if (n > 2) train.AsSpan(0, d).CopyTo(train.AsSpan(2 * d, d));
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)(random.NextDouble() * 3.4 - 1.7)).ToArray();
         var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
+        // On every SIMD level this machine runs (the float L1 kernel's width and the GEMM's micro-kernel follow it).
+        foreach (var level in SimdPaths.SupportedLevels)
+        using (SimdPaths.Force(level))
         foreach (var metric in new[] { DistanceMetric.Manhattan, DistanceMetric.Euclidean })
         {
             var one = NeighborSearch.Search(train, labels, 3, queries, d, metric, k, threads: 1);
@@ -132,16 +173,16 @@ public class NeighborSearchTests
         Assert.Throws<ArgumentException>(() => NeighborSearch.Search(new byte[6], [0, 5], 2, new byte[3], 3, DistanceMetric.Manhattan, 1));
     }
     [Theory]
-    // An AVX-512 CPU without VEX AVX-VNNI (the half-width AVX-512 machine): L1 runs AVX-512's vpsadbw, L2 AVX2's vpmaddwd.
-    [InlineData(true, false, true, "avx512bw-vpsadbw", "avx2-vpmaddwd")]
-    [InlineData(true, true, true, "avx512bw-vpsadbw", "avxvnni-vpdpbusd")]
-    [InlineData(false, true, true, "avx2-vpsadbw", "avxvnni-vpdpbusd")]
-    [InlineData(false, false, true, "avx2-vpsadbw", "avx2-vpmaddwd")]
-    [InlineData(false, false, false, "scalar", "scalar")]
-    public void ByteBackendName_NamesWhatEachMetricsKernelRuns(bool avx512BW, bool avxVnni, bool avx2, string l1, string l2)
+    // An AVX-512 CPU without VEX AVX-VNNI (the half-width AVX-512 machine of issue 17): both metrics run AVX-512 BW.
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.Avx512 | CpuFeatures.Avx512Vnni, "l1-avx512-vpsadbw", "l2-avx512-vpmaddwd")]
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.Avx512 | CpuFeatures.AvxVnni, "l1-avx512-vpsadbw", "l2-avxvnni-vpdpbusd")]
+    [InlineData(CpuFeatures.Avx2 | CpuFeatures.AvxVnni, "l1-avx2-vpsadbw", "l2-avxvnni-vpdpbusd")]
+    [InlineData(CpuFeatures.Avx2, "l1-avx2-vpsadbw", "l2-avx2-vpmaddwd")]
+    [InlineData(CpuFeatures.None, "l1-scalar", "l2-scalar")]
+    public void ByteKernelName_NamesWhatEachMetricsKernelRuns(CpuFeatures features, string l1, string l2)
     {
-        Assert.Equal(l1, NeighborSearch.ByteBackendName(DistanceMetric.Manhattan, avx512BW, avxVnni, avx2));
-        Assert.Equal(l2, NeighborSearch.ByteBackendName(DistanceMetric.Euclidean, avx512BW, avxVnni, avx2));
+        foreach (var (metric, name) in new[] { (DistanceMetric.Manhattan, l1), (DistanceMetric.Euclidean, l2) })
+            Assert.Equal(name, NeighborSearch.ByteKernelName(metric, NeighborSearch.ByteKernelFor(metric, features)));
     }
 
     [Theory]

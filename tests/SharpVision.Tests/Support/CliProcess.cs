@@ -17,7 +17,10 @@ internal sealed class CliProcess : IDisposable
     public int Id => Process.Id;
 
     /// <summary>Starts `dotnet SharpVision.Cli.dll ARGS` from the test's output folder.</summary>
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => StartWith(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Start"/>, with <paramref name="environment"/> added to the child's environment.</summary>
+    public static CliProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -25,6 +28,7 @@ internal sealed class CliProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SharpVision.Cli.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         var child = new CliProcess(Process.Start(info)!);

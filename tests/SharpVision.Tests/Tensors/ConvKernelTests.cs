@@ -59,6 +59,10 @@ public class ConvKernelTests
         var expectedDb = new float[k];
         Conv2dReference.BackwardWeight(g, dy, x, expectedDw, expectedDb);
 
+        // Every SIMD level this machine runs: the direct kernels' AVX-512 and AVX2 tiles, and on the scalar level
+        // im2col + the GEMM's scalar micro-kernel.
+        foreach (var level in SimdPaths.SupportedLevels)
+        using (SimdPaths.Force(level))
         foreach (var algorithm in new[] { Conv2dAlgorithm.Managed, Conv2dAlgorithm.Im2ColGemm, Conv2dAlgorithm.Direct })
         {
             float[]? firstY = null, firstDx = null, firstDw = null, firstDb = null;
@@ -72,10 +76,10 @@ public class ConvKernelTests
                 var db = new float[k];
                 Conv2dKernels.BackwardWeight(g, dy, x, dw, db, threads, algorithm);
 
-                AssertClose(expectedY, y, $"{algorithm} y");
-                AssertClose(expectedDx, dx, $"{algorithm} dx");
-                AssertClose(expectedDw, dw, $"{algorithm} dW");
-                AssertClose(expectedDb, db, $"{algorithm} db");
+                AssertClose(expectedY, y, $"{level} {algorithm} y");
+                AssertClose(expectedDx, dx, $"{level} {algorithm} dx");
+                AssertClose(expectedDw, dw, $"{level} {algorithm} dW");
+                AssertClose(expectedDb, db, $"{level} {algorithm} db");
                 if (firstY is null)
                 {
                     (firstY, firstDx, firstDw, firstDb) = (y, dx, dw, db);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Classic.Trees;
 
@@ -15,8 +16,13 @@ namespace SharpVision.Classic.Trees;
 /// </remarks>
 internal static class GradientHistograms
 {
-    /// <summary>Which instructions <see cref="BestThreshold"/> runs on this machine: "avx2" (256-bit) or "scalar".</summary>
-    public static string Path => Vector256.IsHardwareAccelerated ? "avx2" : "scalar";
+    /// <summary>
+    /// Which instructions <see cref="BestThreshold"/> runs under the SIMD level in force: "avx2" (256-bit, also on
+    /// AVX-512 CPUs: eight candidates per vector suit the 255 bins) or "scalar".
+    /// </summary>
+    public static string Path => UsesVectors(SimdPaths.Default) ? "avx2" : "scalar";
+
+    private static bool UsesVectors(SimdPath path) => path != SimdPath.Scalar && Vector256.IsHardwareAccelerated;
 
     /// <summary>Adds ordered[i] to histogram[codes[rows[i]]] for each i, for four features at once (independent bins, so the adds overlap).</summary>
     public static void Accumulate4(ReadOnlySpan<byte> codes0, ReadOnlySpan<byte> codes1, ReadOnlySpan<byte> codes2, ReadOnlySpan<byte> codes3,
@@ -112,7 +118,7 @@ internal static class GradientHistograms
         float g = total.GetElement(0), h = total.GetElement(1), c = total.GetElement(2);
         int start = 0, bestBin = -1;
         float best = float.NegativeInfinity;
-        if (Vector256.IsHardwareAccelerated && candidates >= Vector256<float>.Count)
+        if (candidates >= Vector256<float>.Count && UsesVectors(SimdPaths.Default))
         {
             var vg = Vector256.Create(g);
             var vh = Vector256.Create(h);
