@@ -136,7 +136,8 @@ public static unsafe partial class Conv2dKernels
             // AVX2: one 16-float vector (two ymm) per tile; vector outside, filter tiles inside, as below.
             for (int v = 0; v < vectors; v++)
                 for (int t = 0; t < filterTiles; t++)
-                    ForwardTile256(flat + v * 16, offsets, pairs, packed + (nint)t * pairs * TileFilters, tile + (nint)t * TileFilters * row + v * 16, row);
+                    ForwardTile256(flat + v * 16, offsets, pairs,
+                        packed + (nint)t * pairs * TileFilters, tile + (nint)t * TileFilters * row + v * 16, row);
             return;
         }
         // Vector blocks outside, filter tiles inside: the flat rows a block reads stay in L1 across the filter tiles.
@@ -260,11 +261,13 @@ public static unsafe partial class Conv2dKernels
                             // out[a, b] += W[f, ch, s·di + ry, s·dj + rx]·dy[f, a − di, b − dj] = flat[f][(a − di + top)·Wf + b − dj + left]
                             offsets[e] = f * plane + (firstRow - di + top) * wf + firstCol - dj + left;
                             for (int ch = 0; ch < c; ch++)
-                                packed[((ch / TileFilters) * pairs + e) * TileFilters + ch % TileFilters] = weight[(((nint)f * c + ch) * kh + s * di + ry) * kw + s * dj + rx];
+                                packed[((ch / TileFilters) * pairs + e) * TileFilters + ch % TileFilters] =
+                                    weight[(((nint)f * c + ch) * kh + s * di + ry) * kw + s * dj + rx];
                         }
                     }
                 }
-                phases.Add(new DataPhase { Ry = ry, Rx = rx, FirstRow = firstRow, FirstColumn = firstCol, EndColumn = endCol, Vectors = vectors, Pairs = pairs, Offsets = offsets, Packed = packed });
+                phases.Add(new DataPhase { Ry = ry, Rx = rx, FirstRow = firstRow, FirstColumn = firstCol,
+                    EndColumn = endCol, Vectors = vectors, Pairs = pairs, Offsets = offsets, Packed = packed });
                 largestRow = Math.Max(largestRow, vectors * 16);
             }
         }
@@ -283,7 +286,8 @@ public static unsafe partial class Conv2dKernels
                     float* source = (float*)pdy + (long)n * geometry.OutputImageSize;
                     for (int f = 0; f < k; f++)
                         for (int oy = 0; oy < ho; oy++)
-                            Buffer.MemoryCopy(source + ((nint)f * ho + oy) * wo, flat + (nint)f * plane + (oy + top) * wf + left, wo * sizeof(float), wo * sizeof(float));
+                            Buffer.MemoryCopy(source + ((nint)f * ho + oy) * wo, flat + (nint)f * plane + (oy + top) * wf + left,
+                                wo * sizeof(float), wo * sizeof(float));
                     float* image = (float*)pdx + (long)n * geometry.InputImageSize;
                     foreach (var phase in phases)
                     {
@@ -370,12 +374,24 @@ public static unsafe partial class Conv2dKernels
                                     WeightTileAvx2(width, dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
                                 else switch (width)
                                 {
-                                    case 6: WeightTile<Six>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
-                                    case 5: WeightTile<Five>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
-                                    case 4: WeightTile<Four>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
-                                    case 3: WeightTile<Three>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
-                                    case 2: WeightTile<Two>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
-                                    default: WeightTile<One>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums); break;
+                                    case 6:
+                                        WeightTile<Six>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
+                                    case 5:
+                                        WeightTile<Five>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
+                                    case 4:
+                                        WeightTile<Four>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
+                                    case 3:
+                                        WeightTile<Three>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
+                                    case 2:
+                                        WeightTile<Two>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
+                                    default:
+                                        WeightTile<One>(dyTile, row, flats, tileOffsets, layout.Vectors, count, dySize, layout.ImageSize, sums);
+                                        break;
                                 }
                                 for (int f = 0; f < TileFilters && t * TileFilters + f < k; f++)
                                     for (int p = 0; p < width; p++) partial[(nint)(t * TileFilters + f) * d + e + p] += sums[f * TileWidth + p];
