@@ -22,7 +22,10 @@ internal static class FeatureKnnBench
         var test = queryLimit is int limit ? splits.Test.Take(limit) : splits.Test;
         var queries = model.Features.Apply(test, threads, cache);
         int d = model.Features.Length, q = test.Count;
-        Console.Error.WriteLine($"knn on {model.Features.Pipeline.CanonicalConfig}: {model.TrainCount} × {d} training vectors, {q} queries from {location.Directory}{(location.IsSample ? " (SAMPLE)" : "")}; {threads} threads; backend {NeighborSearch.FloatBackend}, GEMM {SharpVision.Tensors.Kernels.Gemm.Provider.Name}");
+        Console.Error.WriteLine($"knn on {model.Features.Pipeline.CanonicalConfig}: {model.TrainCount} × {d} training vectors, {q} queries from " +
+            $"{location.Directory}{(location.IsSample ? " (SAMPLE)" : "")}; {threads} threads; " +
+            $"backend l1 {NeighborSearch.FloatBackend(DistanceMetric.Manhattan)}, " +
+            $"l2 {NeighborSearch.FloatBackend(DistanceMetric.Euclidean)}, GEMM {SharpVision.Tensors.Kernels.Gemm.Provider.Name}");
         foreach (var metric in new[] { DistanceMetric.Euclidean, DistanceMetric.Manhattan })
         {
             NeighborSearch.Search(model.TrainFeatures, model.TrainLabels, 10, queries.AsSpan(0, Math.Min(q, 500) * d), d, metric, 5, threads);

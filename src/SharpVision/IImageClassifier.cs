@@ -28,6 +28,13 @@ public interface IImageClassifier
     /// <exception cref="ArgumentException">The byte count is not a whole number of C·H·W images.</exception>
     Predictions Predict(ReadOnlySpan<byte> images, int threads = 0);
 
+    /// <summary>
+    /// What the prepared training images looked like (per-pixel mean and deviation, and a distance threshold), so that
+    /// a caller can tell an input unlike all of them; null for models saved without them (older files). Saved with the
+    /// model and summarized by <see cref="Describe"/>.
+    /// </summary>
+    InputStatistics? InputStatistics => null;
+
     /// <summary>What the model is, as JSON: "type", "classes", "preparation", "parameters" and the family's own settings.</summary>
     JsonObject Describe();
 

@@ -21,7 +21,9 @@ internal static class DatasetsCommand
     {
         var data = new Option<string?>("--data") { Description = "Also look in this folder" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
-        var command = new Command("list", "Known datasets and where each one was found (search order: --data, $SHARPVISION_DATA, system locations, cache, shipped sample).");
+        var command = new Command("list", "Known datasets and where each one was found (search order: --data, $SHARPVISION_DATA, system locations, " +
+            "cache, shipped sample), then the samples shipped with SharpVision (a 2,000/500 Fashion-MNIST sample), listed whether or not " +
+            "the full set is installed.");
         command.Options.Add(data);
         command.Options.Add(json);
         command.SetAction(parse =>
@@ -42,9 +44,24 @@ internal static class DatasetsCommand
                     ["is_sample"] = found?.IsSample ?? false,
                 });
             }
+            // The shipped samples, listed even when the full set is installed (then they are used only when named by path).
+            var samples = new JsonArray();
+            foreach (var known in KnownDatasets.All)
+            {
+                if (locator.ShippedSample(known) is not { } sample) continue;
+                var splits = DatasetLoader.Load(sample);
+                samples.Add(new JsonObject
+                {
+                    ["name"] = known.Name,
+                    ["path"] = sample.Directory,
+                    ["train_count"] = splits.Train.Count,
+                    ["test_count"] = splits.Test.Count,
+                    ["used_by_default"] = items.Any(i => (string?)i!["name"] == known.Name && (bool)i["is_sample"]!),
+                });
+            }
             if (parse.GetValue(json))
             {
-                console.Json(new JsonObject { ["datasets"] = items, ["cache"] = locator.CacheDirectory });
+                console.Json(new JsonObject { ["datasets"] = items, ["shipped_samples"] = samples, ["cache"] = locator.CacheDirectory });
                 return CliApp.Success;
             }
             foreach (var item in items)
@@ -53,6 +70,11 @@ internal static class DatasetsCommand
                 console.Out.WriteLine($"{(string)item["name"]!,-14} {where}");
                 console.Out.WriteLine($"{"",-14} {item["description"]}");
             }
+            foreach (var sample in samples)
+                console.Out.WriteLine($"{(string)sample!["name"]!,-14} shipped sample: {sample["path"]} " +
+                    $"({(int)sample["train_count"]!:N0} train / {(int)sample["test_count"]!:N0} test images; " +
+                    ((bool)sample["used_by_default"]! ? "used because the full set was not found)"
+                        : $"the full set above is used by default; for the sample pass --data {sample["path"]})"));
             console.Out.WriteLine($"cache: {locator.CacheDirectory}");
             return CliApp.Success;
         });

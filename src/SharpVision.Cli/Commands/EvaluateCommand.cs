@@ -1,11 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Globalization;
 using SharpVision.Classic;
+using SharpVision.Data;
 using SharpVision.Evaluation;
 using SharpVision.Features;
 using SharpVision.Models;
 using SharpVision.Nn;
+using SharpVision.Runs;
 
 namespace SharpVision.Cli.Commands;
 
@@ -15,11 +18,20 @@ internal static class EvaluateCommand
     public static Command Create(CliConsole console)
     {
         var data = new DataOptions();
-        var modelPath = new Option<string>("--model") { Description = "Model file (model.safetensors from a run folder, or an ONNX classifier F.onnx, run on the engine)", Required = true };
-        var split = new Option<string>("--split") { Description = "Which split to evaluate: test or train", DefaultValueFactory = _ => "test" };
+        var modelPath = new Option<string>("--model")
+        {
+            Description = "Model file (model.safetensors from a run folder, or an ONNX classifier F.onnx, run on the engine)", Required = true,
+        };
+        var split = new Option<string>("--split")
+        {
+            Description = "Which split to evaluate: test, train, or validation (the images the model's run held out: rebuilt from config.json " +
+                "beside the model, which records the seed and the stratified fraction; models that held none out say why)",
+            DefaultValueFactory = _ => "test",
+        };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split. Image folders are prepared the way the model's training images were; a model trained with --features computes those features itself.\n\nExamples:\n  sharpvision evaluate --model runs/knn/model.safetensors --dataset fashion-mnist --split test\n" +
+            "  sharpvision evaluate --model runs/softmax/model.safetensors --split validation      (the run's held-out validation images)\n" +
             "  sharpvision evaluate --model runs/knn-hog/model.safetensors --features hog      (checks that the model uses hog with these options)\n" +
             "  sharpvision evaluate --model cnn2.onnx --dataset fashion-mnist                 (an exported or any ONNX classifier, on the engine)");
         command.Options.Add(modelPath);
@@ -36,13 +48,21 @@ internal static class EvaluateCommand
         {
             var total = Stopwatch.StartNew();
             var which = parse.GetValue(split)!.ToLowerInvariant();
-            if (which is not ("test" or "train")) throw new UsageException($"--split must be test or train, got '{which}'.");
+            if (which is not ("test" or "train" or "validation"))
+                throw new UsageException($"--split must be test, train or validation, got '{which}'.");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1.");
             var stored = ModelFile.Load(parse.GetValue(modelPath)!);
             CheckFeatures(features.Pipeline(parse), stored, parse.GetValue(modelPath)!);
-            var (splits, location) = await data.LoadAsync(parse, console, 0, stored.Preparation, token);
-            var set = which == "test" ? splits.Test : splits.Train;
+            // The run's seed (beside the model) also drew an image folder's train/test split.
+            var runDir = Path.GetDirectoryName(Path.GetFullPath(parse.GetValue(modelPath)!))!;
+            var (splits, location) = await data.LoadAsync(parse, console, RunValidationSplit.RecordedSeed(runDir) ?? 0, stored.Preparation, token);
+            var set = which switch
+            {
+                "test" => splits.Test,
+                "train" => splits.Train,
+                _ => ValidationSplit(runDir, splits.Train, stored, console),
+            };
             if (stored.ClassNames.Count < set.ClassNames.Count && stored.ClassNames.All(set.ClassNames.Contains))
             {
                 // A model trained on --classes: evaluate on those classes only.
@@ -94,6 +114,22 @@ internal static class EvaluateCommand
         return command;
     }
 
+    // --split validation: the images the model's run held out, or a usage error saying why there are none.
+    private static ImageDataset ValidationSplit(string runDir, ImageDataset train, IImageClassifier model, CliConsole console)
+    {
+        if (!File.Exists(Path.Combine(runDir, "config.json")))
+            throw new UsageException("--split validation rebuilds the split the model's run held out from the config.json beside the model; " +
+                                     $"{runDir} has none (evaluate the model where `train` left it, or use --split test).");
+        var validation = RunValidationSplit.Of(runDir, train, model.ClassNames);
+        if (validation.Images is null)
+            throw new UsageException($"--split validation: {validation.Unavailable}. Evaluate on --split test, or estimate accuracy without the " +
+                                     "test split by cross-validation (`sharpvision cv`).");
+        console.Log(string.Create(CultureInfo.InvariantCulture,
+            $"validation split: {validation.Images.Count:N0} images held out by the run " +
+            $"(stratified {validation.Fraction:P0} of its training images, seed {validation.Seed})"));
+        return validation.Images;
+    }
+
     /// <summary>--features on evaluate: the spec must name the pipeline the model was trained with (compared by canonical config).</summary>
     private static void CheckFeatures(FeaturePipeline? given, IImageClassifier stored, string path)
     {
@@ -116,8 +152,8 @@ internal static class EvaluateCommand
     // The kernels that ran: the k-NN search, or the network's GEMM and convolution backends.
     private static string Backend(IImageClassifier model) => model switch
     {
-        KNearestNeighborsModel => $"knn-{NeighborSearch.ByteBackend}",
-        FeatureKNearestNeighborsModel => $"knn-{NeighborSearch.FloatBackend}",
+        KNearestNeighborsModel knn => $"knn-{NeighborSearch.ByteBackend(knn.Options.Metric)}",
+        FeatureKNearestNeighborsModel knn => $"knn-{NeighborSearch.FloatBackend(knn.Options.Metric)}",
         NetworkClassifier network => EngineBackend.Of(network.Network),
         _ => model.Kind,
     };

@@ -45,16 +45,18 @@ internal static class Reporting
         foreach (var c in m.PerClass)
             sb.AppendLine(CultureInfo.InvariantCulture, $"{c.Name.PadRight(nameWidth)}  {c.Precision,9:F4}  {c.Recall,6:F4}  {c.F1,6:F4}  {c.Support,7}");
         sb.AppendLine();
-        sb.AppendLine("confusion matrix (rows: true class, columns: predicted class)");
+        sb.AppendLine("confusion matrix (rows: true class, columns: predicted class, numbered as the rows)");
         int cell = Math.Max(5, m.ConfusionMatrix.SelectMany(r => r).DefaultIfEmpty(0).Max().ToString(CultureInfo.InvariantCulture).Length + 1);
-        sb.Append(new string(' ', nameWidth));
+        // Each row starts with its class number, which the column headers use: one column per class, nothing after.
+        int indexWidth = (m.ClassNames.Count - 1).ToString(CultureInfo.InvariantCulture).Length;
+        sb.Append(new string(' ', indexWidth + 1 + nameWidth));
         for (int j = 0; j < m.ClassNames.Count; j++) sb.Append(j.ToString(CultureInfo.InvariantCulture).PadLeft(cell));
         sb.AppendLine();
         for (int i = 0; i < m.ClassNames.Count; i++)
         {
-            sb.Append(m.ClassNames[i].PadRight(nameWidth));
+            sb.Append(i.ToString(CultureInfo.InvariantCulture).PadLeft(indexWidth)).Append(' ').Append(m.ClassNames[i].PadRight(nameWidth));
             foreach (int v in m.ConfusionMatrix[i]) sb.Append(v.ToString(CultureInfo.InvariantCulture).PadLeft(cell));
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {i}");
+            sb.AppendLine();
         }
         return sb.ToString();
     }

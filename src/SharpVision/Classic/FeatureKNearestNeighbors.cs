@@ -15,8 +15,15 @@ namespace SharpVision.Classic;
 public sealed class FeatureKNearestNeighborsModel : IImageClassifier
 {
     /// <summary>A model over <paramref name="trainFeatures"/> (N×D, already standardized by <paramref name="features"/>; not copied).</summary>
+    /// <param name="options">k, metric, weighting.</param>
+    /// <param name="features">The fitted pipeline and standardization.</param>
+    /// <param name="trainFeatures">N×D standardized training features.</param>
+    /// <param name="trainLabels">N labels.</param>
+    /// <param name="classNames">Class names in label order.</param>
+    /// <param name="inputStatistics">The prepared training images' statistics (null: unknown).</param>
     /// <exception cref="ArgumentException">Lengths disagree, a label is out of range, a value is not finite, or k exceeds N.</exception>
-    public FeatureKNearestNeighborsModel(KNearestNeighborsOptions options, FeatureStandardizer features, float[] trainFeatures, int[] trainLabels, IReadOnlyList<string> classNames)
+    public FeatureKNearestNeighborsModel(KNearestNeighborsOptions options, FeatureStandardizer features, float[] trainFeatures, int[] trainLabels,
+        IReadOnlyList<string> classNames, InputStatistics? inputStatistics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(features);
@@ -37,7 +44,15 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
         TrainFeatures = trainFeatures;
         TrainLabels = trainLabels;
         ClassNames = classNames;
+        int sampleSize = features.Channels * features.Height * features.Width;
+        if (inputStatistics is not null && inputStatistics.Mean.Length != sampleSize)
+            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.",
+                nameof(inputStatistics));
+        InputStatistics = inputStatistics;
     }
+
+    /// <inheritdoc/>
+    public InputStatistics? InputStatistics { get; }
 
     /// <summary>k, metric, weighting and the feature pipeline.</summary>
     public KNearestNeighborsOptions Options { get; }
@@ -56,6 +71,7 @@ public sealed class FeatureKNearestNeighborsModel : IImageClassifier
         json["feature_length"] = Features.Length;
         json["parameters"] = (long)TrainCount * Features.Length;
         json["train_count"] = TrainCount;
+        json["input_statistics"] = InputStatistics?.ToJson();
         return json;
     }
 

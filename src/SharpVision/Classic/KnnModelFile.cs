@@ -40,6 +40,7 @@ public static class KnnModelFile
             TensorEntry.FromInt32("train.labels", model.TrainLabels, model.TrainCount),
         };
         FeatureStandardizerFile.Add(model.Features, metadata, entries);
+        InputStatisticsFile.Add(model.InputStatistics, model.Preparation, metadata, entries);
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -85,9 +86,11 @@ public static class KnnModelFile
                 if (features.DType != TensorDType.F32 || !features.Shape.SequenceEqual(expected))
                     throw new DataFormatException(path, $"'train.features' is {features.DType} [{string.Join(", ", features.Shape)}], " +
                         $"expected F32 [{string.Join(", ", expected)}] ({standardizer.Pipeline.CanonicalConfig})");
-                var known = FeatureStandardizerFile.TensorNames(standardizer).Append("train.features").Append("train.labels").ToHashSet(StringComparer.Ordinal);
+                var statistics = InputStatisticsFile.Load(path, file, preparation);
+                var known = FeatureStandardizerFile.TensorNames(standardizer).Append("train.features").Append("train.labels")
+                    .Concat(statistics is null ? [] : InputStatisticsFile.TensorNames).ToHashSet(StringComparer.Ordinal);
                 ModelMetadata.RejectUnknownTensors(path, file, known, "a k-NN feature model");
-                return new FeatureKNearestNeighborsModel(options, standardizer, features.ToSingle(), labels.ToInt32(), classNames);
+                return new FeatureKNearestNeighborsModel(options, standardizer, features.ToSingle(), labels.ToInt32(), classNames, statistics);
             }
             var images = ModelMetadata.RequireTensor(path, file, "train.images", "the k-NN model");
             long[] shape = [labels.Shape[0], preparation.Channels, preparation.Height, preparation.Width];

@@ -56,13 +56,30 @@ public static class NeighborSearch
     private const int GemmTileRows = 1024;
     private const int MaxByteDimension = 500_000; // int32 lanes of the dot product stay exact below this
 
-    /// <summary>The instruction set the 8-bit search uses on this machine: "avx512+avxvnni", "avx2" or "scalar".</summary>
-    public static string ByteBackend =>
-        Avx512BW.IsSupported && AvxVnni.IsSupported ? "avx512+avxvnni" : Avx2.IsSupported ? "avx2" : "scalar";
+    /// <summary>
+    /// What the 8-bit search (images) runs for <paramref name="metric"/> on this machine, named by the instructions of its
+    /// inner loop: L1 "avx512bw-vpsadbw", "avx2-vpsadbw" or "scalar"; L2 "avxvnni-vpdpbusd", "avx2-vpmaddwd" or "scalar".
+    /// The two metrics run different kernels, so one machine can run AVX-512 for L1 and AVX2 for L2.
+    /// </summary>
+    public static string ByteBackend(DistanceMetric metric) =>
+        ByteBackendName(metric, Avx512BW.IsSupported, AvxVnni.IsSupported, Avx2.IsSupported);
 
-    /// <summary>What the float search (feature vectors) runs on: "float32-avx512", "float32-avx2" or "float32-scalar".</summary>
-    public static string FloatBackend =>
-        Vector512.IsHardwareAccelerated ? "float32-avx512" : Vector256.IsHardwareAccelerated ? "float32-avx2" : "float32-scalar";
+    /// <summary>The name <see cref="ByteBackend"/> gives on a CPU with these instruction sets (the kernels' dispatch rules).</summary>
+    internal static string ByteBackendName(DistanceMetric metric, bool avx512BW, bool avxVnni, bool avx2) => metric switch
+    {
+        // Sad4Avx512 / Sad1: vpsadbw on 64 bytes with AVX-512BW, else on 32 bytes with AVX2.
+        DistanceMetric.Manhattan => avx512BW ? "avx512bw-vpsadbw" : avx2 ? "avx2-vpsadbw" : "scalar",
+        // Dot4Vnni / Dot1Vnni with VEX AVX-VNNI (whatever AVX-512 the CPU has), else Dot1's vpmaddwd on AVX2.
+        _ => avxVnni ? "avxvnni-vpdpbusd" : avx2 ? "avx2-vpmaddwd" : "scalar",
+    };
+
+    /// <summary>
+    /// What the float search (feature vectors) runs for <paramref name="metric"/>: L1 "float32-avx512", "float32-avx2" or
+    /// "float32-scalar" (its own vector loop); L2 "float32-gemm-PROVIDER" (dot products from the GEMM provider).
+    /// </summary>
+    public static string FloatBackend(DistanceMetric metric) => metric == DistanceMetric.Euclidean
+        ? $"float32-gemm-{SharpVision.Tensors.Kernels.Gemm.Provider.Name}"
+        : Vector512.IsHardwareAccelerated ? "float32-avx512" : Vector256.IsHardwareAccelerated ? "float32-avx2" : "float32-scalar";
 
     /// <summary>Searches 8-bit rows (images): <paramref name="train"/> is n×d, <paramref name="queries"/> q×d.</summary>
     /// <exception cref="ArgumentException">Sizes disagree, k is out of range, or a label is out of range.</exception>

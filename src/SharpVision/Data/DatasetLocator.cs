@@ -71,6 +71,20 @@ public sealed class DatasetLocator
         yield return ("cache", Path.Combine(CacheDirectory, dataset.Name));
     }
 
+    /// <summary>
+    /// The small sample of <paramref name="dataset"/> shipped with SharpVision (Fashion-MNIST only), whether or not the
+    /// full set is installed; null when there is none. <see cref="Locate"/> falls back to it when the full set is missing.
+    /// </summary>
+    public DatasetLocation? ShippedSample(KnownDataset dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (dataset != KnownDatasets.FashionMnist || _sampleDirectory is null) return null;
+        var sample = Path.Combine(_sampleDirectory, dataset.Name);
+        return DatasetFiles.Holds(sample, dataset.Format)
+            ? new DatasetLocation(dataset.Name, dataset.Format, Path.GetFullPath(sample), "sample", IsSample: true)
+            : null;
+    }
+
     /// <summary>Finds a known dataset by name, or a folder by path.</summary>
     /// <exception cref="DatasetNotFoundException">Nothing found; the message says where it looked and what to do.</exception>
     public DatasetLocation Locate(string nameOrPath)
@@ -97,10 +111,8 @@ public sealed class DatasetLocator
         }
         if (_dataDirectory is null && known == KnownDatasets.FashionMnist && _sampleDirectory is not null)
         {
-            var sample = Path.Combine(_sampleDirectory, known.Name);
-            if (DatasetFiles.Holds(sample, known.Format))
-                return new DatasetLocation(known.Name, known.Format, sample, "sample", IsSample: true);
-            looked.Add($"{sample} (shipped sample)");
+            if (ShippedSample(known) is { } sample) return sample;
+            looked.Add($"{Path.Combine(_sampleDirectory, known.Name)} (shipped sample)");
         }
         var hints = new List<string> { $"run `sharpvision datasets fetch {known.Name}` (downloads to {Path.Combine(CacheDirectory, known.Name)})" };
         if (known.DebianPackage is not null) hints.Insert(0, $"install Debian's {known.DebianPackage} package");

@@ -19,6 +19,31 @@ public sealed record ImagePreparation(int Channels, int Height, int Width)
         return ToPlanar(converted);
     }
 
+    /// <summary>
+    /// What <see cref="Prepare"/> does to <paramref name="image"/>, step by step, for people: "converted RGB to gray (luma)",
+    /// "resized 640×480 → 28×28 (area averaging), aspect ratio 1.33 squeezed to 1". Empty when the image is already
+    /// what the model takes.
+    /// </summary>
+    public IReadOnlyList<string> Steps(Image image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var steps = new List<string>();
+        if (Channels == 1 && image.Channels == 3) steps.Add("converted RGB to gray (luma)");
+        if (Channels == 3 && image.Channels == 1) steps.Add("gray copied into R, G and B");
+        if (image.Width != Width || image.Height != Height)
+        {
+            // ImageOps.Resize treats each axis on its own: area averaging where it shrinks, bilinear where it grows.
+            bool shrinks = image.Width >= Width && image.Height >= Height, grows = image.Width <= Width && image.Height <= Height;
+            string method = shrinks ? "area averaging" : grows ? "bilinear" : "area averaging on one axis, bilinear on the other";
+            string step = $"resized {image.Width}×{image.Height} → {Width}×{Height} ({method})";
+            double from = (double)image.Width / image.Height, to = (double)Width / Height;
+            if (Math.Abs(from / to - 1) > 0.05)
+                step += string.Create(System.Globalization.CultureInfo.InvariantCulture, $", aspect ratio {from:0.##} squeezed to {to:0.##}");
+            steps.Add(step);
+        }
+        return steps;
+    }
+
     /// <summary>C×H×W planar bytes (the dataset layout) → an image of H×W×C interleaved pixels, copied.</summary>
     /// <param name="planes">The planes, C·H·W bytes.</param>
     /// <param name="channels">1 or 3.</param>

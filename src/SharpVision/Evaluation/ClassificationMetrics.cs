@@ -14,14 +14,21 @@ public sealed record ClassMetrics(string Name, double Precision, double Recall, 
 /// The standard classification report: accuracy, top-k accuracy, per-class precision/recall/F1 and the confusion
 /// matrix (rows = true class, columns = predicted class).
 /// </summary>
+/// <remarks>
+/// <see cref="Top5Accuracy"/> is NaN (shown nowhere: console, JSON null, report) when no ranking is known, and for
+/// <see cref="Top5MinimumClasses"/> − 1 classes or fewer, where every label is among the top five by construction.
+/// </remarks>
 public sealed record ClassificationMetrics(
     int Count, double Accuracy, double Top5Accuracy, IReadOnlyList<string> ClassNames, int[][] ConfusionMatrix,
     IReadOnlyList<ClassMetrics> PerClass)
 {
+    /// <summary>Top-5 accuracy is reported only for at least this many classes (with 5 or fewer it is 1 by construction).</summary>
+    public const int Top5MinimumClasses = 6;
+
     /// <summary>Unweighted mean F1 over classes that occur or are predicted.</summary>
     public double MacroF1 => PerClass.Count == 0 ? 0 : PerClass.Average(c => c.F1);
 
-    /// <summary>Computes the report from true labels and predictions (top-5 from the rankings).</summary>
+    /// <summary>Computes the report from true labels and predictions (top-5 from the rankings, for 6 classes or more).</summary>
     /// <exception cref="ArgumentException">When counts or class numbers disagree.</exception>
     public static ClassificationMetrics Compute(ReadOnlySpan<int> truth, Predictions predictions, IReadOnlyList<string> classNames)
     {
@@ -30,10 +37,11 @@ public sealed record ClassificationMetrics(
             throw new ArgumentException($"{truth.Length} labels but {predictions.Count} predictions.", nameof(predictions));
         if (predictions.Classes != classNames.Count)
             throw new ArgumentException($"Predictions cover {predictions.Classes} classes, names {classNames.Count}.", nameof(classNames));
+        var report = Compute(truth, predictions.Labels(), classNames);
+        if (classNames.Count < Top5MinimumClasses) return report;
         int top5 = 0;
         for (int i = 0; i < truth.Length; i++)
             if (predictions.Top(i, 5).Contains(truth[i])) top5++;
-        var report = Compute(truth, predictions.Labels(), classNames);
         return report with { Top5Accuracy = truth.Length == 0 ? 0 : (double)top5 / truth.Length };
     }
 

@@ -37,8 +37,9 @@ public sealed class NetworkClassifier : IImageClassifier
     /// <param name="classNames">Class names in label order.</param>
     /// <param name="features">Hand-crafted features read instead of normalized pixels, or null.</param>
     /// <param name="flipAveraging">Test-time augmentation: average each image's probabilities with its mirror image's.</param>
+    /// <param name="inputStatistics">The prepared training images' statistics (null: unknown).</param>
     public NetworkClassifier(string kind, Sequential network, ClassifierLoss loss, Normalizer normalizer, ImagePreparation preparation, IReadOnlyList<string> classNames,
-        Features.FeatureStandardizer? features = null, bool flipAveraging = false)
+        Features.FeatureStandardizer? features = null, bool flipAveraging = false, InputStatistics? inputStatistics = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(network);
@@ -49,6 +50,9 @@ public sealed class NetworkClassifier : IImageClassifier
         if (classNames.Count < 2) throw new ArgumentException("A classifier needs at least 2 classes.", nameof(classNames));
         int sampleSize = preparation.Channels * preparation.Height * preparation.Width;
         if (normalizer.SampleSize != sampleSize) throw new ArgumentException($"Normalizer expects {normalizer.SampleSize} values; images have {sampleSize}.", nameof(normalizer));
+        if (inputStatistics is not null && (inputStatistics.Mean.Length != sampleSize || inputStatistics.Deviation.Length != sampleSize))
+            throw new ArgumentException($"Input statistics cover {inputStatistics.Mean.Length} values; images have {sampleSize}.",
+                nameof(inputStatistics));
         Kind = kind;
         Network = network;
         Loss = loss;
@@ -57,7 +61,11 @@ public sealed class NetworkClassifier : IImageClassifier
         ClassNames = classNames;
         Features = features;
         FlipAveraging = flipAveraging;
+        InputStatistics = inputStatistics;
     }
+
+    /// <inheritdoc/>
+    public InputStatistics? InputStatistics { get; }
 
     /// <summary>Hand-crafted features the network reads instead of normalized pixels (<c>--features</c>), or null.</summary>
     public Features.FeatureStandardizer? Features { get; }
@@ -86,7 +94,12 @@ public sealed class NetworkClassifier : IImageClassifier
 
     /// <summary>The same model (sharing its network) with test-time flip averaging on or off.</summary>
     public NetworkClassifier WithFlipAveraging(bool flipAveraging) => flipAveraging == FlipAveraging ? this
-        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
+        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging, InputStatistics);
+
+    /// <summary>The same model (sharing its network) carrying <paramref name="statistics"/>.</summary>
+    /// <exception cref="ArgumentException">Statistics of another image size.</exception>
+    public NetworkClassifier WithInputStatistics(InputStatistics? statistics) =>
+        new(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, FlipAveraging, statistics);
 
     /// <inheritdoc/>
     public JsonObject Describe() => new()
@@ -100,6 +113,7 @@ public sealed class NetworkClassifier : IImageClassifier
         ["features"] = Features?.Pipeline.CanonicalConfig,
         ["tta"] = FlipAveraging ? "flip" : "none",
         ["architecture"] = Architecture.ToJson(Network),
+        ["input_statistics"] = InputStatistics?.ToJson(),
     };
 
     /// <inheritdoc/>

@@ -35,6 +35,7 @@ public static class NetworkModelFile
         foreach (var (name, values) in model.Network.NamedBuffers())
             entries.Add(TensorEntry.FromSingle("buffer." + name, values, values.Length));
         if (model.Features is { } f) FeatureStandardizerFile.Add(f, metadata, entries);
+        InputStatisticsFile.Add(model.InputStatistics, model.Preparation, metadata, entries);
         SafeTensorsFile.Write(path, metadata, entries);
     }
 
@@ -83,16 +84,19 @@ public static class NetworkModelFile
         }
         var normalizer = ReadNormalizer(path, file, preparation);
         var features = FeatureStandardizerFile.Load(path, file, preparation);
+        var statistics = InputStatisticsFile.Load(path, file, preparation);
         var known = network.NamedParameters().Select(p => "param." + p.Name)
             .Concat(network.NamedBuffers().Select(b => "buffer." + b.Name))
             .Concat(["normalizer.mean", "normalizer.scale"])
             .Concat(features is null ? [] : FeatureStandardizerFile.TensorNames(features))
+            .Concat(statistics is null ? [] : InputStatisticsFile.TensorNames)
             .ToHashSet(StringComparer.Ordinal);
         ModelMetadata.RejectUnknownTensors(path, file, known, $"the {kind} model");
         NetworkClassifier model;
         try
         {
-            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, meta.TryGetValue("tta", out var tta) && tta == "flip");
+            bool flip = meta.TryGetValue("tta", out var tta) && tta == "flip";
+            model = new NetworkClassifier(kind, network, loss, normalizer, preparation, classNames, features, flip, statistics);
         }
         catch (ArgumentException e)
         {

@@ -53,6 +53,12 @@ public sealed record RunReportInput
 
     /// <summary>Worker threads for predictions the report computes itself.</summary>
     public int Threads { get; init; }
+
+    /// <summary>The recipe's label smoothing ε (0: none): the training loss is then measured against smoothed targets.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>The recipe trained on randomly flipped images (the training loss and accuracy are measured on them).</summary>
+    public bool Augmented { get; init; }
 }
 
 /// <summary>What an embedding map is drawn from: one row of features per test image shown, with its labels.</summary>
@@ -159,7 +165,7 @@ public static class RunReport
                 case NetworkClassifier network when FirstConv(network) is not null:
                     page.AddSection("filters", "First convolution layer", ConvSection(network, test));
                     break;
-                case NetworkClassifier network when network.Kind is "svm" or "softmax" or "logistic" && network.Features is null:
+                case NetworkClassifier network when Templates.Unsupported(network) is null:
                     page.AddSection("templates", "Learned templates", TemplatesSection(network));
                     break;
                 case Classic.Trees.ForestModel forest:
@@ -174,7 +180,7 @@ public static class RunReport
             }
             if (options.EmbeddingMap is { } renderer)
                 page.AddSection("embedding", "Embedding map", HtmlReport.Figure(Figures.EmbeddingMap, renderer(EmbeddingInput(model, test, predictions, options.EmbeddingSampleSize)),
-                    "Test images placed by their penultimate-layer activations (t-SNE), colored by true class."));
+                    $"Test images placed by {EmbeddingSource(model)} (t-SNE), colored by true class."));
         }
         return page.ToHtml();
     }
@@ -187,6 +193,7 @@ public static class RunReport
         var steps = input.Steps;
         var epochs = input.Epochs;
         bool validation = epochs.Any(e => e.ValidationLoss is not null);
+        string lossNote = LossNote(input, validation);
         // Per step: minibatch values (bucket means once there are many), validation at each epoch's last step.
         if (steps.Count > 0)
         {
@@ -199,9 +206,11 @@ public static class RunReport
                 accuracy.Add(new ChartSeries("validation accuracy", epochs.Select(e => ((double)e.Step, e.ValidationAccuracy ?? double.NaN)).ToList(), SeriesStyle.LineAndMarkers));
             }
             figures.Add(HtmlReport.Figure(Figures.LossPerStep, new LineChart { Title = "Loss per step", XLabel = "step", YLabel = "loss", Series = loss, IncludeY = [0] }.ToSvg(),
-                $"Training loss of each minibatch{bucket}; validation loss after each epoch."));
+                $"Training loss of each minibatch{bucket}" +
+                $"{(validation ? "; validation loss after each epoch" : " (this run held out no validation split)")}.{lossNote}"));
             figures.Add(HtmlReport.Figure(Figures.AccuracyPerStep, new LineChart { Title = "Accuracy per step", XLabel = "step", YLabel = "accuracy", Series = accuracy }.ToSvg(),
-                $"Share of each minibatch classified correctly before its update{bucket}; validation accuracy after each epoch."));
+                $"Share of each minibatch classified correctly before its update{bucket}" +
+                $"{(validation ? "; validation accuracy after each epoch" : "")}."));
             figures.Add(HtmlReport.Figure(Figures.LearningRate, new LineChart
             {
                 Title = "Learning rate",
@@ -221,9 +230,10 @@ public static class RunReport
                 accuracy.Add(new ChartSeries("validation accuracy", epochs.Select(e => ((double)e.Epoch, e.ValidationAccuracy ?? double.NaN)).ToList(), SeriesStyle.LineAndMarkers, Dashed: true));
             }
             figures.Add(HtmlReport.Figure(Figures.LossPerEpoch, new LineChart { Title = "Loss per epoch", XLabel = "epoch", IntegerX = true, YLabel = "loss", Series = loss, IncludeY = [0] }.ToSvg(),
-                "Mean training loss over each epoch's minibatches (as the weights changed) and the validation loss at its end."));
+                "Mean training loss over each epoch's minibatches (as the weights changed)" +
+                $"{(validation ? " and the validation loss at its end" : "")}.{lossNote}"));
             figures.Add(HtmlReport.Figure(Figures.AccuracyPerEpoch, new LineChart { Title = "Accuracy per epoch", XLabel = "epoch", IntegerX = true, YLabel = "accuracy", Series = accuracy }.ToSvg(),
-                "Training accuracy over each epoch's minibatches and the validation accuracy at its end."));
+                $"Training accuracy over each epoch's minibatches{(validation ? " and the validation accuracy at its end" : "")}."));
             if (steps.Count == 0)
                 figures.Add(HtmlReport.Figure(Figures.LearningRate, new LineChart
                 {
@@ -237,6 +247,53 @@ public static class RunReport
         }
         return "<div class=\"figures\">" + string.Concat(figures) + "</div>";
     }
+
+    // Why the training loss sits where it does: label smoothing puts a floor under it (the entropy of the smoothed
+    // target, reached only by predicting it exactly), and the validation loss is plain cross-entropy in evaluation mode.
+    private static string LossNote(RunReportInput input, bool validation)
+    {
+        if (input.LabelSmoothing <= 0) return "";
+        int classes = input.Model?.ClassNames.Count ?? input.Test?.ClassNames.Count ?? 0;
+        string floor = classes < 2 ? ""
+            : string.Create(CultureInfo.InvariantCulture,
+                $", which cannot fall below {SmoothedLossFloor(input.LabelSmoothing, classes):F3} for {classes} classes");
+        string augmented = input.Augmented ? " on randomly flipped images" : "";
+        return string.Create(CultureInfo.InvariantCulture,
+                $" The training loss is cross-entropy against label-smoothed targets (ε = {input.LabelSmoothing:G3}){augmented}{floor}") +
+            (validation ? "; the validation loss is plain cross-entropy, so it can sit well below the training loss without anything being wrong."
+                : ".");
+    }
+
+    /// <summary>
+    /// The smallest training loss under label smoothing ε with K classes: the entropy of the smoothed target
+    /// q = (1 − ε + ε/K for the true class, ε/K for each other), H(q) = −Σ q log q (0.500 for ε = 0.1, K = 10).
+    /// </summary>
+    public static double SmoothedLossFloor(double epsilon, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        double other = epsilon / classes, own = 1 - epsilon + other;
+        return -(own * Math.Log(own)) - (other > 0 ? (classes - 1) * other * Math.Log(other) : 0);
+    }
+
+    // What an embedding map places images by, as EmbeddingInput computes it.
+    private static string EmbeddingSource(IImageClassifier model) => model switch
+    {
+        NetworkClassifier { Features: { } f } n when n.Network.Layers.OfType<Linear>().Count() == 1 =>
+            $"the standardized {f.Pipeline.CanonicalConfig} features their linear classifier reads (it has no hidden layer)",
+        NetworkClassifier n when n.Network.Layers.OfType<Linear>().Count() == 1 && !n.Network.Layers.Any(l => l is Conv2d) =>
+            $"their {PixelsAfter(n.Normalizer.Mode)}, what the linear classifier reads (it has no hidden layer)",
+        NetworkClassifier => "their penultimate-layer activations (the input of the last linear layer)",
+        FeatureKNearestNeighborsModel => "their raw pixels scaled to [0, 1] (the model itself compares feature vectors)",
+        _ => "their raw pixels scaled to [0, 1], what k-NN's distances compare",
+    };
+
+    private static string PixelsAfter(NormalizationMode mode) => mode switch
+    {
+        NormalizationMode.None => "pixels scaled to [0, 1]",
+        NormalizationMode.MeanImage => "pixels minus the mean training image",
+        NormalizationMode.PerChannel => "pixels standardized per channel",
+        _ => "pixels standardized per position",
+    };
 
     // ---- evaluation ----
 
@@ -345,8 +402,13 @@ public static class RunReport
         var images = Templates.RenderEach(model);
         var names = model.Loss == ClassifierLoss.Logistic ? [$"{model.ClassNames[1]} vs {model.ClassNames[0]}"] : model.ClassNames;
         var tiles = images.Select((image, k) => new ImageTile(image, [names[k]], $"template of {names[k]}"));
+        string noise = model.Normalizer.Mode == NormalizationMode.PerPixel
+            ? " This model standardizes each pixel, which scales up the weights of pixels that hardly vary, so its templates look like noise; " +
+              "mean-image preprocessing with a stronger L2 penalty (1e-3) gives recognisable ones."
+            : "";
         return HtmlReport.Figure(Figures.Templates, ImageGrid.Render(tiles, scale: 3),
-            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: bright pixels raise the class's score, dark ones lower it.");
+            "Each class's row of W (times the normalizer's scale, so in raw-pixel terms), on one shared color scale: " +
+            "bright pixels raise the class's score, dark ones lower it." + noise);
     }
 
     // ---- CNN ----

@@ -12,14 +12,12 @@ public static class Templates
     /// Per class, the effective template in pixel space: W's row times the normalizer's scale (for standardized inputs
     /// s = W·((x − μ)/σ) + b = (W/σ)·x + const, so W/σ is what the class "looks for" in raw pixels). Shape (K, C·H·W).
     /// </summary>
-    /// <exception cref="ArgumentException">The model is not a linear classifier over all classes.</exception>
+    /// <exception cref="ArgumentException">The model has no templates (<see cref="Unsupported"/> says why).</exception>
     public static float[][] Compute(NetworkClassifier model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var linears = model.Network.Layers.OfType<Linear>().ToList();
-        if (linears.Count != 1 || model.Loss == ClassifierLoss.Logistic && model.ClassNames.Count != 2)
-            throw new ArgumentException($"Templates are the rows of a linear classifier's weights; a {model.Kind} model has {linears.Count} linear layers.");
-        var layer = linears[0];
+        if (Unsupported(model) is { } reason) throw new ArgumentException(reason, nameof(model));
+        var layer = model.Network.Layers.OfType<Linear>().Single();
         int d = layer.Inputs, plane = d / model.Preparation.Channels;
         var n = model.Normalizer;
         var rows = new float[layer.Outputs][];
@@ -38,6 +36,25 @@ public static class Templates
             }
         }
         return rows;
+    }
+
+    /// <summary>
+    /// Why <paramref name="model"/> has no templates to draw, or null when it has: templates are the rows of one linear
+    /// layer over the pixels. A model on hand-crafted features (HOG, ...) has one weight per feature, not per pixel, so
+    /// its rows are no image; an MLP or CNN has no single row per class over the pixels.
+    /// </summary>
+    public static string? Unsupported(NetworkClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int linears = model.Network.Layers.OfType<Linear>().Count();
+        if (linears != 1 || model.Network.Layers.Any(l => l is Conv2d))
+            return $"templates are the rows of a linear classifier's weights over the pixels; a {model.Kind} model is not a linear classifier " +
+                   "(templates are drawn for svm, softmax and logistic models)";
+        if (model.Features is { } features)
+            return $"this {model.Kind} model reads {features.Pipeline.CanonicalConfig} features, not pixels: its weights are one per feature " +
+                   $"({features.Length:N0} of them), not one per pixel, so they draw no image. " +
+                   "Templates need a linear model trained on pixels (without features)";
+        return null;
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
+using SharpVision.Reports;
 using SharpVision.Nn;
 using SharpVision.Evaluation;
 using SharpVision.Tensors.Kernels;
@@ -48,6 +49,11 @@ public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy
         ["validation_accuracy"] = RunJson.Round(ValidationAccuracy),
         ["seconds"] = Math.Round(Seconds, 3),
     };
+
+    /// <summary>The inverse of <see cref="ToJson"/>.</summary>
+    /// <exception cref="FormatException">A key is missing or of the wrong type.</exception>
+    public static GridResult FromJson(JsonNode? node) =>
+        new(LadderJson.Object(node, "params"), LadderJson.Number(node, "validation_accuracy"), LadderJson.Number(node, "seconds"));
 }
 
 /// <summary>One rung of the ladder: what was chosen, how it scored, what it costs.</summary>
@@ -99,10 +105,85 @@ public sealed record RungResult(string Name, string Title, JsonObject Hyperparam
         ["cut_short"] = CutShort,
         ["notes"] = new JsonArray(Notes.Select(n => (JsonNode)n).ToArray()),
     };
+
+    /// <summary>The inverse of <see cref="ToJson"/> (ladder.json's rungs).</summary>
+    /// <exception cref="FormatException">A key is missing or of the wrong type.</exception>
+    public static RungResult FromJson(JsonNode? node) => new(
+        LadderJson.Text(node, "name"), LadderJson.Text(node, "title"), LadderJson.Object(node, "hyperparameters"), LadderJson.Object(node, "fixed"),
+        LadderJson.Array(node, "grid").Select(GridResult.FromJson).ToList(), (int)LadderJson.Number(node, "grid_size"),
+        node?["validation_accuracy"] is null ? null : LadderJson.Number(node, "validation_accuracy"), LadderJson.Number(node, "test_accuracy"),
+        LadderJson.Number(node, "train_seconds"), LadderJson.Number(node, "search_seconds"), LadderJson.Number(node, "rung_seconds"),
+        LadderJson.Number(node, "predict_us_per_image"), (long)LadderJson.Number(node, "model_bytes"), (long)LadderJson.Number(node, "parameters"),
+        LadderJson.Text(node, "run_dir"), LadderJson.Flag(node, "cut_short"),
+        LadderJson.Array(node, "notes").Select(n => n?.ToString() ?? "").ToList());
+}
+
+/// <summary>Typed reads of ladder.json's values; a missing or mistyped key is a <see cref="FormatException"/> naming it.</summary>
+internal static class LadderJson
+{
+    public static double Number(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out double d) ? d : throw new FormatException($"\"{key}\" is not a number");
+
+    public static string Text(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out string? s) ? s : throw new FormatException($"\"{key}\" is not a string");
+
+    public static bool Flag(JsonNode? node, string key) =>
+        node?[key] is JsonValue v && v.TryGetValue(out bool b) ? b : throw new FormatException($"\"{key}\" is not true or false");
+
+    public static JsonObject Object(JsonNode? node, string key) =>
+        node?[key] is JsonObject o ? (JsonObject)o.DeepClone() : throw new FormatException($"\"{key}\" is not an object");
+
+    public static JsonArray Array(JsonNode? node, string key) =>
+        node?[key] is JsonArray a ? a : throw new FormatException($"\"{key}\" is not an array");
 }
 
 /// <summary>What the ladder produced: its rungs, ladder.json's document, and the time it took.</summary>
-public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Document, string Directory, DatasetLocation Location, TimeSpan Budget, TimeSpan Total);
+public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Document, string Directory, DatasetLocation Location, TimeSpan Budget,
+    TimeSpan Total)
+{
+    /// <summary>ladder.json's file name in a ladder folder.</summary>
+    public const string FileName = "ladder.json";
+
+    /// <summary>The ladder as ladder.json records it (<paramref name="directory"/>: the folder it sits in now).</summary>
+    /// <exception cref="DataFormatException">The document is not a ladder.json (the key at fault is named).</exception>
+    public static LadderResult FromDocument(JsonObject document, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var path = Path.Combine(directory, FileName);
+        try
+        {
+            if (document["command"]?.ToString() != "ladder") throw new FormatException("\"command\" is not \"ladder\"");
+            var dataset = document["dataset"];
+            var location = new DatasetLocation(LadderJson.Text(dataset, "name"), LadderJson.Text(dataset, "format"),
+                LadderJson.Text(dataset, "source"), LadderJson.Text(dataset, "origin"), LadderJson.Flag(dataset, "is_sample"));
+            var rungs = LadderJson.Array(document, "rungs").Select(RungResult.FromJson).ToList();
+            return new LadderResult(rungs, document, directory, location, TimeSpan.FromSeconds(LadderJson.Number(document, "budget_s")),
+                TimeSpan.FromSeconds(LadderJson.Number(document, "total_s")));
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            throw new DataFormatException(path, $"is not a ladder document: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads DIR/ladder.json.</summary>
+    /// <exception cref="DataFormatException">Missing, not JSON, or not a ladder document.</exception>
+    public static LadderResult Read(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new DataFormatException(path, "not found: a ladder folder holds the ladder.json that `sharpvision ladder` wrote");
+        try
+        {
+            var document = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "is not a JSON object");
+            return FromDocument(document, directory);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new DataFormatException(path, $"is not valid JSON ({e.Message})", e);
+        }
+    }
+}
 
 /// <summary>
 /// The lectures' ladder on one dataset: k-NN on pixels, a linear SVM and softmax on pixels, HOG (+ a hue histogram when
@@ -297,8 +378,10 @@ public sealed class Ladder
         var total = budget.Elapsed;
         var document = Document(splits, location, directory, context, total);
         var ladder = new LadderResult(_finished.ToArray(), document, directory, location, budget.Total, total);
-        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.json"), document.ToJsonString(RunJson.Indented));
-        AtomicFile.WriteAllText(Path.Combine(directory, "ladder.html"), LadderPage.Render(ladder));
+        var text = document.ToJsonString(RunJson.Indented);
+        AtomicFile.WriteAllText(Path.Combine(directory, LadderResult.FileName), text);
+        // The page is drawn from ladder.json as written, so `sharpvision report DIR` redraws it byte for byte.
+        LadderPage.Write(LadderResult.FromDocument((JsonObject)JsonNode.Parse(text)!, directory));
         return ladder;
     }
 
@@ -422,10 +505,8 @@ public sealed class Ladder
         return value?.ToString() ?? "";
     }
 
-    /// <summary>"1m 05s", "42.0 s".</summary>
-    public static string Duration(TimeSpan t) => t.TotalSeconds < 60
-        ? t.TotalSeconds.ToString("0.0 s", CultureInfo.InvariantCulture)
-        : $"{(int)t.TotalMinutes}m {t.Seconds:00}s";
+    /// <summary>"1m 05s", "42.0 s", "850 ms" (<see cref="DurationText"/>).</summary>
+    public static string Duration(TimeSpan t) => DurationText.Format(t);
 
     private JsonObject Document(DatasetSplits splits, DatasetLocation location, string directory, RungContext c, TimeSpan total) => new()
     {
@@ -433,7 +514,12 @@ public sealed class Ladder
         ["dataset"] = RunJson.Dataset(splits, location),
         ["seed"] = _options.Seed,
         ["threads"] = _options.Threads,
-        ["backends"] = new JsonObject { ["knn"] = $"knn-{NeighborSearch.ByteBackend}", ["gemm"] = $"gemm-{Gemm.Provider.Name}" },
+        ["backends"] = new JsonObject
+        {
+            ["knn_l1"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Manhattan)}",
+            ["knn_l2"] = $"knn-{NeighborSearch.ByteBackend(DistanceMetric.Euclidean)}",
+            ["gemm"] = $"gemm-{Gemm.Provider.Name}",
+        },
         ["budget_s"] = Math.Round(_options.Budget.TotalSeconds, 3),
         ["total_s"] = Math.Round(total.TotalSeconds, 3),
         ["validation"] = new JsonObject

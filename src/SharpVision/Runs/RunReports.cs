@@ -24,6 +24,31 @@ public static class RunReports
         return html;
     }
 
+    /// <summary>True when <paramref name="directory"/> is a ladder folder (it holds ladder.json).</summary>
+    public static bool IsLadder(string directory) => File.Exists(Path.Combine(directory, LadderResult.FileName));
+
+    /// <summary>
+    /// Rewrites a ladder folder's ladder.html from its ladder.json and, with <paramref name="rungReports"/>, each rung's
+    /// report.html from the rung's run folder (as `report RUN_DIR` does). Returns the pages written, ladder.html first.
+    /// </summary>
+    /// <exception cref="DataFormatException">ladder.json or a rung's run folder is missing or malformed (named).</exception>
+    /// <exception cref="DatasetNotFoundException">A rung's recorded dataset is not there any more.</exception>
+    public static IReadOnlyList<string> WriteLadder(string directory, int threads, string? dataOverride, bool rungReports)
+    {
+        var ladder = LadderResult.Read(directory);
+        var written = new List<string>();
+        if (rungReports)
+            foreach (var rung in ladder.Rungs)
+            {
+                var rungDir = Path.Combine(directory, rung.Name); // where the rung is now, whatever run_dir recorded
+                var path = Path.Combine(rungDir, FileName);
+                Write(path, Load(rungDir, threads, dataOverride));
+                written.Add(path);
+            }
+        written.Insert(0, LadderPage.Write(ladder));
+        return written;
+    }
+
     /// <summary>
     /// Writes RUN_DIR/report.html after a run, from the files just written and the model, test set and predictions
     /// still in memory. A failure here does not undo the run.
@@ -130,6 +155,8 @@ public static class RunReports
             Test = test,
             Predictions = predictions,
             Threads = threads,
+            LabelSmoothing = config["training"]?["LabelSmoothing"] is JsonValue smoothing && smoothing.TryGetValue(out double epsilon) ? epsilon : 0,
+            Augmented = config["training"]?["Flip"] is JsonValue flip && flip.TryGetValue(out bool flipped) && flipped,
         };
     }
 
@@ -199,10 +226,21 @@ public static class RunReports
             : $"{Text(dataset["train_count"])} train / {Text(dataset["test_count"])} test";
         rows.Add(("dataset", $"{DatasetName(dataset)}{((bool?)dataset["is_sample"] == true ? " (shipped sample)" : "")}: {counts} images, {shape}"));
         if (metrics?["timings_s"] is JsonObject timings)
-            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is not null).Select(t => $"{t.Key} {Text(t.Value)} s"))));
+            rows.Add(("time", string.Join(", ", timings.Where(t => t.Value is JsonValue v && v.TryGetValue(out double _))
+                .Select(t => $"{TimingName(t.Key)} {DurationText.Format((double)t.Value!)}"))));
         if (metrics?["backend"] is JsonNode backend) rows.Add(("backend", $"{Text(backend)}, {Text(metrics["threads"])} threads"));
         return rows;
     }
+
+    // metrics.json's timings_s keys, for people.
+    private static string TimingName(string key) => key switch
+    {
+        "load" => "loading data",
+        "epoch_mean" => "per epoch",
+        "train" => "training",
+        "predict" => "predicting the test split",
+        _ => key.Replace('_', ' '),
+    };
 
     private static string DatasetName(JsonObject dataset) => (string?)dataset["name"] ?? "?";
 

@@ -119,7 +119,8 @@ public sealed class NetworkTrainer : IClassifierTrainer
         Conv2dBackend.ResetUsed(); // the run's backend string names what this fit used
         var summary = Dual is null ? TrainGradient(model, inputs, context, clock) : TrainDual(model, inputs, context, clock);
         context.Report(new FitCompleted(train.Count, validation?.Count ?? 0, summary));
-        return model;
+        // What the training images looked like, saved with the model: prediction warns about inputs unlike all of them.
+        return model.WithInputStatistics(InputStatistics.Compute(train));
     }
 
     private JsonObject TrainGradient(NetworkClassifier model, NetworkInputs inputs, FitContext context, Stopwatch clock)

@@ -131,4 +131,31 @@ public class NeighborSearchTests
         Assert.Throws<ArgumentException>(() => NeighborSearch.Search(new byte[7], [0, 1], 2, new byte[3], 3, DistanceMetric.Manhattan, 1));
         Assert.Throws<ArgumentException>(() => NeighborSearch.Search(new byte[6], [0, 5], 2, new byte[3], 3, DistanceMetric.Manhattan, 1));
     }
+    [Theory]
+    // An AVX-512 CPU without VEX AVX-VNNI (the half-width AVX-512 machine): L1 runs AVX-512's vpsadbw, L2 AVX2's vpmaddwd.
+    [InlineData(true, false, true, "avx512bw-vpsadbw", "avx2-vpmaddwd")]
+    [InlineData(true, true, true, "avx512bw-vpsadbw", "avxvnni-vpdpbusd")]
+    [InlineData(false, true, true, "avx2-vpsadbw", "avxvnni-vpdpbusd")]
+    [InlineData(false, false, true, "avx2-vpsadbw", "avx2-vpmaddwd")]
+    [InlineData(false, false, false, "scalar", "scalar")]
+    public void ByteBackendName_NamesWhatEachMetricsKernelRuns(bool avx512BW, bool avxVnni, bool avx2, string l1, string l2)
+    {
+        Assert.Equal(l1, NeighborSearch.ByteBackendName(DistanceMetric.Manhattan, avx512BW, avxVnni, avx2));
+        Assert.Equal(l2, NeighborSearch.ByteBackendName(DistanceMetric.Euclidean, avx512BW, avxVnni, avx2));
+    }
+
+    [Theory]
+    [InlineData("l1", DistanceMetric.Manhattan)]
+    [InlineData("l2", DistanceMetric.Euclidean)]
+    public void TrainKnn_Json_NamesTheBackendOfItsMetric(string flag, DistanceMetric metric)
+    {
+        using var temp = new TempFolder();
+        var (code, output, err) = CliRunner.Run("train", "--data", CliRunner.SampleDir, "--model", "knn", "--k", "1", "--metric", flag,
+            "--train-limit", "200", "--threads", "2", "--out", temp.Combine("run"), "--json");
+        Assert.True(code == 0, err);
+        var backend = (string)System.Text.Json.Nodes.JsonNode.Parse(output)!["backend"]!;
+        Assert.Equal($"knn-{NeighborSearch.ByteBackend(metric)}", backend);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.Equal(metric == DistanceMetric.Manhattan, backend.EndsWith("-vpsadbw", StringComparison.Ordinal));
+    }
 }

@@ -20,12 +20,11 @@ public class JpegDecoderTests(ITestOutputHelper output)
         "jpeg_restart", "jpeg_restart_progressive",
     };
 
-    [Theory]
+    [RequiresTheory(SystemComponent.TurboJpeg)]
     [MemberData(nameof(JpegFixtures))]
     public void Decode_JpegFixtureWithTurboJpeg_EqualsPil(string name)
     {
-        if (!TurboJpegPresent())
-            return;
+        SystemComponents.Require(SystemComponent.TurboJpeg);
         Image expected = ImagingFixtures.Raw(name + ".raw");
 
         Image actual = ImageDecoder.Decode(ImagingFixtures.Bytes(name + ".jpg"), name + ".jpg", ImageDecoder.DefaultMaxPixels, JpegDecoderChoice.TurboJpeg);
@@ -68,10 +67,11 @@ public class JpegDecoderTests(ITestOutputHelper output)
         Assert.Contains("more codes than fit", e.Reason);
     }
 
-    [Fact]
+    [RequiresFact(SystemComponent.TurboJpeg)]
     public void JpegBackend_WithTurboJpegLoadable_IsLibTurboJpeg()
     {
-        if (!TurboJpegPresent() || Environment.GetEnvironmentVariable("SHARPVISION_JPEG") == "managed")
+        SystemComponents.Require(SystemComponent.TurboJpeg);
+        if (Environment.GetEnvironmentVariable("SHARPVISION_JPEG") == "managed")
             return;
 
         Assert.Equal("libturbojpeg", ImageDecoder.JpegBackend);
@@ -152,14 +152,4 @@ public class JpegDecoderTests(ITestOutputHelper output)
 
     private IEnumerable<JpegDecoderChoice> Choices() =>
         TurboJpeg.IsAvailable ? [JpegDecoderChoice.Managed, JpegDecoderChoice.TurboJpeg] : [JpegDecoderChoice.Managed];
-
-    private bool TurboJpegPresent()
-    {
-        if (TurboJpeg.IsAvailable)
-            return true;
-        if (Environment.GetEnvironmentVariable("CI") == "true")
-            Assert.Fail("libturbojpeg.so.0 is required under CI=true (Debian package libturbojpeg0).");
-        output.WriteLine("skipped: libturbojpeg.so.0 is not loadable (install libturbojpeg0)");
-        return false;
-    }
 }

@@ -30,15 +30,10 @@ public class ReportBrowserTests(SampleRuns runs, ITestOutputHelper output)
         });
         """;
 
-    [Fact]
+    [RequiresFact(SystemComponent.Chromium)]
     public void Reports_InHeadlessChromium_ShowEveryFigureDrawn_AndMakeNoNetworkRequest()
     {
-        if (HeadlessChromium.MissingReason is { } missing)
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail($"chromium is required under CI=true: {missing}.");
-            output.WriteLine($"skipped: {missing}");
-            return;
-        }
+        SystemComponents.Require(SystemComponent.Chromium);
         using var proxy = new RequestRecorder();
         using var browser = new HeadlessChromium(proxy);
         var screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");

@@ -117,17 +117,11 @@ public class GemmTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [RequiresFact(SystemComponent.OpenBlas)]
     public void OpenBlas_WhenInstalled_IsAvailable_ElseSkipped()
     {
-        if (Gemm.OpenBlas is { } openBlas)
-        {
-            Assert.Equal("openblas", openBlas.Name);
-            return;
-        }
-        if (Environment.GetEnvironmentVariable("CI") == "true")
-            Assert.Fail("libopenblas.so.0 is required under CI=true (Debian package libopenblas0-pthread).");
-        output.WriteLine("skipped: libopenblas.so.0 is not loadable (install libopenblas0-pthread)");
+        SystemComponents.Require(SystemComponent.OpenBlas);
+        Assert.Equal("openblas", Gemm.OpenBlas!.Name);
     }
 
     [Fact]

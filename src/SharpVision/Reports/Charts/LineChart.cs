@@ -42,7 +42,7 @@ public sealed class LineChart : XYChart
         var legend = Series.Select((s, i) => new LegendEntry(s.Name, Palette.Color(i), s.Style, s.Dashed)).ToList();
         var xs = XYFrame.Range(Series.SelectMany(s => s.Points.Where(p => double.IsFinite(p.Y)).Select(p => p.X)));
         var ys = XYFrame.Range(Series.SelectMany(s => s.Points.Where(p => double.IsFinite(p.X)).Select(p => p.Y)).Concat(IncludeY));
-        var frame = new XYFrame(Title, XLabel, YLabel, Width, Height, legend, xs, ys, IntegerX);
+        var frame = new XYFrame(Title, XLabel, YLabel, Width, Height, legend, xs, ys, IntegerX, XFormat);
         var svg = frame.Begin("chart line-chart");
         for (int i = 0; i < Series.Count; i++)
         {
@@ -54,7 +54,7 @@ public sealed class LineChart : XYChart
                     svg.Polyline(run.Select(p => (frame.X.Map(p.X), frame.Y.Map(p.Y))), color, 1.5, s.Dashed ? "5 3" : null);
             if (s.Style != SeriesStyle.Line)
                 foreach (var p in s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)))
-                    svg.Circle(frame.X.Map(p.X), frame.Y.Map(p.Y), 3, color, $"{s.Name}: {frame.X.Format(p.X)}, {p.Y:G4}");
+                    svg.Circle(frame.X.Map(p.X), frame.Y.Map(p.Y), 3, color, $"{s.Name}: {frame.FormatX(p.X)}, {p.Y:G4}");
             svg.CloseGroup();
         }
         return svg.ToString();

@@ -15,4 +15,7 @@ public abstract class XYChart
 
     /// <summary>X ticks at whole numbers only (epochs, k).</summary>
     public bool IntegerX { get; init; }
+
+    /// <summary>X tick and tooltip labels (default: the scale's own), e.g. durations for a log₁₀-seconds axis.</summary>
+    public Func<double, string>? XFormat { get; init; }
 }

@@ -22,10 +22,11 @@ internal readonly record struct LegendEntry(string Name, string Color, SeriesSty
 /// </summary>
 internal sealed class XYFrame
 {
-    private const double LeftMargin = 64, RightMargin = 16, BottomMargin = 46, TitleHeight = 26, LegendRow = 18;
+    private const double LeftMargin = 64, RightMargin = 28, BottomMargin = 46, TitleHeight = 26, LegendRow = 18;
 
     public XYFrame(string title, string xLabel, string yLabel, double width, double height,
-        IReadOnlyList<LegendEntry> legend, (double Min, double Max) x, (double Min, double Max) y, bool integerX = false)
+        IReadOnlyList<LegendEntry> legend, (double Min, double Max) x, (double Min, double Max) y, bool integerX = false,
+        Func<double, string>? xFormat = null)
     {
         Width = width;
         Height = height;
@@ -38,6 +39,7 @@ internal sealed class XYFrame
         if (PlotBottom - PlotTop < 40) throw new ArgumentException($"A {width}×{height} chart leaves no room to plot under its legend.");
         X = new LinearScale(x.Min, x.Max, PlotLeft, PlotRight, targetTicks: 7, integerX);
         Y = new LinearScale(y.Min, y.Max, PlotBottom, PlotTop, targetTicks: 6);
+        _xFormat = xFormat;
         _title = title;
         _xLabel = xLabel;
         _yLabel = yLabel;
@@ -45,6 +47,10 @@ internal sealed class XYFrame
 
     private readonly List<List<(LegendEntry Entry, double X)>> _legendRows;
     private readonly string _title, _xLabel, _yLabel;
+    private readonly Func<double, string>? _xFormat;
+
+    /// <summary>An x value as the axis labels it.</summary>
+    public string FormatX(double value) => _xFormat?.Invoke(value) ?? X.Format(value);
 
     public double Width { get; }
     public double Height { get; }
@@ -95,19 +101,25 @@ internal sealed class XYFrame
             svg.Line(PlotLeft - 4, py, PlotLeft, py, "#333333");
             svg.Text(PlotLeft - 7, py, Y.Format(t), "end", baseline: "middle");
         }
-        foreach (double t in X.Ticks())
-        {
-            double px = X.Map(t);
-            svg.Line(px, PlotTop, px, PlotBottom, "#f0f0f0");
-            svg.Line(px, PlotBottom, px, PlotBottom + 4, "#333333");
-            svg.Text(px, PlotBottom + 17, X.Format(t), "middle");
-        }
+        XTicks(svg, X, PlotTop, PlotBottom, FormatX, "#f0f0f0");
         svg.Line(PlotLeft, PlotBottom, PlotRight, PlotBottom, "#333333");
         svg.Line(PlotLeft, PlotTop, PlotLeft, PlotBottom, "#333333");
         svg.Text((PlotLeft + PlotRight) / 2, Height - 8, _xLabel, "middle");
         svg.Text(14, (PlotTop + PlotBottom) / 2, _yLabel, "middle", rotate: -90);
         svg.CloseGroup();
         return svg;
+    }
+
+    /// <summary>An x axis's grid lines (from <paramref name="top"/> down), tick marks and labels under <paramref name="bottom"/>.</summary>
+    public static void XTicks(SvgBuilder svg, LinearScale x, double top, double bottom, Func<double, string> format, string gridColor)
+    {
+        foreach (double t in x.Ticks())
+        {
+            double px = x.Map(t);
+            svg.Line(px, top, px, bottom, gridColor);
+            svg.Line(px, bottom, px, bottom + 4, "#333333");
+            svg.Text(px, bottom + 17, format(t), "middle");
+        }
     }
 
     // Legend entries left to right, wrapping when a row is full.
