@@ -11,6 +11,10 @@ using SharpVision.Data;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- conv [--repeats 15] [--threads 2] [--only SUBSTRING]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- convkernels [--repeats 3] [--threads 2] [--only SUBSTRING] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- tsne [--count 5000] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- pngs --out DIR [--count 1000]        (bench/serve.sh's request bodies)
+//        dotnet run -c Release --project bench/SharpVision.Bench -- serveload --url http://127.0.0.1:PORT/predict --pngs DIR
+//            [--concurrency 1,8,32,128 --seconds 10 --warmup 2 | --rate R --seconds 60 --max-outstanding 1024] [--pid PID] [--label NAME]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- inprocess --model PATH --pngs DIR [--batches 1,32,512] [--seconds 5] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
@@ -38,6 +42,20 @@ if (what == "features")
     return SharpVision.Bench.FeatureBench.Run(data, repeats, threads,
         argList.Contains("--only") ? Arg("--only", "").Split(',') : null, argList.Contains("--check") ? Arg("--check", "") : null,
         argList.Contains("--images") ? int.Parse(Arg("--images", "")) : null);
+if (what == "pngs")
+    return SharpVision.Bench.ServeLoad.WritePngs(data, int.Parse(Arg("--count", "1000")), Arg("--out", "bench/out/fmnist-png"));
+if (what == "serveload")
+{
+    int? pid = argList.Contains("--pid") ? int.Parse(Arg("--pid", "")) : null;
+    if (argList.Contains("--rate"))
+        return await SharpVision.Bench.ServeLoad.OpenLoopAsync(Arg("--url", ""), Arg("--pngs", ""), double.Parse(Arg("--rate", "")),
+            double.Parse(Arg("--seconds", "60")), int.Parse(Arg("--max-outstanding", "1024")), pid, Arg("--label", "service"));
+    return await SharpVision.Bench.ServeLoad.ClosedLoopAsync(Arg("--url", ""), Arg("--pngs", ""), Arg("--concurrency", "1,8,32,128").Split(',').Select(int.Parse).ToList(),
+        double.Parse(Arg("--seconds", "10")), double.Parse(Arg("--warmup", "2")), int.Parse(Arg("--max-requests", "1000000")), pid, Arg("--label", "service"));
+}
+if (what == "inprocess")
+    return SharpVision.Bench.ServeLoad.InProcess(Arg("--model", ""), Arg("--pngs", ""), Arg("--batches", "1,32,512").Split(',').Select(int.Parse).ToList(),
+        double.Parse(Arg("--seconds", "5")), threads);
 if (what == "onnx")
     return SharpVision.Bench.OnnxBench.Run(argList.Contains("--model") ? Arg("--model", "") : null, int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")),
         int.Parse(Arg("--rounds", "3")), threads);
@@ -55,7 +73,7 @@ if (what == "trees")
         argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
 if (what != "knn")
 {
-    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx)");
+    Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, onnx, pngs, serveload, inprocess)");
     return 2;
 }
 

@@ -34,7 +34,7 @@ public static class CliApp
         var console = new CliConsole(stdout, stderr);
         (stdout, stderr) = (console.Out, console.Error); // every line below shows control characters instead of sending them
         // A plain command named for the tool rather than RootCommand, whose name is the entry assembly's ("SharpVision.Cli").
-        var root = new Command("sharpvision", "SharpVision: image classification for .NET, from k-nearest neighbours up.\n\nExamples:\n  sharpvision ladder --dataset fashion-mnist      (kNN → linear → HOG → MLP → CNN, compared in one report)\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000\n  sharpvision predict --model runs/latest/model.safetensors shirt.png\n  sharpvision report runs/latest      (the run's report.html: curves, confusion matrix, mistakes, what the model learned)\n\n" + ExitCodesHelp);
+        var root = new Command("sharpvision", "SharpVision: image classification for .NET, from k-nearest neighbours up.\n\nExamples:\n  sharpvision ladder --dataset fashion-mnist      (kNN → linear → HOG → MLP → CNN, compared in one report)\n  sharpvision train --dataset fashion-mnist --model knn --k 5 --metric l1\n  sharpvision cv --dataset fashion-mnist --k 1,3,5,7,9 --metric l1,l2 --folds 5 --train-limit 10000\n  sharpvision predict --model runs/latest/model.safetensors shirt.png\n  sharpvision report runs/latest      (the run's report.html: curves, confusion matrix, mistakes, what the model learned)\n  sharpvision serve --model runs/latest/model.safetensors      (a web page and an HTTP API with batching and metrics)\n\n" + ExitCodesHelp);
         root.Options.Add(new System.CommandLine.Help.HelpOption());
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(DatasetsCommand.Create(console));
@@ -50,6 +50,7 @@ public static class CliApp
         root.Subcommands.Add(EmbedCommand.Create(console));
         root.Subcommands.Add(ReportCommand.Create(console));
         root.Subcommands.Add(LadderCommand.Create(console));
+        root.Subcommands.Add(ServeCommand.Create(console));
 
         try
         {

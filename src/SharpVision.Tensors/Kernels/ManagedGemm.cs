@@ -14,7 +14,8 @@ namespace SharpVision.Tensors.Kernels;
 /// <summary>
 /// The managed GEMM provider: C = α·op(A)·op(B) + β·C with packed panels, cache blocking and a register-blocked
 /// FMA micro-kernel (AVX-512 14×32, AVX2 6×16, or a portable 4×4), parallel over blocks of C. On AVX-512, products
-/// with n ≤ 16 take a narrow path that reads A in place (ManagedGemm.Narrow.cs).
+/// with n ≤ 16 take a narrow path that reads A in place (ManagedGemm.Narrow.cs); on AVX-512 and AVX2, A·Bᵀ with at
+/// most 4 rows of A (a linear layer on one to four images) is dot products of rows, nothing packed (ManagedGemm.Rows.cs).
 /// </summary>
 /// <remarks>
 /// Shapes as in <see cref="IGemmProvider"/>: op(A) (m, k) · op(B) (k, n) → C (m, n).
@@ -97,6 +98,8 @@ internal sealed unsafe partial class ManagedGemm : IGemmProvider
             var problem = new Problem(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             switch (_instructionSet)
             {
+                case InstructionSet.Avx512 when TakesDotRows(problem): RunDotRows(problem, wide: true, threads); break;
+                case InstructionSet.Avx2 when TakesDotRows(problem): RunDotRows(problem, wide: false, threads); break;
                 case InstructionSet.Avx512 when n <= NarrowColumns: RunNarrow(problem, threads); break;
                 case InstructionSet.Avx512: Run<Avx512Kernel14x32>(problem, threads); break;
                 case InstructionSet.Avx2: Run<Avx2Kernel6x16>(problem, threads); break;

@@ -89,12 +89,20 @@ public static class ImageDecoder
             throw new DataFormatException(path, $"{format} header claims {width}x{height} = {pixels} pixels, more than the limit of {maxPixels}");
     }
 
-    private static string Sniff(ReadOnlySpan<byte> data, string path)
+    /// <summary>"png" or "jpeg" from the magic bytes alone, or null when the data is neither (no exception).</summary>
+    public static string? DetectFormat(ReadOnlySpan<byte> data)
     {
         if (data.Length >= 8 && data[..8].SequenceEqual(PngDecoder.Signature))
             return "png";
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
             return "jpeg";
+        return null;
+    }
+
+    private static string Sniff(ReadOnlySpan<byte> data, string path)
+    {
+        if (DetectFormat(data) is { } format)
+            return format;
         if (data.IsEmpty)
             throw new DataFormatException(path, "not a PNG or JPEG file (the file is empty)");
         var head = string.Join(" ", data[..Math.Min(4, data.Length)].ToArray().Select(b => $"0x{b:X2}"));

@@ -15,6 +15,7 @@ public class ArchitectureTests
         typeof(SharpVision.Tensors.Tensor).Assembly.Location,
         typeof(IImageClassifier).Assembly.Location,
         typeof(CliApp).Assembly.Location,
+        typeof(SharpVision.Web.ServeApp).Assembly.Location,
     ];
 
     [Fact]

@@ -30,7 +30,11 @@ internal sealed class HeadlessChromium : IDisposable
     private readonly HttpClient _http;
     private readonly string _session;
 
-    public HeadlessChromium(RequestRecorder proxy, int width = 1280, int height = 900)
+    /// <param name="proxy">Where every request goes that does not go to <paramref name="direct"/>.</param>
+    /// <param name="width">Window width.</param>
+    /// <param name="height">Window height.</param>
+    /// <param name="direct">host:port pairs the browser may reach directly (a local service under test).</param>
+    public HeadlessChromium(RequestRecorder proxy, int width = 1280, int height = 900, IReadOnlyList<string>? direct = null)
     {
         int port = FreePort();
         var info = new ProcessStartInfo(ChromeDriverPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -64,7 +68,7 @@ internal sealed class HeadlessChromium : IDisposable
                                 $"--gaia-url=http://{BrowserServiceHost}/", $"--google-apis-url=http://{BrowserServiceHost}/", $"--lso-url=http://{BrowserServiceHost}/",
                                 $"--window-size={width},{height}",
                                 // Everything that would leave the machine, loopback included, goes to the recorder.
-                                $"--proxy-server=http://127.0.0.1:{proxy.Port}", "--proxy-bypass-list=<-loopback>"),
+                                $"--proxy-server=http://127.0.0.1:{proxy.Port}", $"--proxy-bypass-list={string.Join(";", ["<-loopback>", .. direct ?? []])}"),
                         },
                         ["goog:loggingPrefs"] = new JsonObject { ["performance"] = "ALL", ["browser"] = "ALL" },
                     },
@@ -86,6 +90,14 @@ internal sealed class HeadlessChromium : IDisposable
     /// <summary>Runs <paramref name="script"/> (a function body; `return` gives the result) in the page.</summary>
     public JsonNode? Execute(string script, params JsonNode?[] args) =>
         Send(HttpMethod.Post, $"session/{_session}/execute/sync", new JsonObject { ["script"] = script, ["args"] = new JsonArray(args) });
+
+    /// <summary>Types <paramref name="text"/> into the element matched by <paramref name="cssSelector"/>; for a file input, the path of the file to choose.</summary>
+    public void SendKeys(string cssSelector, string text)
+    {
+        var found = Send(HttpMethod.Post, $"session/{_session}/element", new JsonObject { ["using"] = "css selector", ["value"] = cssSelector });
+        var id = (string)found!.AsObject().First().Value!;
+        Send(HttpMethod.Post, $"session/{_session}/element/{id}/value", new JsonObject { ["text"] = text });
+    }
 
     /// <summary>A PNG of the whole page (beyond the window), through the DevTools protocol.</summary>
     public byte[] FullPageScreenshot()

@@ -12,6 +12,7 @@ public class GemmTests(ITestOutputHelper output)
     [
         (1, 1, 1), (1, 7, 63), (1, 513, 7), (7, 1, 513), (7, 7, 1), (63, 63, 63), (63, 513, 7),
         (513, 7, 63), (513, 63, 1), (7, 513, 63), (63, 1, 7), (63, 63, 513), (1, 63, 513), (513, 1, 63), (7, 2100, 7),
+        (4, 129, 3136), (5, 7, 63), // the dot path's widest A (a linear layer on 4 images) and the first shape past it
     ];
 
     private static readonly (bool A, bool B)[] Transposes = [(false, false), (false, true), (true, false), (true, true)];
@@ -84,7 +85,8 @@ public class GemmTests(ITestOutputHelper output)
             var provider = new ManagedGemm(set);
             // Big enough to go parallel: rows split (513 rows), columns split (m = 7, n = 1100), β ≠ 0 updates, and
             // n = 10 (the AVX-512 narrow path, split over rows).
-            foreach (var (m, n, k, beta) in new[] { (513, 63, 513, 0f), (7, 1100, 300, 0.5f), (200, 200, 784, 1f), (1000, 10, 300, 0.5f) })
+            // (2, 1100, 1000): the dot path for few rows of A, split over columns.
+            foreach (var (m, n, k, beta) in new[] { (513, 63, 513, 0f), (7, 1100, 300, 0.5f), (200, 200, 784, 1f), (1000, 10, 300, 0.5f), (2, 1100, 1000, 0.5f) })
                 foreach (var (ta, tb) in Transposes)
                 {
                     var problem = new Problem(rng, ta, tb, m, n, k, alpha: 0.75f, beta);
