@@ -104,4 +104,10 @@ sample() { echo "$work/examples/$1/bin/Release/net10.0/sample/fashion-mnist"; }
 run QuickStart "$(sample QuickStart)"
 run ImageFolder
 run Cnn 1 "$(sample Cnn)"
+
+# The .NET tool, installed from the same feed as a user would (a tool path, so nothing global changes), then run.
+step "dotnet tool install SharpVision.Tool"
+dotnet tool install SharpVision.Tool --version "$version" --add-source "$work/feed" --tool-path "$work/tool" \
+  --configfile "$work/NuGet.config" >/dev/null
+(cd "$work/run" && "$work/tool/sharpvision" datasets list)
 step "done"

@@ -46,6 +46,11 @@ public class PackagedExamplesTests(ITestOutputHelper output)
         Assert.Matches(@"epoch 1: loss [\d.]+", log);
         Assert.Contains("saved cnn2.safetensors: 421834 parameters", log);
 
+        // The tool: installed from the feed with `dotnet tool install`, its `sharpvision` lists the shipped sample.
+        Assert.Contains("== dotnet tool install SharpVision.Tool", log);
+        Assert.Matches(@"fashion-mnist\s+shipped sample: \S*/tool/", log);
+        Assert.True(File.Exists(Path.Combine(work.Path, "tool", "sharpvision")));
+
         CheckLibraryPackage(Path.Combine(work.Path, "feed"));
         CheckToolPackage(Path.Combine(work.Path, "feed"));
     }
