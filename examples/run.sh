@@ -107,7 +107,20 @@ run Cnn 1 "$(sample Cnn)"
 
 # The .NET tool, installed from the same feed as a user would (a tool path, so nothing global changes), then run.
 step "dotnet tool install SharpVision.Tool"
+# Its own config: no source but --add-source's feed (package source mapping, as in the examples' config, refuses
+# --add-source), and the work folder's fresh package cache, so no older copy of the tool can be picked up.
+cat > "$work/tool.NuGet.config" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <config>
+    <add key="globalPackagesFolder" value="$work/packages" />
+  </config>
+  <packageSources>
+    <clear />
+  </packageSources>
+</configuration>
+EOF
 dotnet tool install SharpVision.Tool --version "$version" --add-source "$work/feed" --tool-path "$work/tool" \
-  --configfile "$work/NuGet.config" >/dev/null
+  --configfile "$work/tool.NuGet.config" >/dev/null
 (cd "$work/run" && "$work/tool/sharpvision" datasets list)
 step "done"
