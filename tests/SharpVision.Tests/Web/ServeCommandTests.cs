@@ -74,7 +74,16 @@ public partial class ServeCommandTests
         process.BeginOutputReadLine();
         try
         {
-            var address = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            string address;
+            try
+            {
+                address = await url.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            }
+            catch (TimeoutException)
+            {
+                lock (stderr) Assert.Fail($"serve printed no 'serving ... at URL' line within 90 s (exited: {process.HasExited}); its stderr:\n{stderr}");
+                throw;
+            }
             using var client = new HttpClient { BaseAddress = new Uri(address) };
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
             var answer = await client.PostAsync("/predict", TestService.Raw(TestModelFolder.Png(1), name: "one.png"));
