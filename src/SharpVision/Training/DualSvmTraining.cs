@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpVision.Nn;
+using SharpVision.Optim;
 
 namespace SharpVision.Training;
 

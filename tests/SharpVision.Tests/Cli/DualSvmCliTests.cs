@@ -5,6 +5,7 @@ using SharpVision.Features;
 using SharpVision.Nn;
 using SharpVision.Reports;
 using SharpVision.Runs;
+using SharpVision.Optim;
 using SharpVision.Serialization;
 using SharpVision.Training;
 

@@ -1,4 +1,5 @@
 using SharpVision.Serialization;
+using SharpVision.Optim;
 using SharpVision.Training;
 
 namespace SharpVision.Tests.Training;

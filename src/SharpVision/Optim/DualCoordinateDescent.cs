@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using SharpVision.Tensors;
 
-namespace SharpVision.Training;
+namespace SharpVision.Optim;
 
 /// <summary>The settings of <see cref="DualCoordinateDescent"/>.</summary>
 /// <param name="C">Cost of the slack: the objective is ½‖w‖² + C·Σᵢ max(0, 1 − tᵢ·w·xᵢ)² (scikit-learn's <c>LinearSVC</c> <c>C</c>).</param>
