@@ -20,7 +20,7 @@ internal sealed class ClassicOptions
     public static IReadOnlyList<string> GridFlags { get; } =
         ["--trees", "--max-depth", "--min-samples-leaf", "--min-samples-split", "--max-features", "--criterion", "--rounds", "--leaves", "--l2",
             "--min-gain",
-         "--subsample", "--colsample", "--kernel", "--gamma", "--degree", "--coef0", "--max-bins"];
+         "--subsample", "--colsample", "--kernel", "--gamma", "--degree", "--coef0", "--max-bins", "--components"];
 
     public Option<string?> Trees { get; } = new("--trees") { Description = "forest: number of trees (default 100)" };
     public Option<string?> MaxDepth { get; } = new("--max-depth") { Description = "tree, forest, boost: deepest split level (default: unlimited)" };
@@ -57,11 +57,18 @@ internal sealed class ClassicOptions
     public Option<string?> Probability { get; } = new("--probability") { Description = "kernel-svm: how pairwise probabilities are calibrated: " +
         "auto (on the validation split when there is one, else the training decisions) or cv (libsvm's 5-fold, slower)" };
 
+    public Option<string?> Approximation { get; } = new("--approx") { Description = "kernel-svm: exact (libsvm's SMO on the whole kernel " +
+        "matrix, the default) or nystroem (a Nyström map of --components landmarks feeding the exact linear SVM: time grows with N, not N², " +
+        "for 60,000 images; the model file's kind is nystroem-svm)" };
+    public Option<string?> Components { get; } = new("--components") { Description = "kernel-svm --approx nystroem: landmarks, the length of " +
+        "the mapped rows (default 2000)" };
+
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Trees, MaxDepth, MinSamplesLeaf, MinSamplesSplit, MaxFeatures, Criterion, Bootstrap, SplitSearch,
             MaxBins, Rounds, Leaves,
-                     L2, MinGain, MinHessian, Subsample, Colsample, EarlyStoppingRounds, Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability })
+                     L2, MinGain, MinHessian, Subsample, Colsample, EarlyStoppingRounds, Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability,
+                     Approximation, Components })
             command.Options.Add(option);
     }
 
@@ -79,6 +86,7 @@ internal sealed class ClassicOptions
                 TreeModelFile.ForestKind => new RandomForestTrainer(ForestOptions(parse), features, seed),
                 TreeModelFile.BoostKind => new GradientBoostingTrainer(BoostOptions(parse, learningRate), features, seed, ValidationFraction(parse,
                     network, 0)),
+                _ when Approximate(parse) => new NystroemSvmTrainer(NystroemOptions(parse, network), features, seed),
                 _ => new KernelSvmTrainer(SvmOptions(parse, network), features, seed, ValidationFraction(parse, network, 0)),
             };
         }
@@ -137,6 +145,27 @@ internal sealed class ClassicOptions
             _ => (ProbabilityCalibration?)null,
         }) ?? ProbabilityCalibration.Auto);
 
+    private bool Approximate(ParseResult parse) => Read(parse, Approximation, "--approx", t => t.ToLowerInvariant() switch
+    {
+        "exact" or "none" => false,
+        "nystroem" or "nystrom" => true,
+        _ => (bool?)null,
+    }) ?? false;
+
+    private NystroemSvmOptions NystroemOptions(ParseResult parse, NetworkOptions network)
+    {
+        if (parse.GetResult(CacheMegabytes) is { Implicit: false } || parse.GetResult(Probability) is { Implicit: false })
+            throw new UsageException("--cache-mb and --probability apply to the exact kernel SVM, not to --approx nystroem.");
+        return new(
+            Kernel: Read(parse, Kernel, "--kernel", KernelSvmModelFile.ParseKernel) ?? KernelKind.Rbf,
+            C: parse.GetValue(network.C) is string text ? Number(text, "--c") : 1,
+            Gamma: Read(parse, Gamma, "--gamma", t => TryParse(() => GammaSetting.Parse(t))) ?? GammaSetting.Scale,
+            Components: Int(parse, Components, "--components", 1) ?? 2000,
+            Degree: Int(parse, Degree, "--degree", 1) ?? 3,
+            Coef0: Double(parse, Coef0, "--coef0") ?? 0,
+            Tolerance: parse.GetValue(network.Tolerance) ?? 0.1);
+    }
+
     private static double ValidationFraction(ParseResult parse, NetworkOptions network, double fallback) =>
         parse.GetValue(network.ValidationFraction) ?? fallback;
 
@@ -154,12 +183,13 @@ internal sealed class ClassicOptions
                 Subsample],
             TreeModelFile.BoostKind => [Rounds, Leaves, MaxDepth, MinSamplesLeaf, MaxBins, L2, MinGain, MinHessian, Subsample, Colsample,
                 EarlyStoppingRounds],
-            KernelSvmModelFile.Kind => [Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability],
+            KernelSvmModelFile.Kind => [Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability, Approximation, Components],
             _ => Array.Empty<Option>(),
         };
         var ignored = new Option[] { Trees, MaxDepth, MinSamplesLeaf, MinSamplesSplit, MaxFeatures, Criterion, Bootstrap, SplitSearch, MaxBins,
             Rounds, Leaves, L2,
-                MinGain, MinHessian, Subsample, Colsample, EarlyStoppingRounds, Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability }
+                MinGain, MinHessian, Subsample, Colsample, EarlyStoppingRounds, Kernel, Gamma, Degree, Coef0, CacheMegabytes, Probability,
+                Approximation, Components }
             .Where(o => !uses.Contains(o) && parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (ignored.Count > 0)
             throw new UsageException($"{string.Join(", ", ignored)} do{(ignored.Count == 1 ? "es" : "")} not apply to --model {kind}.");
@@ -235,6 +265,7 @@ internal sealed class ClassicOptions
         "Degree" => "--degree",
         "Coef0" => "--coef0",
         "Tolerance" => "--tol",
+        "Components" => "--components",
         "CacheMegabytes" => "--cache-mb",
         "validationFraction" => "--validation-fraction",
         _ => option ?? "model",

@@ -37,6 +37,7 @@ public static class ModelFile
         [TreeModelFile.ForestKind] = TreeModelFile.Load,
         [TreeModelFile.BoostKind] = TreeModelFile.Load,
         [KernelSvmModelFile.Kind] = (path, file, _) => KernelSvmModelFile.Load(path, file),
+        [NystroemSvmModelFile.Kind] = (path, file, _) => NystroemSvmModelFile.Load(path, file),
         [OnnxModelFile.Kind] = (path, file, _) => OnnxModelFile.Load(path, file),
     };
 

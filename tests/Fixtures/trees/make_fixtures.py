@@ -24,13 +24,17 @@ svm.safetensors
   <case>.dual_coef float64 (K-1) x nSV (libsvm's sv_coef), .rho float64 K(K-1)/2 (libsvm's rho = -intercept_),
   <case>.decision float64 M x K(K-1)/2 (decision_function_shape="ovo": positive votes for the first class of a pair),
   <case>.predict int32 M.  Solved to tol=1e-8 so both solvers reach the optimum itself.
+  nystroem.indices int32 m (Nystroem's component_indices_: the landmark rows of x), nystroem.xtest float32 M x m (its
+  transform of xtest), nystroem.decision float64 M x K (LinearSVC, C=1, tol=1e-10, on the transform of x: the exact
+  optimum, which any exact solver reaches). Nystroem: rbf, gamma=0.3, n_components=40, random_state=0.
 """
 import os
 import sys
 
 import numpy as np
 import sklearn
-from sklearn.svm import SVC
+from sklearn.kernel_approximation import Nystroem
+from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -105,4 +109,11 @@ for name, params in svm_cases.items():
         svm_meta[f"{name}.{key}"] = str(v)
     svm_meta[f"{name}.gamma_value"] = repr(float(m._gamma))
     print(name, "support vectors", m.n_support_, "gamma", m._gamma)
+# The approximate kernel SVM: scikit-learn's make_pipeline(Nystroem, LinearSVC), kept apart from the rng above.
+nys = Nystroem(kernel="rbf", gamma=0.3, n_components=40, random_state=0).fit(xs)
+linear = LinearSVC(C=1.0, loss="squared_hinge", penalty="l2", dual=True, tol=1e-10, max_iter=1_000_000, random_state=0).fit(nys.transform(xs), ys)
+svm["nystroem.indices"] = nys.component_indices_.astype(np.int32)
+svm["nystroem.xtest"] = nys.transform(xtest).astype(np.float32)
+svm["nystroem.decision"] = linear.decision_function(nys.transform(xtest)).astype(np.float64)
+print("nystroem components", len(nys.component_indices_))
 safetensors_writer.write(os.path.join(HERE, "svm.safetensors"), svm, svm_meta)

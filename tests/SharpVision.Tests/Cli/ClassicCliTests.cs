@@ -71,6 +71,23 @@ public class ClassicCliTests
     }
 
     [Fact]
+    public void TrainNystroemSvm_OnHog_SavesAnApproximateModelThatReloadsWithTheSamePredictions()
+    {
+        using var temp = new TempFolder();
+        var run = temp.Combine("nystroem");
+        var (code, output, err) = Run("train", "--data", SampleDir, "--model", "kernel-svm", "--approx", "nystroem", "--components", "300",
+            "--features", "hog", "--c", "1", "--train-limit", "600", "--threads", "2", "--out", run, "--json");
+        Assert.True(code == 0, err);
+        var doc = JsonNode.Parse(output)!;
+        double accuracy = (double)doc["metrics"]!["test"]!["accuracy"]!;
+        Assert.InRange(accuracy, 0.6, 1);
+        Assert.Equal(300, (int)doc["svm"]!["components"]!);
+        var model = Assert.IsType<NystroemSvmModel>(ModelFile.Load(Path.Combine(run, "model.safetensors")));
+        Assert.Equal("hog", model.Input.Features!.Pipeline.Extractors[0].Name);
+        Assert.Equal(300, model.Map.Components);
+    }
+
+    [Fact]
     public void CvTree_ComparesTheGridOfDepths()
     {
         using var temp = new TempFolder();
@@ -88,6 +105,9 @@ public class ClassicCliTests
     [InlineData("--model kernel-svm --gamma -1", "--gamma: invalid value '-1'")]
     [InlineData("--model kernel-svm --c 0", "--c: '0' is not a positive number")]
     [InlineData("--model knn --rounds 10", "--rounds does not apply to --model knn")]
+    [InlineData("--model kernel-svm --approx fourier", "--approx: invalid value 'fourier'")]
+    [InlineData("--model kernel-svm --approx nystroem --cache-mb 10", "--cache-mb and --probability apply to the exact kernel SVM")]
+    [InlineData("--model forest --components 10", "--components does not apply to --model forest")]
     [InlineData("--model boost --early-stopping-rounds 5", "--early-stopping-rounds: Early stopping needs validation images")]
     public void Train_BadClassicFlags_AreUsageErrorsNamingTheFlag(string flags, string expected)
     {

@@ -56,6 +56,7 @@ public static class ContractFamilies
         new("kernel-svm", seed => new KernelSvmTrainer(new KernelSvmOptions(C: 10), seed: seed)),
         new("kernel-svm-hog-poly", seed => new KernelSvmTrainer(new KernelSvmOptions(KernelKind.Polynomial, C: 1, Coef0: 1),
             FeaturePipeline.Parse("hog:cell=4"), seed)),
+        new("nystroem-svm", seed => new NystroemSvmTrainer(new NystroemSvmOptions(C: 1, Components: 60), seed: seed)),
     ];
 
     /// <summary>The families by name, for xunit's MemberData.</summary>

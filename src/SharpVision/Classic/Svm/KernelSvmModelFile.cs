@@ -157,7 +157,7 @@ public static class KernelSvmModelFile
         return values;
     }
 
-    private static KernelFunction ReadKernel(string path, string text)
+    internal static KernelFunction ReadKernel(string path, string text)
     {
         var o = JsonObject(path, text, "kernel");
         try
@@ -175,7 +175,7 @@ public static class KernelSvmModelFile
         }
     }
 
-    private static JsonObject JsonObject(string path, string text, string key)
+    internal static JsonObject JsonObject(string path, string text, string key)
     {
         try
         {
