@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpVision.Classic;
+using SharpVision.Classic.Svm;
+using SharpVision.Classic.Trees;
 using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
@@ -57,7 +59,7 @@ public sealed record GridResult(JsonObject Parameters, double ValidationAccuracy
 }
 
 /// <summary>One rung of the ladder: what was chosen, how it scored, what it costs.</summary>
-/// <param name="Name">Short name, also the run folder's name (knn, svm, softmax, hog-svm, mlp, cnn).</param>
+/// <param name="Name">Short name, also the run folder's name (<see cref="Ladder.RungNames"/>).</param>
 /// <param name="Title">What it is, for people ("k-NN on pixels").</param>
 /// <param name="Hyperparameters">The chosen values of the searched hyperparameters (the CNN: its epochs).</param>
 /// <param name="Fixed">Settings that were not searched but matter to the reader (features, architecture, recipe).</param>
@@ -208,7 +210,8 @@ public sealed record LadderResult(IReadOnlyList<RungResult> Rungs, JsonObject Do
 public sealed class Ladder
 {
     /// <summary>The rungs, in ladder order.</summary>
-    public static IReadOnlyList<string> RungNames { get; } = ["knn", "svm", "softmax", "hog-svm", "mlp", "cnn"];
+    public static IReadOnlyList<string> RungNames { get; } = ["knn", "svm", "softmax", "hog-svm", "forest", "boost-hog", "rbf-svm-hog", "mlp",
+        "cnn"];
 
     private static readonly double[] Strengths = [1e-4, 1e-3, 1e-2];
 
@@ -257,8 +260,9 @@ public sealed class Ladder
     /// The lectures' ladder as data, for images of <paramref name="channels"/> channels. Grids: k-NN k ∈ {1, 3, 5, 7, 9} ×
     /// L1/L2 (uniform votes); linear SVM learning rate ∈ {0.01, 0.003, 0.03} × L2 strength ∈ {1e-4, 1e-3, 1e-2}; softmax
     /// learning rate ∈ {0.05, 0.015, 0.15} × the same strengths; HOG + the exact linear SVM, C ∈ {0.001, 0.003, 0.01};
-    /// MLP (784-256-10, Adam, cosine) learning rate ∈ {1e-3, 3e-3} × dropout ∈ {0, 0.2}; every other setting is the model's
-    /// default recipe. The CNN is the default cnn2 recipe, not searched.
+    /// a random forest on pixels (100 trees), boosted trees on HOG (100 rounds, 31 leaves) and an RBF SVM on HOG (Nyström,
+    /// 1,000 landmarks, C = 1), not searched; MLP (784-256-10, Adam, cosine) learning rate ∈ {1e-3, 3e-3} × dropout ∈
+    /// {0, 0.2}; every other setting is the model's default recipe. The CNN is the default cnn2 recipe, not searched.
     /// </summary>
     public static IReadOnlyList<LadderRung> DefaultRungs(int channels, int seed)
     {
@@ -288,7 +292,7 @@ public sealed class Ladder
         {
             // The exact LinearSVC model on HOG with L1-sqrt block normalization: on Fashion-MNIST's validation split it beat
             // skimage's default L2-Hys by 0.4–0.7 points at every C tried (docs/benchmarks.md, features).
-            var features = channels == 3 ? "hog:norm=L1-sqrt+color" : "hog:norm=L1-sqrt";
+            var features = HogFeatures(channels);
             var recipe = Recipes.Default("svm", seed) with { ValidationFraction = 0 };
             var grid = DualSvmOptions.DefaultCValues.Take(3).Select(c => new Candidate(new JsonObject { ["c"] = c },
                 new NetworkTrainer(new NetworkSpec("svm", Features: FeaturePipeline.Parse(features), Solver: "dual"), recipe, new DualSvmOptions([c])))).ToList();
@@ -300,6 +304,8 @@ public sealed class Ladder
                 ["preprocess"] = "standardized features",
             }, channels == 3 ? [] : ["grayscale images: HOG alone (a hue histogram of gray images is constant, so the color histogram is left out)"]));
         }
+
+        AddNonLinearClassicRungs(rungs, channels, seed);
 
         {
             var recipe = Recipes.Default("mlp", seed) with { ValidationFraction = 0 };
@@ -332,6 +338,43 @@ public sealed class Ladder
         }
         return rungs;
     }
+
+    // The lectures' non-linear classic models, not searched (each is one fit of the settings scikit-learn and LightGBM users
+    // start from): a forest on pixels, boosted trees on HOG and an RBF SVM on HOG by its Nyström approximation (the exact SVM
+    // is quadratic in the training set). The forest and the boosting stop adding trees when their share is spent.
+    private static void AddNonLinearClassicRungs(List<LadderRung> rungs, int channels, int seed)
+    {
+        var hog = FeaturePipeline.Parse(HogFeatures(channels));
+        var forest = new RandomForestOptions(Trees: 100);
+        rungs.Add(new LadderRung("forest", "random forest on pixels",
+            [new Candidate(new JsonObject { ["trees"] = forest.Trees }, new RandomForestTrainer(forest, seed: seed))], 0.05, new JsonObject
+            {
+                ["criterion"] = "gini",
+                ["max_features"] = "sqrt",
+                ["bootstrap"] = true,
+                ["split_search"] = $"histogram above {TreeDefaults.ExactRowLimit:N0} rows ({TreeDefaults.MaxBins} bins)",
+            }, ["not searched: scikit-learn's default forest; no tree is started once the rung's share of the budget is spent"]));
+        var boost = new GradientBoostingOptions(Rounds: 100, MaxLeaves: 31);
+        rungs.Add(new LadderRung("boost-hog", channels == 3 ? "boosted trees on HOG + color" : "boosted trees on HOG",
+            [new Candidate(new JsonObject { ["rounds"] = boost.Rounds, ["leaves"] = boost.MaxLeaves, ["lr"] = boost.LearningRate },
+                new GradientBoostingTrainer(boost, hog, seed))], 0.08, new JsonObject
+            {
+                ["features"] = hog.CanonicalConfig,
+                ["loss"] = "softmax, one tree per class per round, histogram splits",
+            }, ["not searched: LightGBM's defaults with 100 rounds; no round is started once the rung's share of the budget is spent"]));
+        var svm = new NystroemSvmOptions(C: 1, Components: 1000);
+        rungs.Add(new LadderRung("rbf-svm-hog", channels == 3 ? "RBF SVM on HOG + color (Nyström)" : "RBF SVM on HOG (Nyström)",
+            [new Candidate(new JsonObject { ["c"] = svm.C, ["components"] = svm.Components }, new NystroemSvmTrainer(svm, hog, seed))], 0.08,
+            new JsonObject
+            {
+                ["features"] = hog.CanonicalConfig,
+                ["kernel"] = "rbf, γ = scale",
+                ["solver"] = "Nyström map, then the exact one-vs-rest linear SVM (dual coordinate descent)",
+                ["preprocess"] = "standardized features",
+            }, ["not searched: the exact RBF SVM is quadratic in the training images; a Nyström map of 1,000 landmarks approximates it"]));
+    }
+
+    private static string HogFeatures(int channels) => channels == 3 ? "hog:norm=L1-sqrt+color" : "hog:norm=L1-sqrt";
 
     /// <summary>Runs the selected rungs in order and writes DIR/&lt;rung&gt;/, DIR/ladder.json and DIR/ladder.html.</summary>
     /// <param name="splits">Training and test images.</param>
@@ -454,13 +497,21 @@ public sealed class Ladder
             var left = c.Budget.Remaining - TimeSpan.FromSeconds(finishSeconds);
             limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
+        else if (rung.Grid.Count == 1 && trainer is RandomForestTrainer or GradientBoostingTrainer)
+        {
+            // Trees stop at the limit with what they have grown: the rung's share, less what writing its run will take.
+            var left = cap - clock.Elapsed - TimeSpan.FromSeconds(_measuredFinish ?? 1);
+            limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
         double search = clock.Elapsed.TotalSeconds;
         var execute = Stopwatch.StartNew();
         var run = ClassifierRun.Execute(trainer, c.Splits, c.Location, directory, Context(c.Token, limit), new RunOptions { Command = "ladder" });
         if (run.Document["metrics"]?["stopped_at_time_limit"]?.GetValue<bool>() == true)
         {
             cutShort = true;
-            notes.Add($"stopped at the budget after {run.Document["metrics"]?["epochs"]?.AsArray().Count ?? 0} complete epoch(s)");
+            notes.Add(run.Document["metrics"]?["time_limit_note"] is JsonValue note
+                ? $"stopped at the budget: {note}"
+                : $"stopped at the budget after {run.Document["metrics"]?["epochs"]?.AsArray().Count ?? 0} complete epoch(s)");
         }
         _measuredFinish = Math.Max(_measuredFinish ?? 0, (execute.Elapsed - run.Fit - run.Predict).TotalSeconds);
         if (run.ReportError is { } error) Log?.Invoke($"  warning: report.html not written ({error})");

@@ -35,7 +35,8 @@ public sealed class LadderBudget
     /// <summary>The share of the budget a cheap rung may use; the CNN's is whatever is left (1).</summary>
     public static double Share(string rung) => rung switch
     {
-        "knn" or "svm" or "softmax" or "hog-svm" => 0.05,
+        "knn" or "svm" or "softmax" or "hog-svm" or "forest" => 0.05,
+        "boost-hog" or "rbf-svm-hog" => 0.08,
         "mlp" => 0.15,
         _ => 1.0,
     };

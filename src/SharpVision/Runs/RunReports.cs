@@ -244,9 +244,9 @@ public static class RunReports
 
     private static string DatasetName(JsonObject dataset) => (string?)dataset["name"] ?? "?";
 
-    // The model kinds without epochs: trees and kernel SVMs.
+    // The model kinds without epochs: trees and kernel SVMs (exact and approximate).
     private static readonly HashSet<string> ClassicKinds = [Classic.Trees.TreeModelFile.TreeKind, Classic.Trees.TreeModelFile.ForestKind,
-        Classic.Trees.TreeModelFile.BoostKind, Classic.Svm.KernelSvmModelFile.Kind];
+        Classic.Trees.TreeModelFile.BoostKind, Classic.Svm.KernelSvmModelFile.Kind, Classic.Svm.NystroemSvmModelFile.Kind];
 
     private static List<Classic.Trees.BoostingRound> BoostingRounds(JsonArray rounds, string path)
     {

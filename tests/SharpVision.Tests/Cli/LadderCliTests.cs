@@ -17,15 +17,13 @@ public class LadderCliTests
     {
         using var temp = new TempFolder();
         var dir = temp.Combine("ladder");
-        const double budget = 20;
-        var (code, output, err) = Run("ladder", "--data", SampleDir, "--budget", "20s", "--threads", "2", "--out", dir, "--json");
+        // Nine rungs, each writing a model and a report (about a second each on a busy machine), leave the CNN a few seconds of 30.
+        const double budget = 30;
+        var (code, output, err) = Run("ladder", "--data", SampleDir, "--budget", "30s", "--threads", "2", "--out", dir, "--json");
         Assert.True(code == 0, err);
         var doc = JsonNode.Parse(output)!;
         Assert.Equal(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "ladder.json")))!.ToJsonString(), doc.ToJsonString()); // --json prints ladder.json
 
-        // The budget: the whole ladder, loading included, stays within it (a little slack for the last prediction and writes).
-        Assert.Equal(budget, (double)doc["budget_s"]!);
-        Assert.InRange((double)doc["total_s"]!, 1, budget * 1.25);
 
         var rungs = doc["rungs"]!.AsArray();
         Assert.Equal(Ladder.RungNames, rungs.Select(r => (string)r!["name"]!));
@@ -56,6 +54,16 @@ public class LadderCliTests
                 Assert.Equal(epochs < 20 || (bool)metrics["metrics"]!["stopped_at_time_limit"]!, (bool)rung["cut_short"]!);
                 continue;
             }
+            if (name is "forest" or "boost-hog" or "rbf-svm-hog")
+            {
+                // One setting, not searched; the trees stop at the rung's share of the budget and say how far they got.
+                Assert.Empty(grid);
+                bool stopped = metrics["metrics"]!["stopped_at_time_limit"] is JsonNode s && (bool)s;
+                Assert.Equal(stopped, (bool)rung["cut_short"]!);
+                if (stopped) Assert.Contains(rung["notes"]!.AsArray(), n => ((string)n!).StartsWith("stopped at the budget: ", StringComparison.Ordinal));
+                Assert.True((double)rung["test_accuracy"]! > 0.3, $"{name}: {rung["test_accuracy"]}");
+                continue;
+            }
             Assert.NotEmpty(grid);
             // 10 classes: chance is 0.1. (The CNN's accuracy depends on how much of the budget a busy machine leaves it;
             // NetworkCliTests checks that it learns.)
@@ -76,7 +84,12 @@ public class LadderCliTests
         // Offline: the only address is the SVG namespace (a name, never fetched), as in ReportCliTests.
         Assert.All(Regex.Matches(html, "https?://[^\"]*").Select(m => m.Value), url => Assert.Equal("http://www.w3.org/2000/svg", url));
         foreach (var external in new[] { "<script", "<link", "@import", "url(" }) Assert.DoesNotContain(external, html, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("[6/6] CNN", err); // progress per rung on stderr
+        Assert.Contains($"[{Ladder.RungNames.Count}/{Ladder.RungNames.Count}] CNN", err); // progress per rung on stderr
+
+        // The budget, checked last so that a busy machine's overrun does not hide the checks above: the whole ladder, loading
+        // included, stays within it (a little slack for the last prediction and writes).
+        Assert.Equal(budget, (double)doc["budget_s"]!);
+        Assert.InRange((double)doc["total_s"]!, 1, budget * 1.25);
     }
 
     [Fact]

@@ -127,13 +127,15 @@ public static class GradientBoosting
     /// <param name="threads">Trees grown at once (at most K are useful).</param>
     /// <param name="onRound">Called after each round with its losses.</param>
     /// <param name="cancellationToken">Checked between rounds.</param>
+    /// <param name="timeLimit">No round is started after this long (the ladder's budget); the rounds done are kept. Null: no limit.</param>
     /// <exception cref="ArgumentException">Labels that do not match, a single class, invalid options, validation rows of another width, or early
     /// stopping without validation rows.</exception>
     public static BoostedTreesClassifier Fit(FeatureTable train, int[] labels, int classes, GradientBoostingOptions options,
         FeatureTable? validation = null,
         int[]? validationLabels = null, int seed = 0, int threads = 1, Action<BoostingRound>? onRound = null,
-            CancellationToken cancellationToken = default)
+            TimeSpan? timeLimit = null, CancellationToken cancellationToken = default)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -151,7 +153,7 @@ public static class GradientBoosting
             throw new ArgumentException("Early stopping needs a validation split.", nameof(options));
         threads = Math.Max(1, threads);
         var run = new BoostingRun(train, labels, classes, options, validation, validationLabels, seed, threads);
-        return run.Execute(onRound, cancellationToken);
+        return run.Execute(onRound, () => clock.Elapsed >= (timeLimit ?? TimeSpan.MaxValue), cancellationToken);
     }
 
     // The state of one fit: binned data, scores, gradients, builders.
@@ -194,7 +196,7 @@ public static class GradientBoosting
             }
         }
 
-        public BoostedTreesClassifier Execute(Action<BoostingRound>? onRound, CancellationToken cancellationToken)
+        public BoostedTreesClassifier Execute(Action<BoostingRound>? onRound, Func<bool> expired, CancellationToken cancellationToken)
         {
             var trees = new List<DecisionTree>();
             var history = new List<BoostingRound>();
@@ -220,6 +222,7 @@ public static class GradientBoosting
                     }
                     else if (++sinceBest >= patience) break;
                 }
+                if (expired()) break;
             }
             if (_options.EarlyStoppingRounds is not null && best > 0) trees.RemoveRange(best * _classes, trees.Count - best * _classes);
             return new BoostedTreesClassifier(trees, _classes, _train.Dimension, _initial, Importances(trees, _train.Dimension), history);

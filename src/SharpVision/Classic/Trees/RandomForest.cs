@@ -97,16 +97,20 @@ public static class RandomForest
     /// <param name="sampleWeights">Integer weight per row (a row of weight w counts as w copies; 0 leaves it out), or null for 1 each.
     /// Bootstrap counts multiply them, as scikit-learn's <c>sample_weight</c>; MinSamplesLeaf still counts rows.</param>
     /// <param name="cancellationToken">Checked before each tree.</param>
+    /// <param name="timeLimit">
+    /// No tree is started after this long (the ladder's budget): the forest keeps the trees 0..t−1 that were started, so it is the
+    /// forest a smaller <see cref="RandomForestOptions.Trees"/> would grow. Null: no limit.
+    /// </param>
     /// <exception cref="ArgumentException">Labels that do not match the rows or fall outside 0..K−1, fewer than two classes present, bad
     /// weights, or invalid options.</exception>
     public static ForestClassifier Fit(FeatureTable train, int[] labels, int classes, RandomForestOptions options, int seed = 0, int threads = 1,
-        Action<int>? onTreeDone = null, int[]? sampleWeights = null, CancellationToken cancellationToken = default)
+        Action<int>? onTreeDone = null, int[]? sampleWeights = null, TimeSpan? timeLimit = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return Grow(train, labels, classes, options.TreeOptions, options.Trees, options.Bootstrap, options.SampleFraction, options.OutOfBag, seed,
             threads,
-            onTreeDone, sampleWeights, cancellationToken);
+            onTreeDone, sampleWeights, timeLimit, cancellationToken);
     }
 
     /// <summary>Grows a single decision tree on every training row (no bootstrap).</summary>
@@ -125,14 +129,15 @@ public static class RandomForest
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return Grow(train, labels, classes, options, 1, false, 1.0, false, seed, 1, null, sampleWeights, cancellationToken);
+        return Grow(train, labels, classes, options, 1, false, 1.0, false, seed, 1, null, sampleWeights, null, cancellationToken);
     }
 
     private static ForestClassifier Grow(FeatureTable train, int[] labels, int classes, DecisionTreeOptions tree, int trees, bool bootstrap,
         double fraction,
-        bool outOfBag, int seed, int threads, Action<int>? onTreeDone, int[]? sampleWeights, CancellationToken cancellationToken)
+        bool outOfBag, int seed, int threads, Action<int>? onTreeDone, int[]? sampleWeights, TimeSpan? timeLimit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(train);
+        var clock = Stopwatch.StartNew();
         TreeChecks.Labels(labels, train.Count, classes);
         TreeChecks.Weights(sampleWeights, train.Count);
         threads = Math.Max(1, threads);
@@ -142,11 +147,11 @@ public static class RandomForest
         var grown = binned switch
         {
             BinnedTable<byte> b => GrowAll(b, labels, classes, tree, trees, bootstrap, draws, seed, threads, onTreeDone, sampleWeights,
-                cancellationToken),
+                Deadline(clock, timeLimit), cancellationToken),
             BinnedTable<ushort> b => GrowAll(b, labels, classes, tree, trees, bootstrap, draws, seed, threads, onTreeDone, sampleWeights,
-                cancellationToken),
+                Deadline(clock, timeLimit), cancellationToken),
             BinnedTable<int> b => GrowAll(b, labels, classes, tree, trees, bootstrap, draws, seed, threads, onTreeDone, sampleWeights,
-                cancellationToken),
+                Deadline(clock, timeLimit), cancellationToken),
             _ => throw new UnreachableException(),
         };
         var importances = Importances(grown, train.Dimension);
@@ -154,26 +159,39 @@ public static class RandomForest
         return new ForestClassifier(grown, classes, train.Dimension, importances, oob);
     }
 
+    private static Func<bool> Deadline(Stopwatch clock, TimeSpan? limit) => limit is { } l ? () => clock.Elapsed >= l : () => false;
+
+    // Workers take tree indices in increasing order and start none after the deadline, so the trees grown are exactly 0..t−1
+    // (each seeded by its index, whichever worker grows it): the same bits for any thread count.
     private static DecisionTree[] GrowAll<T>(BinnedTable<T> binned, int[] labels, int classes, DecisionTreeOptions options, int trees,
         bool bootstrap, int draws,
-        int seed, int threads, Action<int>? onTreeDone, int[]? sampleWeights, CancellationToken cancellationToken) where T : unmanaged,
-            IBinaryInteger<T>
+        int seed, int threads, Action<int>? onTreeDone, int[]? sampleWeights, Func<bool> expired, CancellationToken cancellationToken)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var result = new DecisionTree[trees];
         binned.PrepareRowMajor(threads);
-        int done = 0;
+        int done = 0, next = -1;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken };
-        Parallel.For(0, trees, parallel, () => new CartBuilder<T>(binned, labels, classes, options), (t, _, builder) =>
+        Parallel.For(0, Math.Min(threads, trees), parallel, _ =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var weights = bootstrap ? BootstrapCounts(binned.Count, draws, seed, t) : sampleWeights;
-            if (bootstrap && sampleWeights is not null)
-                for (int i = 0; i < weights!.Length; i++) weights[i] = checked(weights[i] * sampleWeights[i]);
-            result[t] = builder.Grow(weights, new Rng(seed, 2L * t + 1));
-            onTreeDone?.Invoke(Interlocked.Increment(ref done));
-            return builder;
-        }, _ => { });
-        return result;
+            var builder = new CartBuilder<T>(binned, labels, classes, options);
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int t;
+                lock (result)
+                {
+                    if (next + 1 >= trees || (next >= 0 && expired())) return;
+                    t = ++next;
+                }
+                var weights = bootstrap ? BootstrapCounts(binned.Count, draws, seed, t) : sampleWeights;
+                if (bootstrap && sampleWeights is not null)
+                    for (int i = 0; i < weights!.Length; i++) weights[i] = checked(weights[i] * sampleWeights[i]);
+                result[t] = builder.Grow(weights, new Rng(seed, 2L * t + 1));
+                onTreeDone?.Invoke(Interlocked.Increment(ref done));
+            }
+        });
+        return next + 1 < trees ? result[..(next + 1)] : result;
     }
 
     /// <summary>How often each of the n rows is drawn in tree <paramref name="tree"/>'s bootstrap sample of <paramref name="draws"/> rows.</summary>

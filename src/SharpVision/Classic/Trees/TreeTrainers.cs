@@ -94,10 +94,12 @@ public sealed class RandomForestTrainer : IClassifierTrainer
             $"{Options.TreeOptions.MaxFeatures.Resolve(table.Dimension)} tried per split, {context.ResolvedThreads} thread(s)"));
         var forest = RandomForest.Fit(table, train.Labels, train.ClassNames.Count, Options, Seed, context.ResolvedThreads,
             done => context.Report(new FitProgress(stage, done, Options.Trees, $"{done}/{Options.Trees} trees")),
-                cancellationToken: context.Cancellation);
+                cancellationToken: context.Cancellation, timeLimit: context.TimeLimit);
+        bool cut = forest.Trees.Count < Options.Trees;
         context.Report(new FitCompleted(train.Count, 0, new JsonObject
         {
             ["backend"] = TreeTraining.Backend(exact),
+            ["metrics"] = TreeTraining.TimeLimitMetrics(cut, $"{forest.Trees.Count} of {Options.Trees} trees grown"),
             ["oob_accuracy"] = forest.OutOfBagAccuracy is double oob ? Math.Round(oob, 6) : null,
             ["forest"] = new JsonObject
             {
@@ -173,11 +175,15 @@ public sealed class GradientBoostingTrainer : IClassifierTrainer
             $"rows × " +
             $"{table.Dimension:N0} features ({GradientHistograms.Path} split search, {context.ResolvedThreads} thread(s))"));
         var boosted = GradientBoosting.Fit(table, train.Labels, classes, Options, validationTable, validation?.Labels, Seed, context.ResolvedThreads,
-            round => context.Report(new FitProgress("boosting", round.Round, Options.Rounds, RoundText(round))), context.Cancellation);
+            round => context.Report(new FitProgress("boosting", round.Round, Options.Rounds, RoundText(round))), context.TimeLimit,
+            context.Cancellation);
+        bool cut = context.TimeLimit is not null && boosted.History.Count < Options.Rounds && (Options.EarlyStoppingRounds is null
+            || boosted.Rounds == boosted.History.Count);
         var history = new JsonArray(boosted.History.Select(r => (JsonNode)r.ToJson()).ToArray());
         context.Report(new FitCompleted(train.Count, validation?.Count ?? 0, new JsonObject
         {
             ["backend"] = $"trees-histogram-{GradientHistograms.Path}",
+            ["metrics"] = TreeTraining.TimeLimitMetrics(cut, $"{boosted.History.Count} of {Options.Rounds} rounds"),
             ["boosting"] = new JsonObject
             {
                 ["rounds_run"] = boosted.History.Count,
@@ -196,6 +202,13 @@ public sealed class GradientBoostingTrainer : IClassifierTrainer
 /// <summary>What the tree trainers share: data checks, image rows, descriptions.</summary>
 internal static class TreeTraining
 {
+    /// <summary>What the run's metrics.json records of a time limit (the ladder reads it): whether it cut the fit, and how far it got.</summary>
+    public static JsonObject TimeLimitMetrics(bool cut, string reached) => new()
+    {
+        ["stopped_at_time_limit"] = cut,
+        ["time_limit_note"] = cut ? reached : null,
+    };
+
     /// <summary>A classifier needs images of at least two classes.</summary>
     public static void CheckData(ImageDataset train)
     {
