@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using SharpVision.Data;
 using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Serialization;
@@ -50,10 +51,7 @@ public static class KernelSvmModelFile
         var p = model.Preparation;
         var metadata = ModelMetadata.Create(Kind, model.ClassNames, p);
         metadata["config"] = model.Options.ToJsonString();
-        metadata["kernel"] = new JsonObject
-        {
-            ["kind"] = KernelName(svm.Kernel.Kind), ["gamma"] = svm.Kernel.Gamma, ["degree"] = svm.Kernel.Degree, ["coef0"] = svm.Kernel.Coef0,
-        }.ToJsonString();
+        metadata["kernel"] = KernelJson(svm.Kernel);
         ModelMetadata.AddExtra(metadata, extra);
         int n = svm.SupportVectorCount, pairs = svm.Pairs;
         var entries = new List<TensorEntry> { new("support.images", TensorDType.U8, [n, p.Channels, p.Height, p.Width], model.SupportImages) };
@@ -77,13 +75,7 @@ public static class KernelSvmModelFile
     /// tensors.</exception>
     public static IImageClassifier Load(string path, SafeTensorsFile file)
     {
-        ArgumentNullException.ThrowIfNull(file);
-        var meta = file.Metadata;
-        var classNames = ModelMetadata.ClassNames(path, meta);
-        var preparation = ModelMetadata.Preparation(path, meta);
-        var options = JsonObject(path, ModelMetadata.Require(path, meta, "config"), "config");
-        var kernel = ReadKernel(path, ModelMetadata.Require(path, meta, "kernel"));
-        var standardizer = FeatureStandardizerFile.Load(path, file, preparation);
+        var (classNames, preparation, options, kernel, standardizer) = ReadHeader(path, file);
         var classEntry = ModelMetadata.RequireTensor(path, file, "support.classes", "the kernel SVM");
         if (classEntry.DType != TensorDType.I32 || classEntry.Shape.Length != 1 || classEntry.Shape[0] < 2 || classEntry.Shape[0] > classNames.Length)
             throw new DataFormatException(path, $"'support.classes' is {classEntry.DType} [{string.Join(", ", classEntry.Shape)}], expected I32 " +
@@ -143,6 +135,23 @@ public static class KernelSvmModelFile
         }
     }
 
+    /// <summary>The "kernel" metadata value: what predictions use.</summary>
+    internal static string KernelJson(KernelFunction kernel) => new JsonObject
+    {
+        ["kind"] = KernelName(kernel.Kind), ["gamma"] = kernel.Gamma, ["degree"] = kernel.Degree, ["coef0"] = kernel.Coef0,
+    }.ToJsonString();
+
+    /// <summary>What every kernel model file holds besides its tensors: classes, preparation, options, kernel, feature standardizer.</summary>
+    internal static (string[] ClassNames, ImagePreparation Preparation, JsonObject Options, KernelFunction Kernel, FeatureStandardizer? Standardizer)
+        ReadHeader(string path, SafeTensorsFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var meta = file.Metadata;
+        var preparation = ModelMetadata.Preparation(path, meta);
+        return (ModelMetadata.ClassNames(path, meta), preparation, JsonObject(path, ModelMetadata.Require(path, meta, "config"), "config"),
+            ReadKernel(path, ModelMetadata.Require(path, meta, "kernel")), FeatureStandardizerFile.Load(path, file, preparation));
+    }
+
     private static TensorEntry Doubles(string name, double[] values, params long[] shape) =>
         new(name, TensorDType.F64, shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
@@ -157,7 +166,7 @@ public static class KernelSvmModelFile
         return values;
     }
 
-    internal static KernelFunction ReadKernel(string path, string text)
+    private static KernelFunction ReadKernel(string path, string text)
     {
         var o = JsonObject(path, text, "kernel");
         try
@@ -175,7 +184,7 @@ public static class KernelSvmModelFile
         }
     }
 
-    internal static JsonObject JsonObject(string path, string text, string key)
+    private static JsonObject JsonObject(string path, string text, string key)
     {
         try
         {

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Serialization;
@@ -24,11 +23,7 @@ public static class NystroemSvmModelFile
         var map = model.Map;
         var metadata = ModelMetadata.Create(Kind, model.ClassNames, model.Preparation);
         metadata["config"] = model.Options.ToJsonString();
-        metadata["kernel"] = new JsonObject
-        {
-            ["kind"] = KernelSvmModelFile.KernelName(map.Kernel.Kind), ["gamma"] = map.Kernel.Gamma, ["degree"] = map.Kernel.Degree,
-            ["coef0"] = map.Kernel.Coef0,
-        }.ToJsonString();
+        metadata["kernel"] = KernelSvmModelFile.KernelJson(map.Kernel);
         ModelMetadata.AddExtra(metadata, extra);
         int m = map.Components, k = model.ClassNames.Count;
         var entries = new List<TensorEntry>
@@ -47,13 +42,7 @@ public static class NystroemSvmModelFile
     /// unknown tensors.</exception>
     public static IImageClassifier Load(string path, SafeTensorsFile file)
     {
-        ArgumentNullException.ThrowIfNull(file);
-        var meta = file.Metadata;
-        var classNames = ModelMetadata.ClassNames(path, meta);
-        var preparation = ModelMetadata.Preparation(path, meta);
-        var options = KernelSvmModelFile.JsonObject(path, ModelMetadata.Require(path, meta, "config"), "config");
-        var kernel = KernelSvmModelFile.ReadKernel(path, ModelMetadata.Require(path, meta, "kernel"));
-        var standardizer = FeatureStandardizerFile.Load(path, file, preparation);
+        var (classNames, preparation, options, kernel, standardizer) = KernelSvmModelFile.ReadHeader(path, file);
         long dimension = standardizer?.Length ?? (long)preparation.Channels * preparation.Height * preparation.Width;
         var landmarks = ModelMetadata.RequireTensor(path, file, "nystroem.landmarks", "the Nyström SVM");
         if (landmarks.DType != TensorDType.F32 || landmarks.Shape.Length != 2 || landmarks.Shape[1] != dimension
