@@ -138,7 +138,7 @@ public class ServiceEndpointTests(SharedService shared) : IClassFixture<SharedSe
         foreach (var path in new[] { "/predict", "/v1/models/{name}/predict", "/v1/models", "/healthz", "/readyz", "/metrics" })
             Assert.True(paths.ContainsKey(path), $"missing {path}");
         var body = paths["/v1/models/{name}/predict"]!["post"]!["requestBody"]!["content"]!.AsObject();
-        Assert.Equal(["image/png", "image/jpeg", "application/octet-stream", "multipart/form-data"], body.Select(p => p.Key));
+        Assert.Equal(["image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "application/octet-stream", "multipart/form-data"], body.Select(p => p.Key));
         Assert.NotNull(paths["/predict"]!["post"]!["responses"]!["503"]);
     }
 
@@ -191,10 +191,10 @@ public class ServiceErrorTests(SharedService shared) : IClassFixture<SharedServi
     [Fact]
     public async Task NotAnImage_Is415_NamingTheFileAndItsFirstBytes()
     {
-        var (status, error) = await Post("/predict", TestService.Raw("GIF89a..."u8.ToArray(), name: "cat.gif"));
+        var (status, error) = await Post("/predict", TestService.Raw("II*\0..."u8.ToArray(), name: "cat.tif"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
         Assert.Equal("not_an_image", (string?)error["code"]);
-        Assert.Equal("cat.gif: not a PNG or JPEG file (starts with 0x47 0x49 0x46 0x38)", (string?)error["error"]);
+        Assert.Equal("cat.tif: not a PNG, JPEG, GIF, BMP or WebP file (starts with 0x49 0x49 0x2A 0x00)", (string?)error["error"]);
     }
 
     [Fact]
