@@ -27,11 +27,12 @@ internal static class GifDecoder
     public static bool HasSignature(ReadOnlySpan<byte> data) =>
         data.Length >= 6 && (data[..6].SequenceEqual("GIF87a"u8) || data[..6].SequenceEqual("GIF89a"u8));
 
-    /// <summary>The logical screen's size (the frame is not looked at).</summary>
+    /// <summary>The decoded size: the logical screen, enlarged to the first frame's extent (no LZW data is decoded).</summary>
     public static ImageInfo ReadInfo(ReadOnlySpan<byte> data, string path)
     {
         Screen screen = ReadScreen(data, path);
-        return new ImageInfo("gif", screen.Width, screen.Height, 3);
+        Frame frame = FindFirstFrame(data, screen, path);
+        return new ImageInfo("gif", Math.Max(screen.Width, frame.Left + frame.Width), Math.Max(screen.Height, frame.Top + frame.Height), 3);
     }
 
     /// <summary>Decodes the first frame. Shape: (H, W, 3).</summary>

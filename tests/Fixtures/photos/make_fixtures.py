@@ -190,6 +190,12 @@ def gif_fixtures():
     im.save(buffer, "GIF", interlace=False)
     path = write_file("gif_named.jpg", buffer.getvalue())
     write_raw("gif_named.raw", pil_rgb(path))
+    # A first frame reaching past a 10x8 logical screen: the image grows to hold it (own generator: the cases above
+    # keep their bytes).
+    local = np.random.default_rng(7)
+    frame = gif_frame(local.integers(0, 16, size=(9, 12)), 5, 4)
+    path = write_gif("gif_frame_past_screen.gif", (10, 8), local.integers(0, 256, size=(16, 3)), [frame])
+    write_raw("gif_frame_past_screen.raw", pil_rgb(path))
 
 
 # ---------------------------------------------------------------- BMP

@@ -37,7 +37,7 @@ public class PhotoFormatTests(ITestOutputHelper output)
     public static TheoryData<string> GifFixtures => new()
     {
         "gif_global.gif", "gif_interlaced.gif", "gif_local_transparent.gif", "gif_offset.gif", "gif_interlaced_local.gif",
-        "gif_table_clears.gif", "gif_table_full.gif", "gif_87a.gif", "gif_named.jpg",
+        "gif_table_clears.gif", "gif_table_full.gif", "gif_87a.gif", "gif_named.jpg", "gif_frame_past_screen.gif",
     };
 
     public static TheoryData<string> BmpFixtures => new()
