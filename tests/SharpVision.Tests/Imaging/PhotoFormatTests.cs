@@ -21,18 +21,11 @@ public class PhotoFormatTests(ITestOutputHelper output)
     /// <summary>The managed JPEG decoder's bound against PIL (see JpegDecoderTests).</summary>
     private const int ManagedJpegMaxAbsError = 3;
 
-    private static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "photos", name);
+    private static string PathOf(string name) => ImagingFixtures.PathOf(name, "photos");
 
-    private static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+    private static byte[] Bytes(string name) => ImagingFixtures.Bytes(name, "photos");
 
-    private static Image Raw(string name)
-    {
-        byte[] bytes = Bytes(name);
-        int width = BinaryPrimitives.ReadInt32LittleEndian(bytes);
-        int height = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
-        int channels = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
-        return new Image(width, height, channels, bytes[12..]);
-    }
+    private static Image Raw(string name) => ImagingFixtures.Raw(name, "photos");
 
     public static TheoryData<string> GifFixtures => new()
     {
