@@ -103,7 +103,7 @@ public sealed record RunReportOptions
     /// </summary>
     public EmbeddingMapRenderer? EmbeddingMap { get; init; }
 
-    public int EmbeddingSampleSize { get; init; } = 1000;
+    public int EmbeddingSampleSize { get; init; } = 1024; // two of the 512-image slices a backbone's prediction cache stores
 }
 
 /// <summary>
