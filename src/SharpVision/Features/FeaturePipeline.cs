@@ -196,6 +196,9 @@ public sealed class FeaturePipeline
         return features;
     }
 
+    /// <summary>True when some extractor is a pretrained network (registered from outside this namespace, e.g. resnet18).</summary>
+    public bool UsesPretrainedNetwork => Extractors.Any(e => !BuiltIn.Contains(e.Name));
+
     /// <summary>True when some extractor works on batches (a network): callers extract many images at once through a dataset.</summary>
     public bool HasBatchExtractor => Extractors.Any(e => e is IBatchFeatureExtractor);
 

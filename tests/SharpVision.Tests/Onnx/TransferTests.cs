@@ -6,6 +6,7 @@ using SharpVision.Imaging;
 using SharpVision.IO;
 using SharpVision.Models;
 using SharpVision.Onnx;
+using SharpVision.Reports;
 using SharpVision.Runs;
 using SharpVision.Tests.Support;
 using static SharpVision.Tests.Support.CliRunner;
@@ -129,6 +130,21 @@ public class TransferTests
             var loaded = ModelFile.Load(path);
             Assert.Equal(model.Predict(test, 2).Probabilities, loaded.Predict(test, 2).Probabilities);
             Assert.Contains("resnet18:resize=256,crop=224,weights=", loaded.Describe().ToJsonString());
+
+            // The report of a transfer run: mistakes, the map of the backbone's features and their nearest neighbours.
+            int mapped = 0;
+            var html = RunReport.Build(new RunReportInput { Title = head.ToString(), Model = model, Test = test }, new RunReportOptions
+            {
+                EmbeddingMap = input =>
+                {
+                    mapped = input.Dimension;
+                    return "<svg></svg>";
+                },
+            });
+            Assert.Equal(512, mapped);
+            Assert.Contains("id=\"mistakes\"", html);
+            Assert.Contains("Nearest neighbours in feature space", html);
+            Assert.Equal(2 * 9, System.Text.RegularExpressions.Regex.Count(html, "alt=\"neighbour \\d+: test image")); // 2 queries × 9 others
         }
         Assert.Contains(progress, p => p.Stage == "features resnet18" && p.Done == p.Total);
     }
