@@ -76,7 +76,8 @@ public sealed record FitContext
     /// Forwards feature extraction's progress (<see cref="FeatureProgress"/>) as <see cref="FitProgress"/> events until
     /// disposed: trainers on features wrap their extraction in it, so a slow extractor (a pretrained network) shows progress.
     /// </summary>
-    public IDisposable ReportFeatureProgress() => FeatureProgress.Listen((stage, done, total) => Report(new FitProgress(stage, done, total, $"{done}/{total} images")));
+    public IDisposable ReportFeatureProgress() =>
+        FeatureProgress.Listen((stage, done, total) => Report(new FitProgress(stage, done, total, $"{done}/{total} images")));
 }
 
 /// <summary>Something a trainer tells its caller while fitting; families add their own kinds (epochs, solver choices).</summary>

@@ -33,11 +33,21 @@ internal sealed class ModelFlags
                 "images only " +
             "(on each fold's training part in cv) and stored in the model; extraction is cached on disk; resnet18 is the ImageNet ResNet-18's " +
             "512 features (a frozen pretrained network)");
-        Pretrained = new("--pretrained") { Description = "resnet18: start from the ImageNet weights (required: the backbone is not trained from scratch)" };
-        Head = new("--head") { Description = "resnet18 --pretrained: the classifier on the backbone's features: softmax, svm (exact linear SVM, C chosen " +
-            "on validation) or knn", DefaultValueFactory = _ => "softmax" };
-        Backbone = new("--backbone") { Description = "Folder holding the pretrained backbone's files (the NuGet package's DnnImageModels/); the same as " +
-            "$SHARPVISION_BACKBONES. Default: $SHARPVISION_BACKBONES, then DnnImageModels/ next to the program, then the NuGet cache" };
+        Pretrained = new("--pretrained")
+        {
+            Description = "resnet18: start from the ImageNet weights (required: the backbone is not trained from scratch)",
+        };
+        Head = new("--head")
+        {
+            Description = "resnet18 --pretrained: the classifier on the backbone's features: softmax, svm (exact linear SVM, C chosen " +
+                "on validation) or knn",
+            DefaultValueFactory = _ => "softmax",
+        };
+        Backbone = new("--backbone")
+        {
+            Description = "Folder holding the pretrained backbone's files (the NuGet package's DnnImageModels/); the same as " +
+                "$SHARPVISION_BACKBONES. Default: $SHARPVISION_BACKBONES, then DnnImageModels/ next to the program, then the NuGet cache",
+        };
     }
 
     /// <summary>The model kinds the command line trains.</summary>
@@ -158,8 +168,8 @@ internal sealed class ModelFlags
     private (string Head, FeaturePipeline Pipeline, string RecipeKind) PretrainedHead(ParseResult parse, string kind, FeaturePipeline? given)
     {
         if (!parse.GetValue(Pretrained))
-            throw new UsageException($"--model {kind} is only offered pretrained: add --pretrained (the ImageNet weights; training a ResNet-18 from scratch " +
-                "on a CPU is not what this tool is for, use resnet8 or resnet20).");
+            throw new UsageException($"--model {kind} is only offered pretrained: add --pretrained (the ImageNet weights; " +
+                "training a ResNet-18 from scratch on a CPU is not what this tool is for, use resnet8 or resnet20).");
         if (given is not null)
             throw new UsageException($"--features cannot be combined with --model {kind}, which is the {kind} features under --head; " +
                 $"use --model MODEL --features {kind} to put another model on them.");
@@ -174,7 +184,8 @@ internal sealed class ModelFlags
     {
         if (parse.GetValue(Pretrained)) throw new UsageException($"--pretrained is for {string.Join(", ", Recipes.Pretrained)}, not --model {kind}.");
         if (parse.GetResult(Head) is { Implicit: false })
-            throw new UsageException($"--head chooses the classifier on a pretrained backbone (--model resnet18 --pretrained), not for --model {kind}.");
+            throw new UsageException("--head chooses the classifier on a pretrained backbone (--model resnet18 --pretrained), " +
+                $"not for --model {kind}.");
     }
 
     // --backbone DIR is the environment variable the backbone lookup reads, for this process.

@@ -38,7 +38,8 @@ public sealed class FeaturePipeline
     /// <summary>Adds an extractor defined outside this namespace under <paramref name="name"/> (lower case).</summary>
     internal static void Register(string name, Func<SpecOptions, IFeatureExtractor> create)
     {
-        if (BuiltIn.Contains(name) || !Registered.TryAdd(name, create)) throw new InvalidOperationException($"Feature extractor '{name}' is defined twice.");
+        if (BuiltIn.Contains(name) || !Registered.TryAdd(name, create))
+            throw new InvalidOperationException($"Feature extractor '{name}' is defined twice.");
     }
 
     /// <summary>A pipeline over <paramref name="extractors"/>, in order.</summary>

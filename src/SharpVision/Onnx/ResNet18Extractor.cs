@@ -63,7 +63,8 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
     /// <param name="resize">Shorter side before the 224 crop, 224..1024.</param>
     /// <param name="weights">The hash the files must have, or null for any.</param>
     /// <exception cref="BackboneNotFoundException">The files are not found.</exception>
-    /// <exception cref="ArgumentException">The files' hash is not <paramref name="weights"/>, or <paramref name="resize"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The files' hash is not <paramref name="weights"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="resize"/> is out of range.</exception>
     /// <exception cref="IO.DataFormatException">A file is not a readable ONNX network.</exception>
     public static ResNet18Extractor Create(int resize = 256, string? weights = null)
     {
@@ -106,8 +107,10 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
     {
         Length(channels, height, width);
         int size = channels * height * width;
-        if (images.Length != (long)count * size) throw new ArgumentException($"{count} images of {channels}×{height}×{width} are {(long)count * size} bytes, got {images.Length}.");
-        if (destination.Length != (long)count * Dimension) throw new ArgumentException($"The destination must hold {count}×{Dimension} features, got {destination.Length}.");
+        if (images.Length != (long)count * size)
+            throw new ArgumentException($"{count} images of {channels}×{height}×{width} are {(long)count * size} bytes, got {images.Length}.");
+        if (destination.Length != (long)count * Dimension)
+            throw new ArgumentException($"The destination must hold {count}×{Dimension} features, got {destination.Length}.");
         // Images seen before in this process (the test split predicted, then again for the report) are not recomputed.
         var keys = new string[count];
         var missing = new List<int>();
@@ -132,7 +135,8 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
                     Prepare(images.Slice(missing[start + i] * size, size), channels, height, width, input.AsSpan(i * Pixels, Pixels));
                 var x = new Tensor(new Shape(n, 3, CropSize, CropSize), n * Pixels == input.Length ? input : input[..(n * Pixels)]);
                 var y = networks.Network.Forward(networks.Preprocess.Forward(x));
-                if (y.Size != n * Dimension) throw new InvalidOperationException($"The backbone gave {y.Shape} for {n} images; expected {n}×{Dimension}.");
+                if (y.Size != n * Dimension)
+                    throw new InvalidOperationException($"The backbone gave {y.Shape} for {n} images; expected {n}×{Dimension}.");
                 for (int i = 0; i < n; i++)
                 {
                     var row = y.Data.AsSpan(i * Dimension, Dimension);
@@ -151,7 +155,8 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
 
     // What makes an image's features: its prepared size, its shape and every byte.
     private string MemoKey(ReadOnlySpan<byte> image, int channels, int height, int width) =>
-        string.Create(CultureInfo.InvariantCulture, $"{ResizeTo}:{channels}x{height}x{width}:") + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image));
+        string.Create(CultureInfo.InvariantCulture, $"{ResizeTo}:{channels}x{height}x{width}:") +
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image));
 
     /// <summary>
     /// ImageNet's evaluation preparation of one planar image into 3×224×224 floats 0..255 (RGB, planar): gray copied
@@ -164,7 +169,8 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
         var rgb = ImageOps.ToRgb(ImagePreparation.FromPlanar(image, channels, height, width));
         var (w, h) = width <= height ? (ResizeTo, (int)((long)ResizeTo * height / width)) : ((int)((long)ResizeTo * width / height), ResizeTo);
         var resized = ImageOps.Resize(rgb, w, h);
-        int top = (int)Math.Round((h - CropSize) / 2.0, MidpointRounding.ToEven), left = (int)Math.Round((w - CropSize) / 2.0, MidpointRounding.ToEven);
+        int top = (int)Math.Round((h - CropSize) / 2.0, MidpointRounding.ToEven);
+        int left = (int)Math.Round((w - CropSize) / 2.0, MidpointRounding.ToEven);
         var pixels = resized.Pixels;
         const int Plane = CropSize * CropSize;
         for (int y = 0; y < CropSize; y++)

@@ -48,13 +48,15 @@ internal static class FeatureNeighbors
                 int label = test.Labels[index];
                 tiles.Add(new ImageTile(ReportImages.FromPlanes(test.Image(index), test.Channels, test.Height, test.Width),
                     [$"#{rank + 1} {test.ClassNames[label]}", "d = " + distances[index].ToString("N1", CultureInfo.InvariantCulture)],
-                    string.Create(CultureInfo.InvariantCulture, $"neighbour {rank + 1}: test image {index}, {test.ClassNames[label]}, distance {distances[index]:G6}"),
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"neighbour {rank + 1}: test image {index}, {test.ClassNames[label]}, distance {distances[index]:G6}"),
                     label == truth ? TileMark.Right : TileMark.Wrong));
             }
             return ($"{test.ClassNames[truth]} → predicted {test.ClassNames[predictions.Label(query)]}", (IReadOnlyList<ImageTile>)tiles);
         }).ToList();
         return HtmlReport.Figure(RunReport.Figures.FeatureNeighbors, ImageGrid.RenderRows(lines),
-            $"The first test image of each class and the {k} test images nearest to it among the first {n.ToString("N0", CultureInfo.InvariantCulture)} " +
+            $"The first test image of each class and the {k} test images nearest to it among the first " +
+            $"{n.ToString("N0", CultureInfo.InvariantCulture)} " +
             $"(L2 distance between the standardized {features.Pipeline.CanonicalConfig} features, nearest first); green: same class as the query, " +
             "red: another class.");
     }

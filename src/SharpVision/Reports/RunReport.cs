@@ -127,6 +127,7 @@ public static class RunReport
         public const string ConfusedPairs = "confused-pairs";
         public const string Misclassified = "misclassified";
         public const string NearestNeighbors = "nearest-neighbors";
+        /// <summary>Nearest test images in a pretrained network's feature space.</summary>
         public const string FeatureNeighbors = "feature-neighbors";
         public const string Templates = "templates";
         public const string Filters = "first-layer-filters";
@@ -189,7 +190,8 @@ public static class RunReport
                     $"Test images placed by {EmbeddingSource(model)} (t-SNE), colored by true class."));
             if (PretrainedFeatures(model) is { } pretrained)
                 page.AddSection("feature-neighbors", "Nearest neighbours in feature space",
-                    FeatureNeighbors.Section(pretrained, test, predictions, options.EmbeddingSampleSize, options.RetrievalQueries, options.RetrievalNeighbors));
+                    FeatureNeighbors.Section(pretrained, test, predictions, options.EmbeddingSampleSize, options.RetrievalQueries,
+                        options.RetrievalNeighbors));
         }
         return page.ToHtml();
     }

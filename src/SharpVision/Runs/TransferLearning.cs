@@ -35,7 +35,8 @@ public static class TransferLearning
     /// <summary>The feature spec of the backbone <paramref name="backbone"/> (only "resnet18" today).</summary>
     /// <exception cref="ArgumentException">An unknown backbone.</exception>
     public static string FeatureSpec(string backbone = "resnet18") =>
-        Recipes.Pretrained.Contains(backbone) ? backbone : throw new ArgumentException($"Unknown pretrained backbone '{backbone}' (known: {string.Join(", ", Recipes.Pretrained)}).");
+        Recipes.Pretrained.Contains(backbone) ? backbone
+            : throw new ArgumentException($"Unknown pretrained backbone '{backbone}' (known: {string.Join(", ", Recipes.Pretrained)}).");
 
     /// <summary>The head named <paramref name="name"/> (see <see cref="HeadNames"/>).</summary>
     /// <exception cref="ArgumentException">Another name.</exception>
@@ -43,13 +44,14 @@ public static class TransferLearning
     {
         ArgumentNullException.ThrowIfNull(name);
         int index = HeadNames.ToList().IndexOf(name.ToLowerInvariant());
-        return index >= 0 ? (TransferHead)index : throw new ArgumentException($"The head must be one of {string.Join(", ", HeadNames)}, got '{name}'.");
+        return index >= 0 ? (TransferHead)index
+            : throw new ArgumentException($"The head must be one of {string.Join(", ", HeadNames)}, got '{name}'.");
     }
 
     /// <summary>A trainer of <paramref name="head"/> on the frozen backbone's features, with the default recipe.</summary>
     /// <param name="head">The classifier on the features.</param>
     /// <param name="seed">Seed of the head's initialization, shuffling and validation split.</param>
-    /// <exception cref="FileNotFoundException">The backbone's weights are not found (a BackboneNotFoundException listing where it looked).</exception>
+    /// <exception cref="FileNotFoundException">The backbone's weights are not found (a BackboneNotFoundException: where it looked).</exception>
     public static IClassifierTrainer Trainer(TransferHead head = TransferHead.Softmax, int seed = 0)
     {
         var features = FeaturePipeline.Parse(FeatureSpec());

@@ -52,8 +52,8 @@ public static class Recipes
         // The softmax head on a pretrained backbone's 512 standardized features: often trained on a few images per
         // class, so small batches and more epochs give it enough steps; stronger L2 because the features are many
         // for so few images. See docs/transfer.md.
-        "resnet18" => new TrainingOptions(Epochs: 30, BatchSize: 32, Seed: seed, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9, Schedule: "cosine",
-            Regularization: 1e-3),
+        "resnet18" => new TrainingOptions(Epochs: 30, BatchSize: 32, Seed: seed, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9,
+            Schedule: "cosine", Regularization: 1e-3),
         _ => throw new ArgumentException($"No recipe for '{kind}' (known: {string.Join(", ", Kinds)}).", nameof(kind)),
     };
 

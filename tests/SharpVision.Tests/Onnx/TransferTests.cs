@@ -119,7 +119,8 @@ public class TransferTests
         var progress = new List<FitProgress>();
         foreach (var head in Enum.GetValues<TransferHead>())
         {
-            var model = TransferLearning.Trainer(head).Fit(train, context: new FitContext { Threads = 2, Events = e => { if (e is FitProgress p) progress.Add(p); } });
+            var context = new FitContext { Threads = 2, Events = e => { if (e is FitProgress p) progress.Add(p); } };
+            var model = TransferLearning.Trainer(head).Fit(train, context: context);
             double accuracy = model.Score(test, 2);
             Assert.True(accuracy >= 0.9, $"{head}: trouser vs bag from 8 images each, accuracy {accuracy}");
 
