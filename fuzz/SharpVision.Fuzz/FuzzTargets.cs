@@ -28,7 +28,7 @@ public sealed record FuzzTarget(string Name, string Description, Action<byte[]> 
 
 /// <summary>
 /// Every reader SharpVision points at bytes it did not write: model files, checkpoints, images (PNG; JPEG through the
-/// managed decoder and libturbojpeg), datasets (IDX raw and gzip, CIFAR), and a run folder's JSON.
+/// managed decoder and libturbojpeg; GIF, BMP, WebP), datasets (IDX raw and gzip, CIFAR), and a run folder's JSON.
 /// </summary>
 /// <remarks>
 /// To add a reader (the ONNX importer, when it lands): add a <see cref="FuzzTarget"/> to <see cref="All"/> whose Run
@@ -65,9 +65,9 @@ public static class FuzzTargets
     public static FuzzTarget Find(string name) => All.FirstOrDefault(t => t.Name == name)
         ?? throw new ArgumentException($"Unknown fuzz target '{name}' (known: {string.Join(", ", All.Select(t => t.Name))}).", nameof(name));
 
-    private static IReadOnlyList<byte[]> Fixtures(string fixturesDir, string pattern)
+    private static IReadOnlyList<byte[]> Fixtures(string fixturesDir, string pattern, string area = "imaging")
     {
-        var dir = Path.Combine(fixturesDir, "imaging");
+        var dir = Path.Combine(fixturesDir, area);
         var files = Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToList() : [];
         if (files.Count == 0 && pattern == "*.png") files.Add(PngEncoder.Encode(new Image(4, 3, 1, new byte[12])));
         if (files.Count == 0) throw new DirectoryNotFoundException($"{dir}: no {pattern} fixtures to seed from.");
@@ -297,6 +297,13 @@ public static class FuzzTargets
             dir => Fixtures(dir, "*.jpg")),
         new("jpeg-turbo", "ImageDecoder.Decode on JPEG bytes, libturbojpeg", input => ImageDecoder.Decode(input, "fuzz.jpg", MaxPixels, JpegDecoderChoice.TurboJpeg),
             dir => Fixtures(dir, "*.jpg"), TurboJpeg.IsAvailable ? null : "libturbojpeg.so.0 is not installed (Debian: libturbojpeg0)"),
+        new("gif", "ImageDecoder.Decode on GIF bytes (managed LZW, first frame)", input => ImageDecoder.Decode(input, "fuzz.gif", MaxPixels),
+            dir => Fixtures(dir, "*.gif", "photos")),
+        new("bmp", "ImageDecoder.Decode on BMP bytes", input => ImageDecoder.Decode(input, "fuzz.bmp", MaxPixels), dir => Fixtures(dir, "*.bmp", "photos")),
+        new("webp", "ImageDecoder.Decode on WebP bytes, libwebp", input => ImageDecoder.Decode(input, "fuzz.webp", MaxPixels),
+            dir => Fixtures(dir, "*.webp", "photos"), ImageDecoder.WebPAvailable ? null : "libwebp.so.7 is not installed (Debian: libwebp7)"),
+        new("jpeg-exif", "ImageDecoder.Decode on JPEGs with EXIF orientation, managed decoder",
+            input => ImageDecoder.Decode(input, "fuzz.jpg", MaxPixels, JpegDecoderChoice.Managed), dir => Fixtures(dir, "exif_*.jpg", "photos")),
         new("idx-raw", "IdxReader.ReadImages and ReadLabels on an uncompressed file", Idx, _ => IdxSeeds(gzip: false)),
         new("idx-gzip", "IdxReader.ReadImages and ReadLabels on a gzip file", Idx, _ => IdxSeeds(gzip: true)),
         new("cifar", "CifarReader.ReadBatch (CIFAR-10 and -100 layouts, 2 records) and ReadNames", Cifar, _ => CifarSeeds()),

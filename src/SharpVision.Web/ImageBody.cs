@@ -30,7 +30,8 @@ internal sealed class ImageBody
         operation.RequestBody = new OpenApiRequestBody
         {
             Required = true,
-            Description = "A PNG or JPEG image (raw body, named by the X-File-Name header) or multipart/form-data files",
+            Description = "A PNG, JPEG, GIF, BMP or WebP image, read by its content (raw body, named by the X-File-Name header) " +
+                "or multipart/form-data files",
             Content = content,
         };
         return Task.CompletedTask;

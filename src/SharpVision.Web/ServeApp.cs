@@ -195,7 +195,8 @@ public static class ServeApp
         app.MapPost("/predict", (HttpContext context, int? top) => PredictAsync(context, service, service.DefaultModel, top))
             .WithName("PredictDefault").WithTags("predict")
             .WithSummary("Classify images with the first model")
-            .WithDescription("The image as the raw body (image/png, image/jpeg, application/octet-stream; its name in X-File-Name) " +
+            .WithDescription("The image as the raw body (image/png, image/jpeg, image/gif, image/bmp, image/webp, " +
+                             "application/octet-stream; its name in X-File-Name) " +
                              "or as multipart/form-data files. top: classes per image (default 3).")
             .WithMetadata(ImageBody.Instance).Produces<PredictResponse>().ProducesErrors();
         app.MapPost("/v1/models/{name}/predict", (HttpContext context, string name, int? top) => PredictAsync(context, service, name, top))

@@ -23,13 +23,15 @@ public sealed class RequestRejectedException(int status, string code, string mes
 internal readonly record struct UploadedFile(string Name, ReadOnlyMemory<byte> Data);
 
 /// <summary>
-/// Reads a prediction request's images: the raw body (image/png, image/jpeg, application/octet-stream) or the files
+/// Reads a prediction request's images: the raw body (image/png, image/jpeg, image/gif, image/bmp, image/webp,
+/// application/octet-stream; the format is read from the bytes) or the files
 /// of a multipart/form-data body, never more than the body limit, and turns each into the bytes a model takes.
 /// </summary>
 internal static class Uploads
 {
     /// <summary>Content types accepted as a raw image body.</summary>
-    public static readonly string[] RawTypes = ["image/png", "image/jpeg", "application/octet-stream"];
+    public static readonly string[] RawTypes =
+        ["image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "application/octet-stream"];
 
     /// <summary>Images with more pixels than this are decoded one at a time (a decoded 64-megapixel RGB image is 192 MB).</summary>
     private const long LargeImagePixels = 4_000_000;
@@ -136,7 +138,7 @@ internal static class Uploads
 
     /// <summary>
     /// Decodes one upload and converts it to the model's C×H×W bytes, into <paramref name="destination"/>. The header
-    /// is read first: a file that is not PNG or JPEG is 415, one whose header claims more pixels than the decoder's
+    /// is read first: a file that is not PNG, JPEG, GIF, BMP or WebP is 415, one whose header claims more pixels than the decoder's
     /// limit is 413 without decoding anything, and a broken file is 400; each message names the file.
     /// </summary>
     public static async Task PrepareAsync(UploadedFile file, ImagePreparation preparation, Memory<byte> destination, CancellationToken cancellation)
@@ -144,10 +146,8 @@ internal static class Uploads
         var data = file.Data;
         if (data.IsEmpty) throw new RequestRejectedException(StatusCodes.Status400BadRequest, "empty_image", $"{file.Name}: the file is empty");
         if (ImageDecoder.DetectFormat(data.Span) is null)
-        {
-            var head = string.Join(" ", data.Span[..Math.Min(4, data.Length)].ToArray().Select(b => $"0x{b:X2}"));
-            throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType, "not_an_image", $"{file.Name}: not a PNG or JPEG file (starts with {head})");
-        }
+            throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType, "not_an_image",
+                $"{file.Name}: {ImageDecoder.UnknownFormatReason(data.Span)}");
         try
         {
             var info = ImageDecoder.ReadInfo(data.Span, file.Name);

@@ -18,7 +18,8 @@ internal static class PredictCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var images = new Argument<string[]>("images")
         {
-            Description = "PNG or JPEG files (any size, gray or color), or folders: every .png, .jpg and .jpeg file in them and their subfolders " +
+            Description = "PNG, JPEG, GIF (first frame), BMP or WebP files (any size, gray or color; read by content, not by name), " +
+                "or folders: every .png, .jpg, .jpeg, .jpe, .gif, .bmp, .dib and .webp file in them and their subfolders " +
                 "(sorted by path; hidden files and other files are passed over, with a note)",
             Arity = ArgumentArity.OneOrMore,
         };

@@ -12,7 +12,8 @@ internal static class ServeCommand
 
         Endpoints:
           POST /predict                    classify with the first model: the image as the raw body (image/png, image/jpeg,
-                                           application/octet-stream; name it with X-File-Name) or multipart/form-data files
+                                           image/gif, image/bmp, image/webp, application/octet-stream; name it with
+                                           X-File-Name) or multipart/form-data files
           POST /v1/models/NAME/predict     the same with a named model; ?top=K classes per image (default 3)
           GET  /v1/models                  each model's card: kind, classes, input, parameters, test accuracy, SHA-256, backend
           GET  /healthz  /readyz  /metrics /openapi/v1.json

@@ -24,7 +24,7 @@ public sealed record ImageFolderResult(DatasetSplits Splits, IReadOnlyList<(stri
 /// <summary>
 /// Loads <c>ROOT/train/&lt;class&gt;/*</c> + <c>ROOT/test/&lt;class&gt;/*</c>, or <c>ROOT/&lt;class&gt;/*</c> with a seeded
 /// stratified test split. Classes are the subfolder names in ordinal order; hidden files (".*") are ignored; every other
-/// file must be a PNG or JPEG.
+/// file must be a PNG, JPEG, GIF, BMP or WebP (read by content, whatever its name).
 /// </summary>
 public static class ImageFolderLoader
 {

@@ -31,7 +31,7 @@ public sealed class Image
 }
 
 /// <summary>What a file's header says, read without decoding the pixels.</summary>
-/// <param name="Format">"png" or "jpeg".</param>
+/// <param name="Format">"png", "jpeg", "gif", "bmp" or "webp": what the content is, whatever the file name says.</param>
 /// <param name="Width">Width in pixels.</param>
 /// <param name="Height">Height in pixels.</param>
 /// <param name="Channels">Channels the decoder will produce before any conversion (1 or 3).</param>

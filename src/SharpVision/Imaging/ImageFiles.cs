@@ -3,8 +3,11 @@ namespace SharpVision.Imaging;
 /// <summary>The image files of a folder, as `predict DIR` reads them.</summary>
 public static class ImageFiles
 {
-    /// <summary>The file extensions taken as images (any case): what <see cref="ImageDecoder"/> reads.</summary>
-    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg"];
+    /// <summary>
+    /// The file extensions taken as images (any case): what <see cref="ImageDecoder"/> reads. The extension only picks
+    /// the files; the decoder goes by their content.
+    /// </summary>
+    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".dib", ".webp"];
 
     /// <summary>
     /// Every file with an image extension under <paramref name="directory"/>, its subfolders included (a dataset folder

@@ -19,6 +19,8 @@ internal sealed class JpegHeader
     public required bool SawJfif { get; init; }
     /// <summary>Adobe APP14 transform flag, -1 when there is no Adobe marker.</summary>
     public required int AdobeTransform { get; init; }
+    /// <summary>EXIF orientation 1–8 from the first APP1 "Exif" segment before the frame header; 1 when there is none.</summary>
+    public int Orientation { get; init; } = 1;
 
     public int Channels => Components.Length == 1 ? 1 : 3;
 
@@ -35,12 +37,16 @@ internal sealed class JpegHeader
         }
     }
 
-    public ImageInfo ToInfo() => new("jpeg", Width, Height, Channels);
+    /// <summary>The size as decoded: width and height swap when the EXIF orientation turns the image a quarter.</summary>
+    public ImageInfo ToInfo() => ExifOrientation.SwapsAxes(Orientation)
+        ? new("jpeg", Height, Width, Channels)
+        : new("jpeg", Width, Height, Channels);
 
     public static JpegHeader Read(ReadOnlySpan<byte> data, string path)
     {
         bool sawJfif = false;
         int adobe = -1;
+        int orientation = 0;
         int pos = 2;
         while (true)
         {
@@ -53,7 +59,7 @@ internal sealed class JpegHeader
             switch (marker)
             {
                 case 0xC0 or 0xC1 or 0xC2:
-                    return ParseFrame(segment, marker == 0xC2, sawJfif, adobe, path);
+                    return ParseFrame(segment, marker == 0xC2, sawJfif, adobe, Math.Max(1, orientation), path);
                 case 0xC3 or 0xC7 or 0xCB or 0xCF:
                     throw new DataFormatException(path, $"unsupported JPEG: lossless coding (SOF marker 0xFF{marker:X2})");
                 case 0xC5 or 0xC6:
@@ -66,6 +72,9 @@ internal sealed class JpegHeader
                     throw new DataFormatException(path, "corrupt JPEG: scan (SOS) before the frame header (SOF)");
                 case 0xE0 when segment.Length >= 5 && segment[..5].SequenceEqual("JFIF\0"u8):
                     sawJfif = true;
+                    break;
+                case 0xE1 when orientation == 0 && segment.Length >= 6 && segment[..6].SequenceEqual("Exif\0\0"u8):
+                    orientation = ExifOrientation.Parse(segment);
                     break;
                 case 0xEE when segment.Length >= 12 && segment[..5].SequenceEqual("Adobe"u8):
                     adobe = segment[11];
@@ -101,7 +110,7 @@ internal sealed class JpegHeader
         return payload;
     }
 
-    private static JpegHeader ParseFrame(ReadOnlySpan<byte> s, bool progressive, bool sawJfif, int adobe, string path)
+    private static JpegHeader ParseFrame(ReadOnlySpan<byte> s, bool progressive, bool sawJfif, int adobe, int orientation, string path)
     {
         if (s.Length < 6)
             throw new DataFormatException(path, "corrupt JPEG: frame header (SOF) is too short");
@@ -143,6 +152,7 @@ internal sealed class JpegHeader
             Components = components,
             SawJfif = sawJfif,
             AdobeTransform = adobe,
+            Orientation = orientation,
         };
     }
 }

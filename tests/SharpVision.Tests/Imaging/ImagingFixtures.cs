@@ -8,14 +8,15 @@ namespace SharpVision.Tests.Imaging;
 /// <summary>Loads the files written by tests/Fixtures/imaging/make_fixtures.py and builds corrupt inputs.</summary>
 internal static class ImagingFixtures
 {
-    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "imaging", name);
+    /// <summary>A fixture of tests/Fixtures/<paramref name="area"/> (imaging: PNG/JPEG; photos: GIF, BMP, WebP, EXIF).</summary>
+    public static string PathOf(string name, string area = "imaging") => Path.Combine(AppContext.BaseDirectory, "Fixtures", area, name);
 
-    public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+    public static byte[] Bytes(string name, string area = "imaging") => File.ReadAllBytes(PathOf(name, area));
 
     /// <summary>Reads a .raw file: three little-endian int32 (width, height, channels), then the pixels.</summary>
-    public static Image Raw(string name)
+    public static Image Raw(string name, string area = "imaging")
     {
-        byte[] bytes = Bytes(name);
+        byte[] bytes = Bytes(name, area);
         int width = BinaryPrimitives.ReadInt32LittleEndian(bytes);
         int height = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
         int channels = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));

@@ -121,7 +121,7 @@ public class PngDecoderTests
         var e = Assert.Throws<DataFormatException>(() => ImageDecoder.Decode(html, "page.png"));
 
         Assert.Equal("page.png", e.Path);
-        Assert.Equal("not a PNG or JPEG file (starts with 0x3C 0x68 0x74 0x6D)", e.Reason);
+        Assert.Equal("not a PNG, JPEG, GIF, BMP or WebP file (starts with 0x3C 0x68 0x74 0x6D)", e.Reason);
     }
 
     [Fact]

@@ -14,6 +14,9 @@ public enum SystemComponent
 
     /// <summary>libturbojpeg.so.0 (Debian package libturbojpeg0).</summary>
     TurboJpeg,
+
+    /// <summary>libwebp.so.7 (Debian package libwebp7).</summary>
+    WebP,
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ public static class SystemComponents
         SystemComponent.Chromium => HeadlessChromium.MissingReason,
         SystemComponent.OpenBlas => Gemm.OpenBlas is null ? "libopenblas.so.0 is not loadable (Debian package libopenblas0-pthread)" : null,
         SystemComponent.TurboJpeg => TurboJpeg.IsAvailable ? null : "libturbojpeg.so.0 is not loadable (Debian package libturbojpeg0)",
+        SystemComponent.WebP => ImageDecoder.WebPAvailable ? null : "libwebp.so.7 is not loadable (Debian package libwebp7)",
         _ => throw new ArgumentOutOfRangeException(nameof(component), component, null),
     };
 

@@ -58,6 +58,33 @@ public class ServiceEndpointTests(SharedService shared) : IClassFixture<SharedSe
     }
 
     [Fact]
+    public async Task PredictRaw_BmpNamedJpg_IsReadByContent_AndAnswersAsThePngOfTheSamePixels()
+    {
+        var png = TestModelFolder.Png(seed: 7);
+        var rgb = SharpVision.Imaging.ImageOps.ToRgb(SharpVision.Imaging.ImageDecoder.Decode(png, "shirt.png"));
+        var bmp = new byte[54 + rgb.Height * ((rgb.Width * 3 + 3) & ~3)];
+        "BM"u8.CopyTo(bmp);
+        BitConverter.TryWriteBytes(bmp.AsSpan(10), 54);
+        BitConverter.TryWriteBytes(bmp.AsSpan(14), 40);
+        BitConverter.TryWriteBytes(bmp.AsSpan(18), rgb.Width);
+        BitConverter.TryWriteBytes(bmp.AsSpan(22), -rgb.Height); // top-down
+        BitConverter.TryWriteBytes(bmp.AsSpan(26), (short)1);
+        BitConverter.TryWriteBytes(bmp.AsSpan(28), (short)24);
+        for (int y = 0, o = 54; y < rgb.Height; y++, o += (rgb.Width * 3 + 3) & ~3)
+            for (int x = 0; x < rgb.Width; x++)
+                for (int c = 0; c < 3; c++)
+                    bmp[o + 3 * x + c] = rgb.Pixels[(y * rgb.Width + x) * 3 + 2 - c];
+
+        var fromPng = await Json(await Client.PostAsync("/predict?top=3", TestService.Raw(png, name: "shirt.png")));
+        var response = await Client.PostAsync("/predict?top=3", TestService.Raw(bmp, "image/bmp", name: "shirt.jpg"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var fromBmp = await Json(response);
+        Assert.Equal("shirt.jpg", (string?)fromBmp["predictions"]![0]!["path"]);
+        Assert.Equal(fromPng["predictions"]![0]!["top"]!.ToJsonString(), fromBmp["predictions"]![0]!["top"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task PredictMultipart_TwoFiles_AnswersEachUnderItsFileNameInOrder()
     {
         var (a, b) = (TestModelFolder.Png(seed: 11), TestModelFolder.Png(seed: 12));
@@ -138,7 +165,7 @@ public class ServiceEndpointTests(SharedService shared) : IClassFixture<SharedSe
         foreach (var path in new[] { "/predict", "/v1/models/{name}/predict", "/v1/models", "/healthz", "/readyz", "/metrics" })
             Assert.True(paths.ContainsKey(path), $"missing {path}");
         var body = paths["/v1/models/{name}/predict"]!["post"]!["requestBody"]!["content"]!.AsObject();
-        Assert.Equal(["image/png", "image/jpeg", "application/octet-stream", "multipart/form-data"], body.Select(p => p.Key));
+        Assert.Equal(["image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "application/octet-stream", "multipart/form-data"], body.Select(p => p.Key));
         Assert.NotNull(paths["/predict"]!["post"]!["responses"]!["503"]);
     }
 
@@ -191,10 +218,10 @@ public class ServiceErrorTests(SharedService shared) : IClassFixture<SharedServi
     [Fact]
     public async Task NotAnImage_Is415_NamingTheFileAndItsFirstBytes()
     {
-        var (status, error) = await Post("/predict", TestService.Raw("GIF89a..."u8.ToArray(), name: "cat.gif"));
+        var (status, error) = await Post("/predict", TestService.Raw("II*\0..."u8.ToArray(), name: "cat.tif"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
         Assert.Equal("not_an_image", (string?)error["code"]);
-        Assert.Equal("cat.gif: not a PNG or JPEG file (starts with 0x47 0x49 0x46 0x38)", (string?)error["error"]);
+        Assert.Equal("cat.tif: not a PNG, JPEG, GIF, BMP or WebP file (starts with 0x49 0x49 0x2A 0x00)", (string?)error["error"]);
     }
 
     [Fact]
