@@ -71,6 +71,13 @@ public sealed record FitContext
 
     /// <summary>Sends <paramref name="e"/> to <see cref="Events"/>.</summary>
     public void Report(FitEvent e) => Events?.Invoke(e);
+
+    /// <summary>
+    /// Forwards feature extraction's progress (<see cref="FeatureProgress"/>) as <see cref="FitProgress"/> events until
+    /// disposed: trainers on features wrap their extraction in it, so a slow extractor (a pretrained network) shows progress.
+    /// </summary>
+    public IDisposable ReportFeatureProgress() =>
+        FeatureProgress.Listen((stage, done, total) => Report(new FitProgress(stage, done, total, $"{done}/{total} images")));
 }
 
 /// <summary>Something a trainer tells its caller while fitting; families add their own kinds (epochs, solver choices).</summary>

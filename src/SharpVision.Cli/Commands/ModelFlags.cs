@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SharpVision.Classic;
+using FeaturePipeline = SharpVision.Features.FeaturePipeline;
 using SharpVision.Training;
 
 namespace SharpVision.Cli.Commands;
@@ -18,7 +19,8 @@ internal sealed class ModelFlags
         {
             Description = cv ? $"The model to cross-validate: {string.Join(", ", Kinds)}"
                 : "cnn2 (the default CNN recipe), resnet8, resnet20, vit (vision transformer), cct (compact convolutional transformer), mlp, " +
-                  "svm, softmax, logistic, knn, tree, forest, boost or kernel-svm",
+                  "svm, softmax, logistic, knn, tree, forest, boost, kernel-svm, or resnet18 --pretrained (the ImageNet ResNet-18 as a frozen " +
+                  "feature extractor under --head)",
             DefaultValueFactory = _ => cv ? "knn" : "cnn2",
         };
         K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
@@ -29,11 +31,27 @@ internal sealed class ModelFlags
             "e.g. hog, hog+color, " +
             "hog:orientations=9,cell=4,block=2, sift:words=64; the pipeline's learned parts and the standardization are fitted on the training " +
                 "images only " +
-            "(on each fold's training part in cv) and stored in the model; extraction is cached on disk");
+            "(on each fold's training part in cv) and stored in the model; extraction is cached on disk; resnet18 is the ImageNet ResNet-18's " +
+            "512 features (a frozen pretrained network)");
+        Pretrained = new("--pretrained")
+        {
+            Description = "resnet18: start from the ImageNet weights (required: the backbone is not trained from scratch)",
+        };
+        Head = new("--head")
+        {
+            Description = "resnet18 --pretrained: the classifier on the backbone's features: softmax, svm (exact linear SVM, C chosen " +
+                "on validation) or knn",
+            DefaultValueFactory = _ => "softmax",
+        };
+        Backbone = new("--backbone")
+        {
+            Description = "Folder holding the pretrained backbone's files (the NuGet package's DnnImageModels/); the same as " +
+                "$SHARPVISION_BACKBONES. Default: $SHARPVISION_BACKBONES, then DnnImageModels/ next to the program, then the NuGet cache",
+        };
     }
 
     /// <summary>The model kinds the command line trains.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["knn", .. Recipes.Kinds, .. ClassicOptions.Kinds];
+    public static IReadOnlyList<string> Kinds { get; } = ["knn", .. Recipes.Kinds, .. ClassicOptions.Kinds, .. Recipes.Pretrained];
 
     /// <summary>The flags whose values `cv` compares, by name: a comma-separated value is one alternative per item.</summary>
     public static IReadOnlyList<string> GridFlags { get; } =
@@ -55,9 +73,18 @@ internal sealed class ModelFlags
 
     public FeatureOptions Features { get; }
 
+    /// <summary>--pretrained: the backbone starts from its published weights.</summary>
+    public Option<bool> Pretrained { get; }
+
+    /// <summary>--head: the classifier on a pretrained backbone's features.</summary>
+    public Option<string> Head { get; }
+
+    /// <summary>--backbone DIR: where the pretrained weights are.</summary>
+    public Option<string?> Backbone { get; }
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, K, Metric, Weights }) command.Options.Add(option);
+        foreach (var option in new Option[] { Model, K, Metric, Weights, Pretrained, Head, Backbone }) command.Options.Add(option);
         Network.AddTo(command);
         Classic.AddTo(command);
         Features.AddTo(command);
@@ -101,7 +128,12 @@ internal sealed class ModelFlags
     public IClassifierTrainer CreateTrainer(ParseResult parse, TrainingFlags shared, string kind)
     {
         int seed = parse.GetValue(shared.Seed);
+        if (parse.GetValue(Backbone) is { } backbone) UseBackboneFolder(backbone);
         var pipeline = Features.Pipeline(parse);
+        string recipeKind = kind;
+        bool transfer = Recipes.Pretrained.Contains(kind);
+        if (transfer) (kind, pipeline, recipeKind) = PretrainedHead(parse, kind, pipeline);
+        else RejectTransferFlags(parse, kind);
         try
         {
             if (kind == "knn")
@@ -116,8 +148,8 @@ internal sealed class ModelFlags
             Classic.RejectAll(parse, kind);
             if (pipeline is not null && Recipes.ReadsImages(kind))
                 throw new UsageException($"--features works with knn, svm, softmax, logistic and mlp, not {kind}.");
-            var recipe = Network.Recipe(parse, shared, kind, seed);
-            var solver = Network.SolverName(parse, kind);
+            var recipe = Network.Recipe(parse, shared, recipeKind, seed);
+            var solver = transfer && kind == "svm" && parse.GetValue(Network.Solver) is null ? "dual" : Network.SolverName(parse, kind);
             if (solver == "dual") Network.RejectGradientFlags(parse, shared);
             bool mlp = kind == "mlp";
             var spec = new NetworkSpec(kind, Network.Normalization(parse, kind), mlp ? Network.HiddenSizes(parse) : null,
@@ -130,6 +162,37 @@ internal sealed class ModelFlags
         {
             throw new UsageException(FlagMessage(e));
         }
+    }
+
+    // --model resnet18 --pretrained [--head H]: the backbone's features under the head's own trainer (softmax: the transfer recipe).
+    private (string Head, FeaturePipeline Pipeline, string RecipeKind) PretrainedHead(ParseResult parse, string kind, FeaturePipeline? given)
+    {
+        if (!parse.GetValue(Pretrained))
+            throw new UsageException($"--model {kind} is only offered pretrained: add --pretrained (the ImageNet weights; " +
+                "training a ResNet-18 from scratch on a CPU is not what this tool is for, use resnet8 or resnet20).");
+        if (given is not null)
+            throw new UsageException($"--features cannot be combined with --model {kind}, which is the {kind} features under --head; " +
+                $"use --model MODEL --features {kind} to put another model on them.");
+        var head = parse.GetValue(Head)!.ToLowerInvariant();
+        if (!Runs.TransferLearning.HeadNames.Contains(head))
+            throw new UsageException($"--head must be one of {string.Join(", ", Runs.TransferLearning.HeadNames)}, got '{head}'.");
+        var pipeline = FeatureOptions.Checked(() => FeaturePipeline.Parse(Runs.TransferLearning.FeatureSpec(kind)));
+        return (head, pipeline, head == "softmax" ? kind : head);
+    }
+
+    private void RejectTransferFlags(ParseResult parse, string kind)
+    {
+        if (parse.GetValue(Pretrained)) throw new UsageException($"--pretrained is for {string.Join(", ", Recipes.Pretrained)}, not --model {kind}.");
+        if (parse.GetResult(Head) is { Implicit: false })
+            throw new UsageException("--head chooses the classifier on a pretrained backbone (--model resnet18 --pretrained), " +
+                $"not for --model {kind}.");
+    }
+
+    // --backbone DIR is the environment variable the backbone lookup reads, for this process.
+    private static void UseBackboneFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new UsageException($"--backbone: no such folder '{folder}'.");
+        Environment.SetEnvironmentVariable(Onnx.PretrainedBackbones.EnvironmentVariable, Path.GetFullPath(folder));
     }
 
     /// <summary>A setup error as a command-line message: the setting becomes the flag that sets it.</summary>

@@ -66,6 +66,7 @@ public sealed class KNearestNeighbors : IClassifierTrainer
         ArgumentNullException.ThrowIfNull(train);
         context ??= FitContext.Default;
         CheckData(train);
+        using var progress = context.ReportFeatureProgress();
         IImageClassifier model = Options.Features is null
             ? FitPixels(train)
             : FitFeatures(train, Options.Features, Options.Seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);

@@ -40,6 +40,30 @@ public sealed class FeatureCache
     /// <summary>Told when a damaged cache entry is found (and recomputed); null: silent.</summary>
     public Action<string>? Notice { get; }
 
+    private static readonly AsyncLocal<FeatureCache?> Ambient = new();
+
+    /// <summary>
+    /// The cache that predictions of expensive pipelines (pretrained networks) read and fill inside a
+    /// <see cref="UseForPredictions"/> scope: a model's Predict takes bytes, not a cache, so a run evaluating its test
+    /// split sets this instead. Null outside any scope.
+    /// </summary>
+    public static FeatureCache? ForPredictions => Ambient.Value;
+
+    /// <summary>Makes <paramref name="cache"/> the <see cref="ForPredictions"/> cache until the returned scope is disposed.</summary>
+    public static IDisposable UseForPredictions(FeatureCache? cache)
+    {
+        var previous = Ambient.Value;
+        Ambient.Value = cache;
+        return new Restore(() => Ambient.Value = previous);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        private Action? _undo = undo;
+
+        public void Dispose() => Interlocked.Exchange(ref _undo, null)?.Invoke();
+    }
+
     /// <summary>Where caches go by default (see the class remarks), given an environment lookup.</summary>
     public static string DefaultDirectory(Func<string, string?> environment)
     {

@@ -25,8 +25,22 @@ namespace SharpVision.Features;
 /// </remarks>
 public sealed class FeaturePipeline
 {
-    /// <summary>The extractor names a spec may use.</summary>
-    public static IReadOnlyList<string> KnownExtractors { get; } = ["pixels", "hog", "lbp", "color", "gabor", "sift"];
+    private static readonly string[] BuiltIn = ["pixels", "hog", "lbp", "color", "gabor", "sift"];
+
+    // Extractors defined above this namespace (the pretrained backbones of SharpVision.Onnx register themselves when
+    // the assembly loads), by spec name: Features cannot name their types, the dependency points the other way.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<SpecOptions, IFeatureExtractor>> Registered =
+        new(StringComparer.Ordinal);
+
+    /// <summary>The extractor names a spec may use (the built-in ones, then the pretrained backbones).</summary>
+    public static IReadOnlyList<string> KnownExtractors => [.. BuiltIn, .. Registered.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Adds an extractor defined outside this namespace under <paramref name="name"/> (lower case).</summary>
+    internal static void Register(string name, Func<SpecOptions, IFeatureExtractor> create)
+    {
+        if (BuiltIn.Contains(name) || !Registered.TryAdd(name, create))
+            throw new InvalidOperationException($"Feature extractor '{name}' is defined twice.");
+    }
 
     /// <summary>A pipeline over <paramref name="extractors"/>, in order.</summary>
     /// <exception cref="ArgumentException">No extractors.</exception>
@@ -89,6 +103,7 @@ public sealed class FeaturePipeline
         "sift" => new BagOfVisualWords(new DenseSift(patchSize: o.Int("patch", 12, 4, 4096, multipleOf: 4), stride: o.Int("stride", 4, 1, 4096)),
             words: o.Int("words", 64, 1, 65536), pyramid: o.Bool("pyramid", false), sample: o.Int("sample", 100_000, 1, 100_000_000),
             iterations: o.Int("iterations", 50, 1, 100_000)),
+        _ when Registered.TryGetValue(name, out var create) => create(o),
         _ => throw new ArgumentException($"Unknown feature extractor '{name}' (known: {string.Join(", ", KnownExtractors)})."),
     };
 
@@ -142,13 +157,15 @@ public sealed class FeaturePipeline
         int d = Length(data.Channels, data.Height, data.Width);
         var lengths = Extractors.Select(e => e.Length(data.Channels, data.Height, data.Width)).ToArray();
         var features = GC.AllocateUninitializedArray<float>(checked(data.Count * d)); // every value is written below
-        const int Chunk = 64; // images per work item: enough work to amortize scheduling, small enough to balance
-        int chunks = (data.Count + Chunk - 1) / Chunk;
+        int chunk = ChunkSize; // images per work item: enough work to amortize scheduling, small enough to balance
+        int chunks = (data.Count + chunk - 1) / chunk;
+        string stage = $"features {string.Join('+', Extractors.Select(e => e.Name))}";
+        long done = 0;
         int c = data.Channels, h = data.Height, w = data.Width;
         int size = c * h * w;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, chunk =>
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, index =>
         {
-            int start = chunk * Chunk, end = Math.Min(data.Count, start + Chunk);
+            int start = index * chunk, end = Math.Min(data.Count, start + chunk);
             int offset = 0;
             for (int e = 0; e < Extractors.Count; e++)
             {
@@ -174,10 +191,20 @@ public sealed class FeaturePipeline
                 }
                 offset += lengths[e];
             }
+            FeatureProgress.Report(stage, Interlocked.Add(ref done, end - start), data.Count);
         });
         length = d;
         return features;
     }
+
+    /// <summary>True when some extractor is a pretrained network (registered from outside this namespace, e.g. resnet18).</summary>
+    public bool UsesPretrainedNetwork => Extractors.Any(e => !BuiltIn.Contains(e.Name));
+
+    /// <summary>True when some extractor works on batches (a network): callers extract many images at once through a dataset.</summary>
+    public bool HasBatchExtractor => Extractors.Any(e => e is IBatchFeatureExtractor);
+
+    // The smallest batch any batch extractor asks for, else 64.
+    private int ChunkSize => Extractors.OfType<IBatchFeatureExtractor>().Select(e => e.PreferredBatch).DefaultIfEmpty(64).Min();
 
     private void EnsureFitted()
     {

@@ -113,6 +113,7 @@ public sealed class FeatureStandardizer
     {
         int size = Channels * Height * Width;
         if (images.Length % size != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of {Channels}×{Height}×{Width} images.", nameof(images));
+        if (Pipeline.HasBatchExtractor) return ApplyInSlices(images, threads, cancellationToken);
         int count = images.Length / size;
         // An unlabelled dataset over a copy of the bytes: the pipeline's parallel extraction takes datasets.
         var queries = new Data.ImageDataset("queries", Channels, Height, Width, images.ToArray(), new int[count], ["?"]);
@@ -125,8 +126,36 @@ public sealed class FeatureStandardizer
         int size = Channels * Height * Width;
         if (images.Length % size != 0 || destination.Length != images.Length / size * Length)
             throw new ArgumentException($"Expected whole {Channels}×{Height}×{Width} images and {Length} features per image.");
+        if (Pipeline.HasBatchExtractor)
+        {
+            ApplyInSlices(images, Tensors.Engine.Threads, default).CopyTo(destination);
+            return;
+        }
         for (int i = 0; i < images.Length / size; i++)
             Pipeline.Extract(images.Slice(i * size, size), Channels, Height, Width, destination.Slice(i * Length, Length));
         Standardize(destination);
+    }
+
+    /// <summary>Images per slice of <see cref="ApplyInSlices"/>: the unit the prediction cache stores.</summary>
+    public const int PredictionSlice = 512;
+
+    // A network's features for predictions: slices of 512 images from the first, each through the prediction cache when
+    // a run set one (FeatureCache.ForPredictions), so predicting the same test split again (another head, the next run)
+    // reads the slices back whatever batches the model asked for.
+    private float[] ApplyInSlices(ReadOnlySpan<byte> images, int threads, CancellationToken cancellationToken)
+    {
+        int size = Channels * Height * Width, count = images.Length / size;
+        var result = GC.AllocateUninitializedArray<float>(checked(count * Length));
+        var cache = FeatureCache.ForPredictions;
+        for (int start = 0; start < count; start += PredictionSlice)
+        {
+            int n = Math.Min(PredictionSlice, count - start);
+            var slice = new Data.ImageDataset("queries", Channels, Height, Width, images.Slice(start * size, n * size).ToArray(), new int[n], ["?"]);
+            var features = cache is null ? Pipeline.Extract(slice, threads, out _, cancellationToken)
+                : cache.GetOrExtract(Pipeline, slice, threads, out _, out _, cancellationToken);
+            features.CopyTo(result.AsSpan(start * Length, n * Length));
+        }
+        Standardize(result);
+        return result;
     }
 }

@@ -45,6 +45,9 @@ public interface IBatchFeatureExtractor : IFeatureExtractor
     /// </summary>
     /// <exception cref="ArgumentException">Sizes disagree, or the parameters do not fit the image.</exception>
     void ExtractBatch(ReadOnlySpan<byte> images, int count, int channels, int height, int width, Span<float> destination);
+
+    /// <summary>Images per chunk the pipeline hands over (and runs in parallel with other chunks); 64 unless the extractor says otherwise.</summary>
+    int PreferredBatch => 64;
 }
 
 /// <summary>

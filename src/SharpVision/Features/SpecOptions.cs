@@ -63,6 +63,9 @@ internal sealed class SpecOptions
         return value;
     }
 
+    /// <summary>The value as given, or null when the option is absent.</summary>
+    public string? Text(string key) => TryGet(key, out var text) ? text : null;
+
     public bool Bool(string key, bool fallback)
     {
         if (!TryGet(key, out var text)) return fallback;

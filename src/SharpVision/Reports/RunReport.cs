@@ -4,6 +4,7 @@ using SharpVision.Classic;
 using SharpVision.Data;
 using System.Text.Json.Nodes;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.Nn;
 using SharpVision.Reports.Charts;
 using SharpVision.Tensors;
@@ -103,7 +104,7 @@ public sealed record RunReportOptions
     /// </summary>
     public EmbeddingMapRenderer? EmbeddingMap { get; init; }
 
-    public int EmbeddingSampleSize { get; init; } = 1000;
+    public int EmbeddingSampleSize { get; init; } = 1024; // two of the 512-image slices a backbone's prediction cache stores
 }
 
 /// <summary>
@@ -126,6 +127,8 @@ public static class RunReport
         public const string ConfusedPairs = "confused-pairs";
         public const string Misclassified = "misclassified";
         public const string NearestNeighbors = "nearest-neighbors";
+        /// <summary>Nearest test images in a pretrained network's feature space.</summary>
+        public const string FeatureNeighbors = "feature-neighbors";
         public const string Templates = "templates";
         public const string Filters = "first-layer-filters";
         public const string FeatureMaps = "feature-maps";
@@ -185,6 +188,10 @@ public static class RunReport
             if (options.EmbeddingMap is { } renderer)
                 page.AddSection("embedding", "Embedding map", HtmlReport.Figure(Figures.EmbeddingMap, renderer(EmbeddingInput(model, test, predictions, options.EmbeddingSampleSize)),
                     $"Test images placed by {EmbeddingSource(model)} (t-SNE), colored by true class."));
+            if (PretrainedFeatures(model) is { } pretrained)
+                page.AddSection("feature-neighbors", "Nearest neighbours in feature space",
+                    FeatureNeighbors.Section(pretrained, test, predictions, options.EmbeddingSampleSize, options.RetrievalQueries,
+                        options.RetrievalNeighbors));
         }
         return page.ToHtml();
     }
@@ -279,6 +286,14 @@ public static class RunReport
         return -(own * Math.Log(own)) - (other > 0 ? (classes - 1) * other * Math.Log(other) : 0);
     }
 
+    // The standardized features of a model on a pretrained network's features (any head), else null.
+    private static FeatureStandardizer? PretrainedFeatures(IImageClassifier model) => model switch
+    {
+        NetworkClassifier { Features: { Pipeline.UsesPretrainedNetwork: true } f } => f,
+        FeatureKNearestNeighborsModel { Features: { Pipeline.UsesPretrainedNetwork: true } f } => f,
+        _ => null,
+    };
+
     // What an embedding map places images by, as EmbeddingInput computes it.
     private static string EmbeddingSource(IImageClassifier model) => model switch
     {
@@ -287,6 +302,8 @@ public static class RunReport
         NetworkClassifier n when n.Network.Layers.OfType<Linear>().Count() == 1 && !n.Network.Layers.Any(l => l is Conv2d) =>
             $"their {PixelsAfter(n.Normalizer.Mode)}, what the linear classifier reads (it has no hidden layer)",
         NetworkClassifier => "their penultimate-layer activations (the input of the last linear layer)",
+        FeatureKNearestNeighborsModel { Features: { Pipeline.UsesPretrainedNetwork: true } f } =>
+            $"the standardized {f.Pipeline.CanonicalConfig} features k-NN compares",
         FeatureKNearestNeighborsModel => "their raw pixels scaled to [0, 1] (the model itself compares feature vectors)",
         _ => "their raw pixels scaled to [0, 1], what k-NN's distances compare",
     };
@@ -538,7 +555,12 @@ public static class RunReport
         var indices = Enumerable.Range(0, n).ToArray();
         float[] features;
         int dimension;
-        if (model is NetworkClassifier network)
+        if (model is FeatureKNearestNeighborsModel { Features.Pipeline.UsesPretrainedNetwork: true } featureKnn)
+        {
+            features = featureKnn.Features.Apply(test.Pixels.AsSpan(0, n * d), Engine.Threads);
+            dimension = featureKnn.Features.Length;
+        }
+        else if (model is NetworkClassifier network)
         {
             features = network.PenultimateActivations(test.Pixels.AsSpan(0, n * d), out dimension);
         }

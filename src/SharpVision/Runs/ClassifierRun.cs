@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SharpVision.Data;
 using SharpVision.Evaluation;
+using SharpVision.Features;
 using SharpVision.IO;
 using SharpVision.Tensors.Kernels;
 using SharpVision.Training;
@@ -125,7 +126,10 @@ public static class ClassifierRun
         var summary = completed?.Summary ?? [];
 
         var predict = Stopwatch.StartNew();
-        var predictions = model.Predict(splits.Test, threads);
+        Predictions predictions;
+        using (FeatureCache.UseForPredictions(context.FeatureCache))
+        using (context.ReportFeatureProgress())
+            predictions = model.Predict(splits.Test, threads);
         predict.Stop();
         var test = ClassificationMetrics.Compute(splits.Test.Labels, predictions, model.ClassNames);
         var modelPath = Path.Combine(runDirectory, "model.safetensors");
@@ -168,7 +172,8 @@ public static class ClassifierRun
             try
             {
                 reportPath = Path.Combine(runDirectory, RunReports.FileName);
-                RunReports.Write(reportPath, RunReports.Load(runDirectory, threads, null, model, splits.Test, predictions));
+                using (FeatureCache.UseForPredictions(context.FeatureCache)) // a backbone's test features: computed above, read back
+                    RunReports.Write(reportPath, RunReports.Load(runDirectory, threads, null, model, splits.Test, predictions));
                 document["report"] = reportPath;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or DataFormatException or FormatException or ArgumentException)

@@ -112,7 +112,9 @@ public sealed class NetworkTrainer : IClassifierTrainer
         }
         if (Dual is { CValues.Count: > 1 } && validation is null)
             throw new ModelSetupException("c", "Choosing C among several values needs a validation split.");
-        var inputs = NetworkInputs.Prepare(Spec, train, validation, seed, threads, context.FeatureCache, context.Cancellation);
+        NetworkInputs inputs;
+        using (context.ReportFeatureProgress())
+            inputs = NetworkInputs.Prepare(Spec, train, validation, seed, threads, context.FeatureCache, context.Cancellation);
         if (inputs.Features is { } f) context.Report(new FitNote($"features {f.Pipeline.CanonicalConfig}: {f.Length:N0} per image, standardized on the training split"));
         var model = inputs.CreateModel(seed, flipAveraging: Recipe.Tta == "flip", batchSize: Dual is null ? Recipe.BatchSize : 1);
         context.Report(new FitNote(Description(model, train.Count, validation?.Count ?? 0, threads, context.Resume)));

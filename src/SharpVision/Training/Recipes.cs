@@ -15,6 +15,12 @@ public static class Recipes
     /// <summary>The vision transformers (shaped by <see cref="Nn.TransformerOptions"/>; images in, no feature pipelines).</summary>
     public static IReadOnlyList<string> Transformers { get; } = ["vit", "cct"];
 
+    /// <summary>
+    /// The pretrained backbones (<c>--model resnet18 --pretrained</c>): not kinds of their own, but a feature pipeline
+    /// (<c>--features resnet18</c>) under a head; <see cref="Default"/> holds the softmax head's recipe under the backbone's name.
+    /// </summary>
+    public static IReadOnlyList<string> Pretrained { get; } = ["resnet18"];
+
     /// <summary>The networks that read images as images (convolutional or transformer), not as flat vectors.</summary>
     public static bool ReadsImages(string kind) => Convolutional.Contains(kind) || Transformers.Contains(kind);
 
@@ -43,6 +49,11 @@ public static class Recipes
         // Transformers train with AdamW (decay on weight matrices only), a linear warm-up into a cosine decay, label
         // smoothing and the CNNs' augmentations, choosing nothing on validation data. See Transformer below.
         "vit" or "cct" => Transformer(seed),
+        // The softmax head on a pretrained backbone's 512 standardized features: often trained on a few images per
+        // class, so small batches and more epochs give it enough steps; stronger L2 because the features are many
+        // for so few images. See docs/transfer.md.
+        "resnet18" => new TrainingOptions(Epochs: 30, BatchSize: 32, Seed: seed, Optimizer: "nesterov", LearningRate: 0.01, Momentum: 0.9,
+            Schedule: "cosine", Regularization: 1e-3),
         _ => throw new ArgumentException($"No recipe for '{kind}' (known: {string.Join(", ", Kinds)}).", nameof(kind)),
     };
 

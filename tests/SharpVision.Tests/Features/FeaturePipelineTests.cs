@@ -37,7 +37,7 @@ public class FeaturePipelineTests
     [Theory]
     [InlineData("", "empty")]
     [InlineData("hog+", "empty part")]
-    [InlineData("surf", "Unknown feature extractor 'surf' (known: pixels, hog, lbp, color, gabor, sift)")]
+    [InlineData("surf", "Unknown feature extractor 'surf' (known: pixels, hog, lbp, color, gabor, sift, resnet18)")]
     [InlineData("hog:cells=4", "Unknown option 'cells' for 'hog' (known: cell, block, orientations, norm, sqrt)")]
     [InlineData("hog:cell=four", "Option 'cell' of 'hog' must be an integer")]
     [InlineData("hog:orientations=0", "Option 'orientations' of 'hog' must be an integer from 1 to 360")]

@@ -71,6 +71,7 @@ public sealed class KernelSvmTrainer : IClassifierTrainer
         for (int c = 0; c < present.Length; c++) index[present[c]] = c;
         int classes = present.Length;
         if (Features is not null) context.Report(new FitNote($"features {Features.CanonicalConfig}: fitting on {train.Count:N0} training images"));
+        using var progress = context.ReportFeatureProgress();
         var (input, trainFeatures) = ModelInput.Fit(train, Features, Seed, threads, context.FeatureCache, context.Cancellation);
         var x = trainFeatures ?? ModelInput.Scaled(train.Pixels);
         if (validation is not null) validation = validation.Subset(Enumerable.Range(0, validation.Count).Where(i =>

@@ -223,6 +223,7 @@ internal static class TreeTraining
     public static (ModelInput Input, FeatureTable Rows) Rows(ImageDataset train, FeaturePipeline? features, int seed, FitContext context)
     {
         if (features is not null) context.Report(new FitNote($"features {features.CanonicalConfig}: fitting on {train.Count:N0} training images"));
+        using var progress = context.ReportFeatureProgress();
         var (input, trainFeatures) = ModelInput.Fit(train, features, seed, context.ResolvedThreads, context.FeatureCache, context.Cancellation);
         var rows = trainFeatures is null ? FeatureTable.FromBytes(train.Pixels, input.Dimension) : FeatureTable.FromFloats(trainFeatures,
             input.Dimension);

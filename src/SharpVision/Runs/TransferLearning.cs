@@ -1,0 +1,67 @@
+using SharpVision.Classic;
+using SharpVision.Features;
+using SharpVision.Training;
+
+namespace SharpVision.Runs;
+
+/// <summary>The classifier a pretrained backbone's features feed (<c>--head</c>).</summary>
+public enum TransferHead
+{
+    /// <summary>A softmax (multinomial logistic) layer trained by SGD with <c>Recipes.Default("resnet18")</c>.</summary>
+    Softmax,
+
+    /// <summary>The exact linear SVM (one-vs-rest squared hinge, dual coordinate descent), C chosen on a validation split.</summary>
+    Svm,
+
+    /// <summary>k-nearest neighbours (k = 5, Euclidean) on the standardized features.</summary>
+    Knn,
+}
+
+/// <summary>
+/// Transfer learning by feature extraction, through the classifier contract: the frozen ImageNet ResNet-18
+/// (<c>FeaturePipeline.Parse("resnet18")</c>) computes 512 features per image, cached like every feature pipeline, and a
+/// classic model of the contract learns on them. The model file stores the head, the standardization and the
+/// backbone's spec with its weights' hash, not the weights (see docs/transfer.md).
+/// </summary>
+/// <example><code>
+/// var model = TransferLearning.Trainer().Fit(train, context: new FitContext { FeatureCache = new FeatureCache() });
+/// model.Save("photos.safetensors");            // ModelFile.Load finds the backbone again by its hash
+/// </code></example>
+public static class TransferLearning
+{
+    /// <summary>The head names of <c>--head</c>, in <see cref="TransferHead"/> order.</summary>
+    public static IReadOnlyList<string> HeadNames { get; } = ["softmax", "svm", "knn"];
+
+    /// <summary>The feature spec of the backbone <paramref name="backbone"/> (only "resnet18" today).</summary>
+    /// <exception cref="ArgumentException">An unknown backbone.</exception>
+    public static string FeatureSpec(string backbone = "resnet18") =>
+        Recipes.Pretrained.Contains(backbone) ? backbone
+            : throw new ArgumentException($"Unknown pretrained backbone '{backbone}' (known: {string.Join(", ", Recipes.Pretrained)}).");
+
+    /// <summary>The head named <paramref name="name"/> (see <see cref="HeadNames"/>).</summary>
+    /// <exception cref="ArgumentException">Another name.</exception>
+    public static TransferHead ParseHead(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int index = HeadNames.ToList().IndexOf(name.ToLowerInvariant());
+        return index >= 0 ? (TransferHead)index
+            : throw new ArgumentException($"The head must be one of {string.Join(", ", HeadNames)}, got '{name}'.");
+    }
+
+    /// <summary>A trainer of <paramref name="head"/> on the frozen backbone's features, with the default recipe.</summary>
+    /// <param name="head">The classifier on the features.</param>
+    /// <param name="seed">Seed of the head's initialization, shuffling and validation split.</param>
+    /// <exception cref="FileNotFoundException">The backbone's weights are not found (a BackboneNotFoundException: where it looked).</exception>
+    public static IClassifierTrainer Trainer(TransferHead head = TransferHead.Softmax, int seed = 0)
+    {
+        var features = FeaturePipeline.Parse(FeatureSpec());
+        return head switch
+        {
+            TransferHead.Softmax => new NetworkTrainer(new NetworkSpec("softmax", Features: features), Recipes.Default("resnet18", seed)),
+            TransferHead.Svm => new NetworkTrainer(new NetworkSpec("svm", Features: features, Solver: "dual"), Recipes.Default("svm", seed),
+                new DualSvmOptions(DualSvmOptions.DefaultCValues)),
+            TransferHead.Knn => new KNearestNeighbors(new KNearestNeighborsOptions(Features: features, Seed: seed)),
+            _ => throw new ArgumentOutOfRangeException(nameof(head), head, "Unknown head."),
+        };
+    }
+}
