@@ -68,11 +68,9 @@ internal sealed class NeutralizingWriter : TextWriter
 
     public override void WriteLine() => _inner.WriteLine();
 
-    public override void WriteLine(string? value)
-    {
-        Write(value);
-        _inner.WriteLine();
-    }
+    // One call on the inner writer, so that a line is whole when two threads write (serve's request log beside its
+    // messages): Console.Error locks per call, and a text and its newline written as two calls can interleave.
+    public override void WriteLine(string? value) => _inner.WriteLine(value is null ? "" : Neutralize(value));
 
     public override void Flush() => _inner.Flush();
 
