@@ -79,7 +79,8 @@ internal static unsafe class WebP
             if (features.HasAnimation != 0)
                 throw new DataFormatException(path, "unsupported WebP: animated (only still images are read)");
             if (features.Width != width || features.Height != height)
-                throw new DataFormatException(path, $"corrupt WebP: libwebp reads {features.Width}x{features.Height}, the header says {width}x{height}");
+                throw new DataFormatException(path,
+                    $"corrupt WebP: libwebp reads {features.Width}x{features.Height}, the header says {width}x{height}");
             var pixels = new byte[checked(width * height * 3)];
             fixed (byte* destination = pixels)
             {

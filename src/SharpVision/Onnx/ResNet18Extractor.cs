@@ -165,7 +165,8 @@ public sealed class ResNet18Extractor : IBatchFeatureExtractor
     /// </summary>
     public void Prepare(ReadOnlySpan<byte> image, int channels, int height, int width, Span<float> destination)
     {
-        if (destination.Length != 3 * CropSize * CropSize) throw new ArgumentException($"The destination must hold 3×{CropSize}×{CropSize} floats.");
+        if (destination.Length != 3 * CropSize * CropSize)
+            throw new ArgumentException($"The destination must hold 3×{CropSize}×{CropSize} floats.");
         var rgb = ImageOps.ToRgb(ImagePreparation.FromPlanar(image, channels, height, width));
         var (w, h) = width <= height ? (ResizeTo, (int)((long)ResizeTo * height / width)) : ((int)((long)ResizeTo * width / height), ResizeTo);
         var resized = ImageOps.Resize(rgb, w, h);

@@ -71,7 +71,8 @@ public class LadderCliTests
                 Assert.Empty(grid);
                 bool stopped = metrics["metrics"]!["stopped_at_time_limit"] is JsonNode s && (bool)s;
                 Assert.Equal(stopped, (bool)rung["cut_short"]!);
-                if (stopped) Assert.Contains(rung["notes"]!.AsArray(), n => ((string)n!).StartsWith("stopped at the budget: ", StringComparison.Ordinal));
+                if (stopped)
+                    Assert.Contains(rung["notes"]!.AsArray(), n => ((string)n!).StartsWith("stopped at the budget: ", StringComparison.Ordinal));
                 Assert.True((double)rung["test_accuracy"]! > 0.3, $"{name}: {rung["test_accuracy"]}");
                 continue;
             }

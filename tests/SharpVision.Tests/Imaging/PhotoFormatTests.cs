@@ -287,7 +287,9 @@ public class PhotoFormatTests(ITestOutputHelper output)
         Assert.False(ImageFiles.IsImage("e.tif"));
     }
 
-    /// <summary>Decodes, expecting a DataFormatException naming "hostile" with <paramref name="expected"/> in its reason, and little allocated.</summary>
+    /// <summary>
+    /// Decodes, expecting a DataFormatException naming "hostile" with <paramref name="expected"/> in its reason, and little allocated.
+    /// </summary>
     private static DataFormatException Refused(byte[] bytes, string expected)
     {
         Assert.Throws<DataFormatException>(() => ImageDecoder.Decode(bytes, "warm-up")); // JIT and static tables are not counted

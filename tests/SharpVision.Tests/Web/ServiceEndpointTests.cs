@@ -165,7 +165,8 @@ public class ServiceEndpointTests(SharedService shared) : IClassFixture<SharedSe
         foreach (var path in new[] { "/predict", "/v1/models/{name}/predict", "/v1/models", "/healthz", "/readyz", "/metrics" })
             Assert.True(paths.ContainsKey(path), $"missing {path}");
         var body = paths["/v1/models/{name}/predict"]!["post"]!["requestBody"]!["content"]!.AsObject();
-        Assert.Equal(["image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "application/octet-stream", "multipart/form-data"], body.Select(p => p.Key));
+        Assert.Equal(["image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "application/octet-stream", "multipart/form-data"],
+            body.Select(p => p.Key));
         Assert.NotNull(paths["/predict"]!["post"]!["responses"]!["503"]);
     }
 
