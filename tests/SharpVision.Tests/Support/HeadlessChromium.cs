@@ -66,6 +66,9 @@ internal sealed class HeadlessChromium : IDisposable
                                 // Chromium's account service polls accounts.google.com by itself (ListAccounts), whatever the page;
                                 // its endpoints are renamed so the recorder can tell the browser's own requests from the page's.
                                 $"--gaia-url=http://{BrowserServiceHost}/", $"--google-apis-url=http://{BrowserServiceHost}/", $"--lso-url=http://{BrowserServiceHost}/",
+                                // The component updater once posted to update.googleapis.com despite --disable-component-update (CI,
+                                // 2026-12-03): its endpoint is renamed too, so it stays the browser's own request.
+                                $"--component-updater=url-source=http://{BrowserServiceHost}/service/update2",
                                 $"--window-size={width},{height}",
                                 // Everything that would leave the machine, loopback included, goes to the recorder.
                                 $"--proxy-server=http://127.0.0.1:{proxy.Port}", $"--proxy-bypass-list={string.Join(";", ["<-loopback>", .. direct ?? []])}"),

@@ -50,12 +50,14 @@ public class ServiceLimitTests
         service.WaitUntilReady();
         HttpResponseMessage late;
         Task<HttpResponseMessage> first;
-        var clock = Stopwatch.StartNew();
+        Stopwatch clock;
         using (service.HoldEngine())
         {
             // The first request is taken by the worker, which then waits for the engine; the second waits in the queue.
             first = service.Client.PostAsync("/predict", TestService.Raw(TestModelFolder.Png(1)));
             await WaitFor(() => service.Service.QueueOf("cnn").Taken == 1);
+            // Only the late request's own wait is timed: getting the first one taken can be slow on a busy machine.
+            clock = Stopwatch.StartNew();
             late = await service.Client.PostAsync("/predict", TestService.Raw(TestModelFolder.Png(2)));
             clock.Stop();
         }
