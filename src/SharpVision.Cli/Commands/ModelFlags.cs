@@ -20,7 +20,7 @@ internal sealed class ModelFlags
             Description = cv ? $"The model to cross-validate: {string.Join(", ", Kinds)}"
                 : "cnn2 (the default CNN recipe), resnet8, resnet20, vit (vision transformer), cct (compact convolutional transformer), mlp, " +
                   "svm, softmax, logistic, knn, tree, forest, boost, kernel-svm, or resnet18 --pretrained (the ImageNet ResNet-18 as a frozen " +
-                  "feature extractor under --head)",
+                  "feature extractor under --head, or fine-tuned with --finetune)",
             DefaultValueFactory = _ => cv ? "knn" : "cnn2",
         };
         K = new("--k") { Description = "knn: neighbours that vote" + many, DefaultValueFactory = _ => cv ? "1,3,5,7,9" : "5" };
@@ -42,6 +42,22 @@ internal sealed class ModelFlags
             Description = "resnet18 --pretrained: the classifier on the backbone's features: softmax, svm (exact linear SVM, C chosen " +
                 "on validation) or knn",
             DefaultValueFactory = _ => "softmax",
+        };
+        FineTune = new("--finetune")
+        {
+            Description = "resnet18 --pretrained: fine-tune the backbone with a new linear head instead of extracting features: all layers " +
+                "(--finetune or --finetune all) or only the last stage (--finetune last); random resized crops and flips while training, " +
+                "resize 256 + center crop 224 for evaluation; recipe: 5 epochs, nesterov lr 0.01 for the head, batch 32",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        UpdateBatchNorm = new("--update-batch-norm")
+        {
+            Description = "--finetune: let the trained batch norms update their running statistics (default: frozen, as small CPU batches " +
+                "give noisy statistics)",
+        };
+        BackboneLearningRateFactor = new("--backbone-lr-factor")
+        {
+            Description = "--finetune: the backbone's learning rate is this times the head's (--lr); in (0, 1], default 0.1",
         };
         Backbone = new("--backbone")
         {
@@ -79,12 +95,22 @@ internal sealed class ModelFlags
     /// <summary>--head: the classifier on a pretrained backbone's features.</summary>
     public Option<string> Head { get; }
 
+    /// <summary>--finetune [all|last]: fine-tune the pretrained backbone.</summary>
+    public Option<string?> FineTune { get; }
+
+    /// <summary>--update-batch-norm: fine-tuning updates the batch-norm statistics.</summary>
+    public Option<bool> UpdateBatchNorm { get; }
+
+    /// <summary>--backbone-lr-factor: the backbone's learning rate relative to the head's.</summary>
+    public Option<double?> BackboneLearningRateFactor { get; }
+
     /// <summary>--backbone DIR: where the pretrained weights are.</summary>
     public Option<string?> Backbone { get; }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, K, Metric, Weights, Pretrained, Head, Backbone }) command.Options.Add(option);
+        Option[] options = [Model, K, Metric, Weights, Pretrained, Head, FineTune, UpdateBatchNorm, BackboneLearningRateFactor, Backbone];
+        foreach (var option in options) command.Options.Add(option);
         Network.AddTo(command);
         Classic.AddTo(command);
         Features.AddTo(command);
@@ -132,8 +158,10 @@ internal sealed class ModelFlags
         var pipeline = Features.Pipeline(parse);
         string recipeKind = kind;
         bool transfer = Recipes.Pretrained.Contains(kind);
+        if (transfer && FineTuneScope(parse) is { } scope) return FineTuner(parse, shared, kind, pipeline, scope, seed);
         if (transfer) (kind, pipeline, recipeKind) = PretrainedHead(parse, kind, pipeline);
         else RejectTransferFlags(parse, kind);
+        RejectFineTuneFlags(parse, kind);
         try
         {
             if (kind == "knn")
@@ -178,6 +206,56 @@ internal sealed class ModelFlags
             throw new UsageException($"--head must be one of {string.Join(", ", Runs.TransferLearning.HeadNames)}, got '{head}'.");
         var pipeline = FeatureOptions.Checked(() => FeaturePipeline.Parse(Runs.TransferLearning.FeatureSpec(kind)));
         return (head, pipeline, head == "softmax" ? kind : head);
+    }
+
+    /// <summary>The scope --finetune names (null: not given).</summary>
+    /// <exception cref="UsageException">A value other than all or last.</exception>
+    public Onnx.FineTuneScope? FineTuneScope(ParseResult parse)
+    {
+        if (parse.GetResult(FineTune) is not { Implicit: false } given) return null;
+        string name = given.Tokens.Count == 0 ? "all" : given.Tokens[0].Value;
+        try
+        {
+            return Runs.TransferLearning.ParseScope(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException($"--finetune takes {string.Join(" or ", Runs.TransferLearning.FineTuneScopeNames)} " +
+                $"(or no value: all), got '{name}'.");
+        }
+    }
+
+    // --model resnet18 --pretrained --finetune [all|last]: backbone and a new head trained together (the fine-tuning recipe).
+    private NetworkTrainer FineTuner(ParseResult parse, TrainingFlags shared, string kind, FeaturePipeline? given, Onnx.FineTuneScope scope, int seed)
+    {
+        if (!parse.GetValue(Pretrained))
+            throw new UsageException($"--finetune starts from the ImageNet weights: add --pretrained (--model {kind} --pretrained --finetune).");
+        if (given is not null) throw new UsageException($"--features cannot be combined with --finetune, which trains the {kind} network itself.");
+        if (parse.GetResult(Head) is { Implicit: false })
+            throw new UsageException("--head chooses the classifier on frozen features; --finetune always trains a new linear (softmax) head " +
+                "with the backbone.");
+        if (parse.GetValue(Network.Flip) is not null || parse.GetValue(Network.CropPadding) is not null)
+            throw new UsageException("--flip and --crop-padding do not apply to --finetune: its input layer already takes random resized " +
+                "crops and flips.");
+        Classic.RejectAll(parse, kind);
+        if (parse.GetValue(Network.Solver) is not null) throw new UsageException("--solver is for svm; --finetune trains by gradient descent.");
+        var recipe = Network.Recipe(parse, shared, Recipes.FineTuneRecipe, seed);
+        if (parse.GetValue(BackboneLearningRateFactor) is double factor)
+        {
+            if (!(factor > 0 && factor <= 1))
+                throw new UsageException($"--backbone-lr-factor must be in (0, 1], got {factor.ToString(CultureInfo.InvariantCulture)}.");
+            recipe = recipe with { BodyLearningRateFactor = factor };
+        }
+        return Runs.TransferLearning.FineTuner(scope, parse.GetValue(UpdateBatchNorm), recipe);
+    }
+
+    private void RejectFineTuneFlags(ParseResult parse, string kind)
+    {
+        string what = Recipes.Pretrained.Contains(kind) ? $"--model {kind} --pretrained --finetune"
+            : $"--model resnet18 --pretrained --finetune, not --model {kind}";
+        if (parse.GetResult(FineTune) is { Implicit: false }) throw new UsageException($"--finetune is for {what}.");
+        if (parse.GetValue(UpdateBatchNorm)) throw new UsageException($"--update-batch-norm is for {what}.");
+        if (parse.GetValue(BackboneLearningRateFactor) is not null) throw new UsageException($"--backbone-lr-factor is for {what}.");
     }
 
     private void RejectTransferFlags(ParseResult parse, string kind)

@@ -25,7 +25,8 @@ internal static class TrainCommand
             "tree (CART decision tree), forest (random forest), boost (gradient-boosted trees, softmax loss), kernel-svm (libsvm's C-SVC, " +
                 "one-vs-one, rbf/poly/linear), " +
             "vit (vision transformer: patches, class token, attention), cct (a transformer on convolutional tokens) and " +
-            "resnet18 --pretrained (the ImageNet ResNet-18, frozen, as a feature extractor under a head; docs/transfer.md). " +
+            "resnet18 --pretrained (the ImageNet ResNet-18, frozen, as a feature extractor under a head, or fine-tuned with --finetune; " +
+                "docs/transfer.md). " +
             "Every flag not given takes the model's default recipe.\n\n" +
             "Examples:\n  sharpvision train --dataset fashion-mnist      (the default CNN recipe)\n" +
             "  sharpvision train --model knn --k 5 --metric l1\n  sharpvision train --model knn --features hog --k 5\n" +
@@ -45,6 +46,8 @@ internal static class TrainCommand
             "  sharpvision train --model cct --dataset cifar-10 --conv-layers 2 --depth 4\n" +
             "  sharpvision train --dataset photos/ --model resnet18 --pretrained      (ImageNet features + softmax; --head svm|knn)\n" +
             "  sharpvision train --model knn --features resnet18 --train-limit 1000      (any model on the pretrained features)\n" +
+            "  sharpvision train --dataset photos/ --model resnet18 --pretrained --finetune      (all layers, 5 epochs; backbone lr = lr/10)\n" +
+            "  sharpvision train --dataset photos/ --model resnet18 --pretrained --finetune last --epochs 3      (last stage + head only)\n" +
             "  sharpvision train --resume runs/my-mlp      (continue after Ctrl-C or a crash)");
         data.AddTo(command);
         flags.AddTo(command);

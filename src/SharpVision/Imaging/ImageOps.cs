@@ -99,6 +99,24 @@ public static class ImageOps
         return new Image(width, height, channels, output);
     }
 
+    /// <summary>
+    /// The 1-D weights <see cref="Resize"/> resamples an axis of <paramref name="source"/> pixels into
+    /// <paramref name="destination"/> with, as a dense row-major matrix: output[i] = Σ_j M[i, j]·input[j].
+    /// </summary>
+    /// <remarks>Shape: (destination, source). Each row sums to 1 (area averaging when shrinking, bilinear when growing).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1.</exception>
+    public static float[] ResizeMatrix(int source, int destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(source, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination, 1);
+        var axis = AxisWeights.Create(source, destination);
+        var matrix = new float[(long)destination * source];
+        for (int i = 0; i < destination; i++)
+            for (int k = 0; k < axis.Count[i]; k++)
+                matrix[(long)i * source + axis.Start[i] + k] = axis.Weights[i * axis.MaxTaps + k];
+        return matrix;
+    }
+
     /// <summary>Sparse 1-D resampling weights: output i = Σ_k Weights[i·MaxTaps + k] · input[Start[i] + k].</summary>
     private sealed class AxisWeights
     {

@@ -33,6 +33,7 @@ public static class ModelFile
         ["resnet20"] = NetworkModelFile.Load,
         ["vit"] = NetworkModelFile.Load,
         ["cct"] = NetworkModelFile.Load,
+        ["resnet18"] = NetworkModelFile.Load, // fine-tuned: the whole network is in the file
         [TreeModelFile.TreeKind] = TreeModelFile.Load,
         [TreeModelFile.ForestKind] = TreeModelFile.Load,
         [TreeModelFile.BoostKind] = TreeModelFile.Load,

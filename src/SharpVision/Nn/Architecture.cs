@@ -17,7 +17,7 @@ public static class Architecture
     public static IReadOnlyList<string> KnownLayers { get; } =
         ["flatten", "linear", "relu", "tanh", "sigmoid", "leaky_relu", "gelu", "dropout", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
          "batch_norm1d", "batch_norm2d", "dropout2d", "residual", "layer_norm", "patch_embedding", "channel_tokens", "encoder_block", "select_token",
-         "sequence_pool"];
+         "sequence_pool", "imagenet_input"];
 
     /// <summary>The layers of <paramref name="network"/> as a JSON array.</summary>
     public static JsonArray ToJson(Sequential network)
@@ -141,6 +141,11 @@ public static class Architecture
                 long dim = integer("dim", 1, 1 << 14), mlp = integer("mlp", 1, 1 << 16);
                 return (4 * dim + 4 * dim * dim + 4 * dim + 2 * dim * mlp + mlp + dim, Math.Max(3 * dim * dim, dim * mlp));
             }
+            case "imagenet_input":
+            {
+                long crop = integer("crop", 1, 4096);
+                return (3 * crop * crop, 3 * crop * crop); // the mean image
+            }
             case "sequence_pool":
             {
                 long dim = integer("dim", 1, 1 << 14);
@@ -166,7 +171,7 @@ public static class Architecture
         "dropout2d" => new Dropout2d((float)Real("p", 0, 0.999999)),
         "conv2d" => new Conv2d(Int("in", 1, 1 << 16), Int("out", 1, 1 << 16), Int("kernel", 1, 64), Int("stride", 1, 64), Int("padding", 0, 64),
             Int("bias", 0, 1) == 1),
-        "max_pool2d" => Pool2d.Max(Int("kernel", 1, 64), Int("stride", 1, 64)),
+        "max_pool2d" => Pool2d.Max(Int("kernel", 1, 64), Int("stride", 1, 64), Optional("padding", 0, 32, 0)),
         "avg_pool2d" => Pool2d.Average(Int("kernel", 1, 64), Int("stride", 1, 64)),
         "global_avg_pool2d" => Pool2d.GlobalAverage(),
         "batch_norm1d" or "batch_norm2d" => new BatchNorm(Int("features", 1, 1 << 24), type == "batch_norm2d", (float)Real("momentum", 0, 1),
@@ -181,6 +186,8 @@ public static class Architecture
             Int("gelu_tanh", 0, 1) == 1 ? GeluApproximation.Tanh : GeluApproximation.None, Optional("output_token", -1, 1 << 16, -1)),
         "select_token" => new TokenSelect(Int("index", 0, 1 << 16)),
         "sequence_pool" => new SequencePooling(Int("dim", 1, 1 << 14)),
+        "imagenet_input" => new ImageNetInput(Int("channels", 1, 3), Int("height", 1, 1 << 14), Int("width", 1, 1 << 14), Int("resize", 1, 4096),
+            Int("crop", 1, 4096)),
         _ => throw new FormatException($"layer {i} has unknown type '{type}' (known: {string.Join(", ", KnownLayers)})"),
     };
 }

@@ -51,15 +51,20 @@ public sealed class Conv2d : Module
     public override Tensor Forward(Tensor input) => Ops.Conv2d(input, Weight, Bias, Stride, Padding);
 }
 
-/// <summary>Max or average pooling over k×k windows with stride s (no padding, floor mode), or global average pooling.</summary>
-/// <remarks>Shape: (N, C, H, W) → (N, C, ⌊(H − k)/s⌋ + 1, ⌊(W − k)/s⌋ + 1); global: (N, C, H, W) → (N, C).</remarks>
+/// <summary>
+/// Max or average pooling over k×k windows with stride s (floor mode), or global average pooling. Max pooling may pad
+/// each side by p (padding never wins a max, as PyTorch's MaxPool2d(k, s, p)).
+/// </summary>
+/// <remarks>Shape: (N, C, H, W) → (N, C, ⌊(H + 2p − k)/s⌋ + 1, ⌊(W + 2p − k)/s⌋ + 1); global: (N, C, H, W) → (N, C).</remarks>
 public sealed class Pool2d : Module
 {
-    private Pool2d(string type, int kernel, int stride)
+    private Pool2d(string type, int kernel, int stride, int padding = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(kernel, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
-        (Type, Kernel, Stride) = (type, kernel, stride);
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(padding, kernel / 2);
+        (Type, Kernel, Stride, Padding) = (type, kernel, stride, padding);
     }
 
     /// <summary>"max_pool2d", "avg_pool2d" or "global_avg_pool2d".</summary>
@@ -69,8 +74,12 @@ public sealed class Pool2d : Module
 
     public int Stride { get; }
 
-    /// <summary>nn.MaxPool2d(kernel, stride).</summary>
-    public static Pool2d Max(int kernel, int? stride = null) => new("max_pool2d", kernel, stride ?? kernel);
+    /// <summary>Max pooling: padding on each side (at most half the kernel); 0 otherwise.</summary>
+    public int Padding { get; }
+
+    /// <summary>nn.MaxPool2d(kernel, stride, padding).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size below 1, or padding outside [0, kernel/2].</exception>
+    public static Pool2d Max(int kernel, int? stride = null, int padding = 0) => new("max_pool2d", kernel, stride ?? kernel, padding);
 
     /// <summary>nn.AvgPool2d(kernel, stride).</summary>
     public static Pool2d Average(int kernel, int? stride = null) => new("avg_pool2d", kernel, stride ?? kernel);
@@ -78,11 +87,13 @@ public sealed class Pool2d : Module
     /// <summary>nn.AdaptiveAvgPool2d(1) followed by flatten: the mean of each channel.</summary>
     public static Pool2d GlobalAverage() => new("global_avg_pool2d", 1, 1);
 
-    public override LayerSpec Spec => Type == "global_avg_pool2d" ? new(Type, []) : new(Type, new() { ["kernel"] = Kernel, ["stride"] = Stride });
+    public override LayerSpec Spec => Type == "global_avg_pool2d" ? new(Type, [])
+        : Padding == 0 ? new(Type, new() { ["kernel"] = Kernel, ["stride"] = Stride })
+        : new(Type, new() { ["kernel"] = Kernel, ["stride"] = Stride, ["padding"] = Padding });
 
     public override Tensor Forward(Tensor input) => Type switch
     {
-        "max_pool2d" => Ops.MaxPool2d(input, Kernel, Stride),
+        "max_pool2d" => Ops.MaxPool2d(input, Kernel, Stride, Padding),
         "avg_pool2d" => Ops.AvgPool2d(input, Kernel, Stride),
         _ => Ops.GlobalAvgPool2d(input),
     };
@@ -128,6 +139,12 @@ public sealed class BatchNorm : Module
 
     public float[] RunningVariance { get; }
 
+    /// <summary>
+    /// Normalize with the running statistics, and leave them unchanged, even in training mode (fine-tuning with small
+    /// batches); γ and β still learn if they require gradients. Not part of the architecture: a training setting.
+    /// </summary>
+    public bool FrozenStatistics { get; set; }
+
     public override LayerSpec Spec => new(Spatial ? "batch_norm2d" : "batch_norm1d", new() { ["features"] = Features, ["momentum"] = Momentum, ["eps"] = Epsilon });
 
     protected override IEnumerable<(string Name, Tensor Parameter)> OwnParameters => [("weight", Gamma), ("bias", Beta)];
@@ -147,7 +164,7 @@ public sealed class BatchNorm : Module
     {
         if (input.Shape.Rank != (Spatial ? 4 : 2) || input.Shape[1] != Features)
             throw new ArgumentException($"{Spec.Type}({Features}) expects ({(Spatial ? "N, C, H, W" : "N, C")}) with C = {Features}, got {input.Shape}.", nameof(input));
-        return Ops.BatchNorm(input, Gamma, Beta, RunningMean, RunningVariance, Training, Momentum, Epsilon);
+        return Ops.BatchNorm(input, Gamma, Beta, RunningMean, RunningVariance, Training && !FrozenStatistics, Momentum, Epsilon);
     }
 }
 

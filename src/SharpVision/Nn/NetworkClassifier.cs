@@ -180,7 +180,16 @@ public sealed class NetworkClassifier : IImageClassifier
         return probabilities;
     }
 
-    /// <summary>Predicts images laid out as q×C×H×W bytes, in batches of 512 (with <see cref="FlipAveraging"/>, also their mirror images).</summary>
+    /// <summary>
+    /// Images per batch at inference: 512, or 32 for a network reading ImageNet-sized crops (<see cref="ImageNetInput"/>),
+    /// whose activations take ~10 MB per image.
+    /// </summary>
+    public int InferenceBatch => Network.Layers[0] is ImageNetInput ? 32 : 512;
+
+    /// <summary>
+    /// Predicts images laid out as q×C×H×W bytes, in batches of <see cref="InferenceBatch"/> (with <see cref="FlipAveraging"/>,
+    /// also their mirror images).
+    /// </summary>
     public Predictions Predict(ReadOnlySpan<byte> images, int threads = 0)
     {
         using var scope = Engine.UseThreads(threads);
@@ -208,7 +217,7 @@ public sealed class NetworkClassifier : IImageClassifier
     {
         int d = Normalizer.SampleSize, outputs = Outputs, length = InputLength;
         var scores = new float[count * outputs];
-        const int batch = 512;
+        int batch = InferenceBatch;
         var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * length];
         var network = InferenceNetwork();
         for (int start = 0; start < count; start += batch)
@@ -239,7 +248,7 @@ public sealed class NetworkClassifier : IImageClassifier
         int count = images.Length / d;
         var body = Network.Layers.Take(Network.Layers.Count - 1).ToArray(); // the network's own layers, parameters and buffers
         var activations = new float[(long)count * length];
-        const int batch = 512;
+        int batch = InferenceBatch;
         Network.Eval();
         using var _ = GradMode.NoGrad();
         for (int start = 0; start < count; start += batch)

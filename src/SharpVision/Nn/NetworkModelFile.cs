@@ -105,6 +105,8 @@ public static class NetworkModelFile
         int inputs = (network.Layers.Count > 0 ? network.Layers[0] : null) switch
         {
             Conv2d conv => conv.Inputs * preparation.Height * preparation.Width,
+            ImageNetInput i => (i.Channels, i.Height, i.Width) == (preparation.Channels, preparation.Height, preparation.Width)
+                ? i.Channels * i.Height * i.Width : -1,
             // a patch embedding fixes the image size (its position embeddings are per patch), not only the value count
             PatchEmbedding p => (p.Channels, p.Height, p.Width) == (preparation.Channels, preparation.Height, preparation.Width)
                 ? p.Channels * p.Height * p.Width : -1,

@@ -7,7 +7,7 @@ using SharpVision.Tensors;
 namespace SharpVision.Onnx;
 
 /// <summary>
-/// Writes a network model (linear, logistic, MLP, cnn2, resnet8/20) as an ONNX graph that takes float pixels 0..255,
+/// Writes a network model (linear, logistic, MLP, cnn2, resnet8/20, a fine-tuned ResNet-18) as an ONNX graph that takes float pixels 0..255,
 /// N×C×H×W, normalizes them as the model does, runs the network and outputs class probabilities. Class names,
 /// preparation and normalization go into the model's metadata_props. Opset 13, IR version 7 (read by ONNX 1.8 and later).
 /// </summary>
@@ -145,13 +145,42 @@ public static class OnnxExporter
                 prefix + "batch_norm", OnnxAttribute.Of("epsilon", norm.Epsilon), OnnxAttribute.Of("momentum", 1 - norm.Momentum)),
             Pool2d pool => pool.Type switch
             {
-                "max_pool2d" => Node("MaxPool", [input], prefix + "max_pool", OnnxAttribute.Of("kernel_shape", pool.Kernel, pool.Kernel), OnnxAttribute.Of("strides", pool.Stride, pool.Stride)),
+                "max_pool2d" => Node("MaxPool", [input], prefix + "max_pool", OnnxAttribute.Of("kernel_shape", pool.Kernel, pool.Kernel),
+                    OnnxAttribute.Of("strides", pool.Stride, pool.Stride),
+                    OnnxAttribute.Of("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding)),
                 "avg_pool2d" => Node("AveragePool", [input], prefix + "avg_pool", OnnxAttribute.Of("kernel_shape", pool.Kernel, pool.Kernel), OnnxAttribute.Of("strides", pool.Stride, pool.Stride)),
                 _ => Node("Flatten", [Node("GlobalAveragePool", [input], prefix + "global_avg_pool")], prefix + "pooled", OnnxAttribute.Of("axis", 1L)),
             },
             ResidualBlock block => Residual(block, input, prefix),
+            ImageNetInput layer => ImageNetCrop(layer, input, prefix),
             _ => throw new NotSupportedException($"Layer {prefix.TrimEnd('.')} ({module.Spec.Type}) has no ONNX export."),
         };
+
+        // The input layer's evaluation form: channels to B, G, R (gray copied), R_y·x·R_xᵀ as two MatMuls, ·255, − mean.
+        private string ImageNetCrop(ImageNetInput layer, string input, string prefix)
+        {
+            string bgr;
+            if (layer.Channels == 1) bgr = Node("Concat", [input, input, input], prefix + "gray_to_bgr", OnnxAttribute.Of("axis", 1L));
+            else
+            {
+                string[] planes = [Unique(prefix + "r"), Unique(prefix + "g"), Unique(prefix + "b")];
+                Nodes.Add(new OnnxNode
+                {
+                    OpType = "Split", Name = $"Split_{Nodes.Count}", Inputs = [input], Outputs = planes,
+                    Attributes = [OnnxAttribute.Of("axis", 1L)],
+                });
+                bgr = Node("Concat", [planes[2], planes[1], planes[0]], prefix + "bgr", OnnxAttribute.Of("axis", 1L));
+            }
+            var (rows, columns) = layer.CenterCropMatrices();
+            int crop = layer.CropSize;
+            var columnsT = new float[columns.Length];
+            for (int i = 0; i < crop; i++)
+                for (int j = 0; j < layer.Width; j++) columnsT[j * crop + i] = columns[i * layer.Width + j];
+            string x = Node("MatMul", [bgr, Constant(prefix + "columns", columnsT, layer.Width, crop)], prefix + "resampled_columns");
+            x = Node("MatMul", [Constant(prefix + "rows", rows, crop, layer.Height), x], prefix + "resampled");
+            x = Node("Mul", [x, Constant(prefix + "to_255", [255f])], prefix + "pixels_255");
+            return Node("Sub", [x, Constant(prefix + "mean", layer.Mean, 1, 3, crop, crop)], prefix + "centered");
+        }
 
         // relu(b2(c2(relu(b1(c1(x))))) + shortcut(x)); the folded form has no b1, b2.
         private string Residual(ResidualBlock block, string input, string prefix)

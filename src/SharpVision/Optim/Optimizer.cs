@@ -33,6 +33,8 @@ public abstract class Optimizer
     private readonly int _largestParameter;
     private float[]? _scratch0, _scratch1;
     private double _learningRate;
+    private double[]? _factors;
+    private double _factor = 1;
 
     /// <summary>Validates and stores the parameters and the initial learning rate.</summary>
     /// <exception cref="ArgumentException">No parameters; a null or repeated tensor; one that does not require a gradient; two with the same name.</exception>
@@ -67,12 +69,30 @@ public abstract class Optimizer
     /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
     public double LearningRate
     {
-        get => _learningRate;
+        get => _learningRate * _factor; // inside Step, the rate of the parameter being updated
         set
         {
             if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be a finite number ≥ 0.");
             _learningRate = value;
         }
+    }
+
+    /// <summary>
+    /// Multiplies the learning rate of <paramref name="parameter"/> by <paramref name="factor"/> in every later step,
+    /// as a PyTorch parameter group with lr = factor·lr does (fine-tuning: a pretrained body learns slower than a new
+    /// head). Schedules keep setting the base rate; weight decay that scales with the rate (AdamW) scales with it too.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor is not one of this optimizer's parameters.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The factor is not a finite number ≥ 0.</exception>
+    public void SetLearningRateFactor(Tensor parameter, double factor)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (!(factor >= 0) || double.IsInfinity(factor))
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor must be a finite number ≥ 0.");
+        int index = Array.IndexOf(_parameters, parameter);
+        if (index < 0) throw new ArgumentException("The tensor is not a parameter of this optimizer.", nameof(parameter));
+        _factors ??= Enumerable.Repeat(1.0, _parameters.Length).ToArray();
+        _factors[index] = factor;
     }
 
     /// <summary>How many times <see cref="Step"/> has run (restored by <see cref="ImportState"/>).</summary>
@@ -91,10 +111,18 @@ public abstract class Optimizer
             if (p.Grad is { } g && g.Length != p.Size)
                 throw new InvalidOperationException($"Parameter '{_keys[i]}' has {p.Size} values but its gradient has {g.Length}.");
         }
-        for (int i = 0; i < _parameters.Length; i++)
+        try
         {
-            var p = _parameters[i];
-            if (p.Grad is { } g) Update(i, p.Data, g);
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                var p = _parameters[i];
+                _factor = _factors?[i] ?? 1;
+                if (p.Grad is { } g) Update(i, p.Data, g);
+            }
+        }
+        finally
+        {
+            _factor = 1;
         }
         StepCount++;
     }

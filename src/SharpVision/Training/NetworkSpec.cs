@@ -54,7 +54,8 @@ public sealed record NetworkSpec(string Kind, NormalizationMode? Preprocess = nu
     /// <exception cref="ModelSetupException">Unknown kind, features with a convolutional network, bad MLP settings.</exception>
     public void Validate()
     {
-        if (!Kinds.Contains(Kind)) throw new ModelSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
+        if (!Kinds.Contains(Kind) && !Recipes.Pretrained.Contains(Kind))
+            throw new ModelSetupException("model", $"Unknown model '{Kind}' (known: {string.Join(", ", Kinds)}).");
         if (!Solvers.Contains(Solver)) throw new ModelSetupException("model", $"Unknown solver '{Solver}' (known: {string.Join(", ", Solvers)}).");
         if (UsesDualSolver && Kind != "svm") throw new ModelSetupException("model", $"The dual solver trains linear SVMs (svm), not {Kind}.");
         if (Features is not null && Recipes.ReadsImages(Kind))
@@ -275,13 +276,17 @@ public sealed class NetworkInputs
     /// <param name="architecture">Another architecture of the same kind and input preparation (null: <see cref="Spec"/>).</param>
     /// <param name="flipAveraging">Test-time flip averaging for the model's predictions.</param>
     /// <param name="batchSize">Training batch size, for the memory estimate (<see cref="NetworkSpec.BuildNetwork"/>).</param>
+    /// <param name="network">A network already built and initialized (a pretrained one) to use instead of building one from the spec.</param>
     /// <exception cref="ModelSetupException">A network too large to train in the memory available.</exception>
-    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null, bool flipAveraging = false, int batchSize = 1)
+    public NetworkClassifier CreateModel(int seed, NetworkSpec? architecture = null, bool flipAveraging = false, int batchSize = 1,
+        Sequential? network = null)
     {
         var spec = architecture ?? Spec;
         if (spec.Kind != Spec.Kind || spec.Normalization != Spec.Normalization || !ReferenceEquals(spec.Features, Spec.Features))
             throw new ArgumentException("The architecture must keep the kind and input preparation these inputs were prepared for.", nameof(architecture));
-        var network = spec.BuildNetwork(InputLength, Preparation.Channels, Preparation.Height, Preparation.Width, ClassNames.Count, batchSize);
+        if (network is not null)
+            return new NetworkClassifier(spec.Kind, network, spec.Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
+        network = spec.BuildNetwork(InputLength, Preparation.Channels, Preparation.Height, Preparation.Width, ClassNames.Count, batchSize);
         network.ResetParameters(new Rng(seed));
         return new NetworkClassifier(spec.Kind, network, spec.Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging);
     }

@@ -74,6 +74,13 @@ public sealed class NetworkTrainer : IClassifierTrainer
     /// <summary>The dual solver's settings (null unless the spec uses it).</summary>
     public DualSvmOptions? Dual { get; }
 
+    /// <summary>
+    /// Builds the network to train instead of a fresh one of the spec's kind, from the images' preparation, the number
+    /// of classes and the recipe's seed: a pretrained backbone under a new head, some layers frozen (fine-tuning). Null:
+    /// <see cref="NetworkSpec.BuildNetwork"/>, initialized from the seed.
+    /// </summary>
+    public Func<ImagePreparation, int, int, Sequential>? InitialNetwork { get; init; }
+
     /// <inheritdoc/>
     public string Kind => Spec.Kind;
 
@@ -116,7 +123,8 @@ public sealed class NetworkTrainer : IClassifierTrainer
         using (context.ReportFeatureProgress())
             inputs = NetworkInputs.Prepare(Spec, train, validation, seed, threads, context.FeatureCache, context.Cancellation);
         if (inputs.Features is { } f) context.Report(new FitNote($"features {f.Pipeline.CanonicalConfig}: {f.Length:N0} per image, standardized on the training split"));
-        var model = inputs.CreateModel(seed, flipAveraging: Recipe.Tta == "flip", batchSize: Dual is null ? Recipe.BatchSize : 1);
+        var initial = InitialNetwork?.Invoke(inputs.Preparation, inputs.ClassNames.Count, seed);
+        var model = inputs.CreateModel(seed, flipAveraging: Recipe.Tta == "flip", batchSize: Dual is null ? Recipe.BatchSize : 1, network: initial);
         context.Report(new FitNote(Description(model, train.Count, validation?.Count ?? 0, threads, context.Resume)));
         Conv2dBackend.ResetUsed(); // the run's backend string names what this fit used
         var summary = Dual is null ? TrainGradient(model, inputs, context, clock) : TrainDual(model, inputs, context, clock);
@@ -195,6 +203,15 @@ public sealed class NetworkTrainer : IClassifierTrainer
             throw new ModelSetupException("validation", "The validation images must have the training images' shape and classes.");
     }
 
+    // "11,181,642 parameters", or "8,394,752 of 11,181,642 parameters trained" when some are frozen.
+    private static string Parameters(Sequential network)
+    {
+        long all = network.ParameterCount();
+        long trained = network.NamedParameters().Where(p => p.Parameter.RequiresGrad).Sum(p => (long)p.Parameter.Size);
+        return trained == all ? string.Create(CultureInfo.InvariantCulture, $"{all:N0} parameters")
+            : string.Create(CultureInfo.InvariantCulture, $"{trained:N0} of {all:N0} parameters trained");
+    }
+
     private string Description(NetworkClassifier model, int trainCount, int validationCount, int threads, bool resuming)
     {
         var r = Recipe;
@@ -207,7 +224,7 @@ public sealed class NetworkTrainer : IClassifierTrainer
                 $"{choice}, tolerance {d.Tolerance}, {threads} thread(s)");
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{(resuming ? "resuming" : "training")} {Spec.Kind} ({model.Network.ParameterCount():N0} parameters) on {images}: " +
+            $"{(resuming ? "resuming" : "training")} {Spec.Kind} ({Parameters(model.Network)}) on {images}: " +
             $"{r.Optimizer} lr {r.LearningRate} ({r.Schedule}), batch {r.BatchSize}, {r.Epochs} epochs, {threads} thread(s), {EngineBackend.Describe(model.Network)}");
     }
 }

@@ -126,13 +126,15 @@ public sealed class Trainer
         var total = Stopwatch.StartNew();
         var o = _options;
         var parameters = model.Network.NamedParameters();
-        var weights = parameters.Where(p => p.Parameter.Shape.Rank >= 2).Select(p => p.Parameter).ToList();
+        // Frozen parameters (RequiresGrad false: a pretrained body under fine-tuning) are neither updated nor penalized.
+        var weights = parameters.Where(p => p.Parameter.Shape.Rank >= 2 && p.Parameter.RequiresGrad).Select(p => p.Parameter).ToList();
         int stepsPerEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize;
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         var schedule = OptimizerFactory.CreateSchedule(o, stepsPerEpoch);
-        var parameterList = parameters.Select(p => p.Parameter).ToList();
+        var parameterList = parameters.Select(p => p.Parameter).Where(p => p.RequiresGrad).ToList();
         RandomSearch? search = o.Optimizer == "random-search" ? OptimizerFactory.CreateRandomSearch(o, model, train, parameterList) : null;
         var optimizer = search is null ? OptimizerFactory.Create(o, parameterList) : null;
+        if (optimizer is not null && o.BodyLearningRateFactor != 1) SlowTheBody(optimizer, model.Network, o.BodyLearningRateFactor);
         var stopping = o.Patience > 0 && validation is not null ? new EarlyStopping(OptimizerFactory.Goal(o), o.Patience) : null;
         var metrics = new List<EpochMetrics>();
         var position = new TrainingPosition(0, 0, 0, 0, 0, 0);
@@ -276,6 +278,14 @@ public sealed class Trainer
         return new TrainingResult(metrics, stoppedEarly, stopping?.BestEpoch is int b ? b + 1 : metrics.Count, total.Elapsed.TotalSeconds, outOfTime);
     }
 
+    // Every trainable parameter outside the network's last layer learns at factor × the schedule's rate.
+    private static void SlowTheBody(Optimizer optimizer, Sequential network, double factor)
+    {
+        string head = network.Children.Last().Name + ".";
+        foreach (var (name, p) in network.NamedParameters())
+            if (p.RequiresGrad && !name.StartsWith(head, StringComparison.Ordinal)) optimizer.SetLearningRateFactor(p, factor);
+    }
+
     // What the divergence message says about checkpoints: only what is true of the run folder.
     private static string KeptCheckpoint(string? runDirectory)
     {
@@ -289,7 +299,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(set);
-        const int batch = 512;
+        int batch = model.InferenceBatch;
         double lossSum = 0;
         long correct = 0;
         int d = set.SampleSize;

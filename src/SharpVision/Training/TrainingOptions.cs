@@ -33,6 +33,8 @@ namespace SharpVision.Training;
 /// <param name="Tta">Test-time augmentation stored with the model: "none", or "flip" (average each image with its mirror).</param>
 /// <param name="WeightDecayScope">adamw: which parameters weight decay applies to: "all", or "weights" (weight matrices and
 /// filters; not biases, norms, class tokens or position embeddings, as transformers are trained).</param>
+/// <param name="BodyLearningRateFactor">The learning rate of every layer but the network's last is this times the
+/// schedule's (fine-tuning a pretrained network: 0.1 lets the body move ten times slower than its new head); 1 = one rate.</param>
 public sealed record TrainingOptions(
     int Epochs = 10,
     int BatchSize = 128,
@@ -57,7 +59,8 @@ public sealed record TrainingOptions(
     int Cutout = 0,
     double ValidationFraction = 0.1,
     string Tta = "none",
-    string WeightDecayScope = "all")
+    string WeightDecayScope = "all",
+    double BodyLearningRateFactor = 1)
 {
     /// <summary>The known weight-decay scopes.</summary>
     public static IReadOnlyList<string> WeightDecayScopes { get; } = ["all", "weights"];
@@ -104,6 +107,8 @@ public sealed record TrainingOptions(
             $"unknown (known: {string.Join(", ", WeightDecayScopes)})");
         Require(WeightDecayScope == "all" || Optimizer == "adamw", nameof(WeightDecayScope), WeightDecayScope,
             "only adamw limits weight decay to weights");
+        Require(BodyLearningRateFactor > 0 && BodyLearningRateFactor <= 1, nameof(BodyLearningRateFactor), BodyLearningRateFactor,
+            "must be in (0, 1]");
         Require(Patience == 0 || ValidationFraction > 0, nameof(Patience), Patience, "early stopping needs a validation split (ValidationFraction > 0)");
     }
 
