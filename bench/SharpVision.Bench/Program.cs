@@ -20,6 +20,7 @@ using SharpVision.Tensors.Kernels;
 //            [--concurrency 1,8,32,128 --seconds 10 --warmup 2 | --rate R --seconds 60 --max-outstanding 1024] [--pid PID] [--label NAME]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- inprocess --model PATH --pngs DIR [--batches 1,32,512] [--seconds 5] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- finetune [--batch 32] [--repeats 5] [--threads 2] [--only all|last]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128] [--ops false]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
 //                                                                          [--train-limit N]
@@ -71,6 +72,9 @@ if (what == "inprocess")
 if (what == "onnx")
     return SharpVision.Bench.OnnxBench.Run(argList.Contains("--model") ? Arg("--model", "") : null, int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")),
         int.Parse(Arg("--rounds", "3")), threads);
+if (what == "finetune")
+    return SharpVision.Bench.FineTuneBench.Run(int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")), threads,
+        argList.Contains("--only") ? Arg("--only", "") : null);
 if (what == "vit")
     return SharpVision.Bench.VitBench.Run(repeats, threads, Arg("--model", "vit"), int.Parse(Arg("--batch", "128")), Arg("--ops", "true") == "true");
 if (what == "tsne")
