@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpVision.Tensors.Kernels;
 
 /// <summary>The three kernels of a convolution layer.</summary>
@@ -46,7 +48,13 @@ public static class Conv2dBackend
     });
 
     private static Conv2dBackendMode? _mode;
-    private static int _used;
+
+    // What ran, per run: ResetUsed gives the calling flow (and the tasks and threads it starts) its own record, so two
+    // runs in one process (tests in parallel, a service beside a fit) do not reset or read each other's.
+    private static readonly AsyncLocal<StrongBox<int>?> RunRecord = new();
+    private static readonly StrongBox<int> ProcessRecord = new();
+
+    private static StrongBox<int> Record => RunRecord.Value ?? ProcessRecord;
 
     /// <summary>The oneDNN backend, or null when libdnnl.so.2 is not usable (see <see cref="OneDnnUnavailableReason"/>).</summary>
     internal static OneDnnConv2d? OneDnn => LoadedOneDnn.Value.Backend;
@@ -120,7 +128,8 @@ public static class Conv2dBackend
         bool oneDnn = Chooses(algorithm == Conv2dAlgorithm.Auto ? Mode : Conv2dBackendMode.Managed, OneDnnAvailable, g, pass)
             || algorithm == Conv2dAlgorithm.OneDnn;
         int flag = oneDnn ? UsedOneDnn : UsedManaged;
-        if ((Volatile.Read(ref _used) & flag) == 0) Interlocked.Or(ref _used, flag);
+        var record = Record;
+        if ((Volatile.Read(ref record.Value) & flag) == 0) Interlocked.Or(ref record.Value, flag);
         return oneDnn;
     }
 
@@ -137,14 +146,17 @@ public static class Conv2dBackend
         _ => false,
     };
 
-    /// <summary>Forgets which backends ran (<see cref="Used"/> starts over), e.g. between two runs in one process.</summary>
-    public static void ResetUsed() => Volatile.Write(ref _used, 0);
+    /// <summary>
+    /// Forgets which backends ran (<see cref="Used"/> starts over) for the calling flow: from here on, this flow and
+    /// what it starts record into a record of their own, which other runs in the process neither reset nor fill.
+    /// </summary>
+    public static void ResetUsed() => RunRecord.Value = new StrongBox<int>();
 
     /// <summary>
     /// The backends that ran so far: "managed", "onednn", "onednn+managed" (auto mixing them), or, before any
     /// convolution ran, the mode's name ("managed", "onednn", "auto").
     /// </summary>
-    public static string Used => Volatile.Read(ref _used) switch
+    public static string Used => Volatile.Read(ref Record.Value) switch
     {
         UsedManaged => "managed",
         UsedOneDnn => "onednn",
