@@ -434,7 +434,10 @@ public static class RunReport
 
     // ---- CNN ----
 
-    private static Conv2d? FirstConv(NetworkClassifier model) => model.Features is null ? model.Network.Layers.OfType<Conv2d>().FirstOrDefault() : null;
+    // The filters and feature maps of the convolution that reads the images; none when an input layer prepares them
+    // first (a pretrained backbone's ImageNetInput crops and recolors: its stem does not see the dataset's pixels).
+    private static Conv2d? FirstConv(NetworkClassifier model) =>
+        model.Features is null && model.Network.Layers[0] is not ImageNetInput ? model.Network.Layers.OfType<Conv2d>().FirstOrDefault() : null;
 
     private static string ConvSection(NetworkClassifier model, ImageDataset test)
     {
