@@ -106,6 +106,34 @@ public class TransferFineTuneTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void FineTune_CancelledAfterOneStepThenResumed_EqualsAnUninterruptedRun()
+    {
+        var train = TwoClasses(DatasetLoader.Load(new DatasetLocator(SampleDir).Locate("fashion-mnist")).Train, 3);
+        var recipe = Recipes.Default(Recipes.FineTuneRecipe) with { Epochs = 1, BatchSize = 3, ValidationFraction = 0 };
+        NetworkClassifier Fit(FitContext context) =>
+            (NetworkClassifier)TransferLearning.FineTuner(FineTuneScope.LastStage, recipe: recipe).Fit(train, context: context);
+        var uninterrupted = Fit(new FitContext { Threads = 2 });
+
+        using var temp = new TempFolder();
+        using var stop = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => Fit(new FitContext
+        {
+            Threads = 2, RunDirectory = temp.Path, Cancellation = stop.Token,
+            Events = e => { if (e is FitProgress { Done: 1 }) stop.Cancel(); }, // Ctrl-C after the first of two steps
+        }));
+        Assert.True(File.Exists(Path.Combine(temp.Path, Checkpoint.FileName)));
+        var steps = new List<long>();
+        var resumed = Fit(new FitContext
+        {
+            Threads = 2, RunDirectory = temp.Path, Resume = true, Events = e => { if (e is FitProgress p) steps.Add(p.Done); },
+        });
+        Assert.Equal([2L], steps); // it continued from the checkpoint: only the second step ran
+        var expected = uninterrupted.Network.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Data);
+        foreach (var (name, p) in resumed.Network.NamedParameters()) // same crops, same batches: the same bits
+            Assert.True(p.Data.AsSpan().SequenceEqual(expected[name]), $"{name} differs after resuming");
+    }
+
+    [Fact]
     public void Cli_FineTuneFlags_BadCombinationsAreUsageErrors()
     {
         (string[] Args, string Message)[] cases =
