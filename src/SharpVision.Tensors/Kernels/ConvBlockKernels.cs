@@ -7,6 +7,7 @@
 // pixel's corner (offset_e = c·Hpad·Wpad + i·Wpad + j): an implicit GEMM with no im2col matrix. The tile goes to a
 // pixel-major scratch conv[p][k] that the epilogue turns into bias + ReLU + max pooling, written NCHW.
 // Every output is the same e-ascending FMA chain on every path (scalar, AVX2, AVX-512) and for any thread count.
+// The loops are compiled optimized at once (AggressiveOptimization): a served model's first seconds must not run quick-JIT code.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -213,6 +214,7 @@ public static unsafe class ConvBlockKernels
     }
 
     // planes[ch][a][b] = x[ch, a − pad, b − pad], 0 outside the image.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pad(in Conv2dGeometry c, in Layout layout, float* image, float* planes)
     {
         int h = c.Height, w = c.Width, pad = c.Padding, wp = layout.PaddedWidth;
@@ -226,6 +228,7 @@ public static unsafe class ConvBlockKernels
     }
 
     // conv[p][k] for every output pixel p = oy·Wo + ox and the filters of blocks [blockStart, blockEnd).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convolve<TL, TV>(in Conv2dGeometry c, in Layout layout, float* planes, float* packed, int* offsets, int* corners,
         int blockStart, int blockEnd, float* conv)
         where TL : struct, ILanes<TV> where TV : struct
@@ -276,6 +279,7 @@ public static unsafe class ConvBlockKernels
     }
 
     // y[k, py, px] = max over the window of relu(conv[p][k] + b[k]) for the filters of blocks [blockStart, blockEnd), k < K.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Epilogue<TL, TV>(in ConvBlockGeometry g, in Layout layout, float* conv, float* bias, int blockStart, int blockEnd,
         float* output)
         where TL : struct, ILanes<TV> where TV : struct
