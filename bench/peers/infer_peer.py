@@ -2,19 +2,13 @@
 # torch on 2 threads, images/s of net(x) at each batch size on normalized 28x28 inputs (random: the work does not
 # depend on the values). One JSON line per batch size: the median of REPEATS timed rounds after a warm-up.
 # usage: /usr/bin/python3 infer_peer.py [NET] [BATCHES] [SECONDS] [REPEATS]   (defaults: cnn2 1,32,64 5 5)
-import json, statistics, sys, time, torch, torch.nn as nn, torch.nn.functional as F
+import json, statistics, sys, time, torch, torch.nn as nn
+from torch_state_dict import Res  # torch_peers.py's basic block (torch_peers.py itself trains when imported)
 torch.set_num_threads(2); torch.manual_seed(0)
 net_name = sys.argv[1] if len(sys.argv) > 1 else "cnn2"
 batches = [int(b) for b in (sys.argv[2] if len(sys.argv) > 2 else "1,32,64").split(",")]
 seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
 repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 5
-class Res(nn.Module):
-    def __init__(s, cin, cout, stride):
-        super().__init__()
-        s.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(cout)
-        s.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(cout)
-        s.sc = nn.Sequential() if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-    def forward(s, x): return F.relu(s.b2(s.c2(F.relu(s.b1(s.c1(x))))) + s.sc(x))
 nets = {  # as torch_peers.py defines them
   "cnn2": lambda: nn.Sequential(
       nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),

@@ -8,20 +8,11 @@ namespace SharpVision.Tests.Nn;
 /// <summary>The inference form (batch norm folded, conv + ReLU + max pool fused) against the evaluation-mode network.</summary>
 public class InferenceFormTests
 {
-    // Random parameters and batch-norm statistics far from the identity, as BatchNormFoldingTests uses.
+    // Random parameters and batch-norm statistics far from the identity (BatchNormFoldingTests.Randomize).
     private static Sequential Randomized(string name, int seed)
     {
-        var rng = new Rng(seed);
         var network = Networks.ByName(name, 1, 28, 28, 10);
-        network.ResetParameters(rng);
-        foreach (var (parameter, p) in network.NamedParameters())
-            if (parameter.EndsWith("weight", StringComparison.Ordinal) && p.Shape.Rank == 1)
-                for (int i = 0; i < p.Size; i++) p.Data[i] = 0.5f + rng.NextFloat();
-            else if (p.Shape.Rank == 1)
-                for (int i = 0; i < p.Size; i++) p.Data[i] = rng.NextNormal() * 0.3f;
-        foreach (var (buffer, values) in network.NamedBuffers())
-            for (int i = 0; i < values.Length; i++)
-                values[i] = buffer.EndsWith("running_var", StringComparison.Ordinal) ? 0.2f + 2 * rng.NextFloat() : rng.NextNormal() * 0.5f;
+        BatchNormFoldingTests.Randomize(network, new Rng(seed));
         return network;
     }
 
