@@ -13,10 +13,11 @@ namespace SharpVision.Classic.Trees;
 /// </summary>
 /// <remarks>
 /// <para>A node's split search builds, per candidate feature, the class histogram of its rows over the feature's codes
-/// (weighted by the bootstrap counts; each entry packs rows and weight in one 64-bit add), then scans the non-empty codes
-/// in order. Nodes with at least as many rows as codes scan every code; smaller ones list the codes they touch in order
-/// (from a bitmap for up to 1,024 codes, else by sorting), so a leaf-sized node never costs O(bins · classes). With exact bins (one code per distinct value)
-/// this is scikit-learn's exact search; with quantile bins it is histogram search.</para>
+/// (weighted by the bootstrap counts; each entry packs rows and weight in one 64-bit add), then scans the non-empty
+/// codes in order. Nodes with at least as many rows as codes scan every code; smaller ones list the codes they touch in
+/// order (from a bitmap for up to 1,024 codes, else by sorting), so a leaf-sized node never costs O(bins · classes).
+/// With exact bins (one code per distinct value) this is scikit-learn's exact search; with quantile bins it is
+/// histogram search.</para>
 /// <para>Memory locality: the training codes are feature-major, so a node's rows read a column each; deep in the tree
 /// those rows are scattered over whole columns and each read misses the cache. A node of at most
 /// <see cref="LocalRows"/> rows therefore copies its rows' codes (from the row-major copy, a few cache lines per row)
