@@ -91,19 +91,24 @@ rows = [json.loads(l) for l in open(path)]
 get = lambda label, run: next((r for r in rows if r["label"] == label and r["run"] == run), None)
 print(f"CPU: {cpu} ({simd.strip()}), 2 threads per side; load average before {before}, after {after} (machine shared).")
 print(f"Model served: {model}. Same 1,000 Fashion-MNIST test PNGs on both sides; top-3 answers.\n")
-print("| concurrency | ours req/s | peer req/s | ratio | ours p50 / p99 ms | peer p50 / p99 ms | errors ours / peer | peak RSS ours / peer MB |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| concurrency | ours req/s | peer req/s | ratio | ours p50 / p99 ms | peer p50 / p99 ms | errors ours / peer | peak RSS ours / peer MB "
+      "| CPU µs/request ours / peer (generator ours / peer) |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+cpu = lambda r, key: f"{r[key]:,.0f}" if r.get(key) is not None else "?"
 for r in rows:
     if r["label"] != "ours" or not r["run"].startswith("c"): continue
     p = get("peer", r["run"])
     print(f"| {r['run'][1:]} | {r['rps']:,.0f} | {p['rps']:,.0f} | {r['rps']/p['rps']:.2f}x | {r['p50_ms']} / {r['p99_ms']} | {p['p50_ms']} / {p['p99_ms']} "
-          f"| {r['errors']} / {p['errors']} | {r['peak_rss_mb']:.0f} / {p['peak_rss_mb']:.0f} |")
+          f"| {r['errors']} / {p['errors']} | {r['peak_rss_mb']:.0f} / {p['peak_rss_mb']:.0f} "
+          f"| {cpu(r, 'service_cpu_us_per_request')} / {cpu(p, 'service_cpu_us_per_request')} "
+          f"({cpu(r, 'generator_cpu_us_per_request')} / {cpu(p, 'generator_cpu_us_per_request')}) |")
 inproc = {r["run"]: r for r in rows if r["label"] == "inprocess"}
 c32 = get("ours", "c32")
 if c32 and "batch32" in inproc:
     b32, b64 = inproc["batch32"], inproc.get("batch64")
     print(f"\nIn process, same model and PNGs: decode + prepare {inproc['decode']['us_per_image']} µs/image; batch prediction "
-          + ", ".join(f"{k[5:]}: {v['images_per_s']:,.0f} images/s ({v['with_decode_images_per_s']:,.0f} with decoding)" for k, v in inproc.items() if k.startswith("batch")))
+          + ", ".join(f"{k[5:]}: {v['images_per_s']:,.0f} images/s ({v['with_decode_images_per_s']:,.0f} with decoding; "
+                      f"{v.get('cpu_us_per_image', '?')} µs CPU/image)" for k, v in inproc.items() if k.startswith("batch")))
     print(f"Served at concurrency 32: {c32['rps']:,.0f} requests/s = {c32['rps']/b32['with_decode_images_per_s']:.0%} of in-process decode + batch-32 prediction"
           + (f", {c32['rps']/b64['with_decode_images_per_s']:.0%} of batch 64" if b64 else "") + ".")
 o = next((r for r in rows if r["run"].startswith("open")), None)

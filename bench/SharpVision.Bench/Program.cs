@@ -19,6 +19,8 @@ using SharpVision.Tensors.Kernels;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- serveload --url http://127.0.0.1:PORT/predict --pngs DIR
 //            [--concurrency 1,8,32,128 --seconds 10 --warmup 2 | --rate R --seconds 60 --max-outstanding 1024] [--pid PID] [--label NAME]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- inprocess --model PATH --pngs DIR [--batches 1,32,512] [--seconds 5] [--threads 2]
+//        dotnet run -c Release --project bench/SharpVision.Bench -- infer [--net cnn2|resnet8] [--batches 1,32,64] [--seconds 5] [--repeats 5]
+//                                                                          [--threads 2] [--layers]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- onnx [--model FILE] [--batch 32] [--repeats 5] [--rounds 3] [--threads 2]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128] [--ops false]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
@@ -68,6 +70,9 @@ if (what == "serveload")
 if (what == "inprocess")
     return SharpVision.Bench.ServeLoad.InProcess(Arg("--model", ""), Arg("--pngs", ""), Arg("--batches", "1,32,512").Split(',').Select(int.Parse).ToList(),
         double.Parse(Arg("--seconds", "5")), threads);
+if (what == "infer")
+    return SharpVision.Bench.InferenceBench.Run(Arg("--net", "cnn2"), Arg("--batches", "1,32,64").Split(',').Select(int.Parse).ToList(),
+        double.Parse(Arg("--seconds", "5")), int.Parse(Arg("--repeats", "5")), threads, argList.Contains("--layers"));
 if (what == "onnx")
     return SharpVision.Bench.OnnxBench.Run(argList.Contains("--model") ? Arg("--model", "") : null, int.Parse(Arg("--batch", "32")), int.Parse(Arg("--repeats", "5")),
         int.Parse(Arg("--rounds", "3")), threads);

@@ -190,6 +190,10 @@ internal static class ServeLoad
             ["seconds"] = Math.Round(span, 2),
         };
         if (skipped is long s) document["skipped_by_generator"] = s;
+        // CPU per answered request: the service's (all its threads) and the load generator's own, which shares the cores.
+        var (serviceCpu, generatorCpu) = memory.CpuSeconds;
+        if (samples.Count > 0 && serviceCpu > 0) document["service_cpu_us_per_request"] = Math.Round(serviceCpu * 1e6 / samples.Count, 1);
+        if (samples.Count > 0) document["generator_cpu_us_per_request"] = Math.Round(generatorCpu * 1e6 / samples.Count, 1);
         if (memory.Curve.Count > 0)
         {
             var perSecond = samples.GroupBy(x => (int)(x.StartTicks / Stopwatch.Frequency)).ToDictionary(g => g.Key, g => g.ToList());
@@ -241,6 +245,8 @@ internal static class ServeLoad
         {
             model.Predict(prepared.AsSpan(0, Math.Min(batch, bodies.Length) * size), threads); // warm-up
             long images = 0;
+            using var self = Process.GetCurrentProcess();
+            var cpu = self.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             for (int start = 0; clock.Elapsed.TotalSeconds < seconds; start = (start + batch) % bodies.Length)
             {
@@ -249,10 +255,12 @@ internal static class ServeLoad
                 images += n;
             }
             double rate = images / clock.Elapsed.TotalSeconds;
+            self.Refresh();
             Console.WriteLine(new JsonObject
             {
                 ["label"] = "inprocess", ["run"] = $"batch{batch}", ["images_per_s"] = Math.Round(rate, 1),
                 ["with_decode_images_per_s"] = Math.Round(1 / (1 / rate + decodeUs / 1e6), 1), ["threads"] = threads,
+                ["cpu_us_per_image"] = Math.Round((self.TotalProcessorTime - cpu).TotalMicroseconds / images, 1),
             }.ToJsonString());
         }
         return 0;
@@ -269,8 +277,14 @@ internal static class ServeLoad
 
         public double? PeakMegabytes => pid is null ? null : Math.Round(_peak, 1);
 
+        /// <summary>CPU seconds (user + system) the service and this load generator used between Start and Stop.</summary>
+        public (double Service, double Generator) CpuSeconds { get; private set; }
+
+        private (double Service, double Generator) _cpuAtStart;
+
         public void Start()
         {
+            _cpuAtStart = (ServiceCpu(), GeneratorCpu());
             if (pid is null) return;
             var period = curvePeriod ?? TimeSpan.FromMilliseconds(100);
             _loop = Task.Run(async () =>
@@ -303,6 +317,29 @@ internal static class ServeLoad
             _stop.Cancel();
             _loop.Wait();
             if (pid is not null) _peak = Math.Max(_peak, Rss());
+            CpuSeconds = (ServiceCpu() - _cpuAtStart.Service, GeneratorCpu() - _cpuAtStart.Generator);
+        }
+
+        private static double GeneratorCpu()
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.TotalProcessorTime.TotalSeconds;
+        }
+
+        // utime + stime of /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s), 0 without a pid.
+        private double ServiceCpu()
+        {
+            if (pid is null) return 0;
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
         }
 
         private double Rss()

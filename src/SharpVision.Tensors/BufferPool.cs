@@ -29,6 +29,9 @@ public static class BufferPool
         return new Scope(_current);
     }
 
+    /// <summary>True while a <see cref="Step"/> scope is active on this thread (a new one would throw).</summary>
+    public static bool InScope => _current is not null;
+
     /// <summary>An array whose contents are unspecified (for outputs that are fully written).</summary>
     public static T[] Uninitialized<T>(int length) where T : unmanaged => Rent<T>(length, zeroed: false);
 

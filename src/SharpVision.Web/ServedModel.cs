@@ -60,25 +60,21 @@ public sealed class ServedModel
         var (hash, length) = Hash(full);
         var classifier = ModelFile.Load(full); // any kind the toolkit trains or imports
         if (Hash(full).Sha256 != hash) throw new DataFormatException(full, "the file changed while it was being loaded");
-        var card = ModelCard.Describe(name, full, classifier, hash, length);
-        return new ServedModel(name, full, classifier.Kind, InferenceForm(classifier), card);
+        var served = InferenceForm(classifier);
+        var card = ModelCard.Describe(name, full, served, hash, length);
+        return new ServedModel(name, full, classifier.Kind, served, card);
     }
 
     /// <summary>
-    /// The classifier in the form it is served: a network with its batch norms folded into the layers before them once,
-    /// here, rather than on every <see cref="IImageClassifier.Predict"/> call (which folds afresh, so a model still
-    /// being trained predicts with its current weights). Same predictions up to float32 rounding; at batch 1 a fresh
-    /// fold per call doubled the CPU time of cnn2's forward pass. Other kinds are served as they are.
+    /// The classifier in the form it is served: a network frozen in its inference form (<see cref="NetworkClassifier.Frozen"/>:
+    /// batch norms folded, convolution blocks fused, weights packed) once, here, rather than on every
+    /// <see cref="IImageClassifier.Predict"/> call (which rebuilds it, so a model still being trained predicts with its
+    /// current weights). Same predictions; other kinds are served as they are.
     /// </summary>
     public static IImageClassifier InferenceForm(IImageClassifier classifier)
     {
         ArgumentNullException.ThrowIfNull(classifier);
-        if (classifier is not NetworkClassifier network) return classifier;
-        network.Network.Eval();
-        var folded = BatchNormFolding.Fold(network.Network) as Sequential ?? network.Network;
-        folded.Eval();
-        return new NetworkClassifier(network.Kind, folded, network.Loss, network.Normalizer, network.Preparation, network.ClassNames, network.Features,
-            network.FlipAveraging);
+        return classifier is NetworkClassifier network ? network.Frozen() : classifier;
     }
 
     private static (string Sha256, long Length) Hash(string path)
@@ -119,7 +115,7 @@ public sealed record ModelCard(string Name, string Kind, IReadOnlyList<string> C
         long? parameters = settings["parameters"] is JsonValue value && value.TryGetValue(out long count) ? count : null;
         (long? references, string backend) = classifier switch
         {
-            NetworkClassifier n => ((long?)null, EngineBackend.Of(n.Network)),
+            NetworkClassifier n => ((long?)null, EngineBackend.Of(n.InferenceNetwork())), // what predictions run on
             KNearestNeighborsModel k => (k.Train.Count, $"knn-{NeighborSearch.ByteBackend(k.Options.Metric)}"),
             FeatureKNearestNeighborsModel f => (f.TrainCount, $"knn-{NeighborSearch.FloatBackend(f.Options.Metric)}"),
             _ => ((long?)null, "managed"),

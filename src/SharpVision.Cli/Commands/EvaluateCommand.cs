@@ -154,7 +154,7 @@ internal static class EvaluateCommand
     {
         KNearestNeighborsModel knn => $"knn-{NeighborSearch.ByteBackend(knn.Options.Metric)}",
         FeatureKNearestNeighborsModel knn => $"knn-{NeighborSearch.FloatBackend(knn.Options.Metric)}",
-        NetworkClassifier network => EngineBackend.Of(network.Network),
+        NetworkClassifier network => EngineBackend.Of(network.InferenceNetwork()), // what predictions run on
         _ => model.Kind,
     };
 }

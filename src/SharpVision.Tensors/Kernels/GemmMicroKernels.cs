@@ -146,7 +146,9 @@ internal readonly struct Avx2Kernel6x16 : IGemmMicroKernel
         float alpha, float beta) =>
         Core(kc, a, rowStride, depthStride, b, c, ldc, alpha, beta);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Too large for the JIT to inline into Run and RunInPlace: compiled optimized at once, so the first calls (a service's
+    // first seconds) do not run quick-JIT code while tiering catches up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Core(nint kc, float* a, nint rowStride, nint depthStride, float* b, float* c, nint ldc, float alpha, float beta)
     {
         float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;

@@ -1,4 +1,6 @@
 using SharpVision.Tensors;
+using SharpVision.Tensors.Autograd;
+using SharpVision.Tensors.Kernels;
 
 namespace SharpVision.Nn;
 
@@ -227,5 +229,90 @@ public sealed class ResidualBlock : Module
         y = _c2.Forward(y);
         if (_b2 is not null) y = _b2.Forward(y);
         return Ops.Relu(Ops.Add(y, _shortcut?.Forward(input) ?? input));
+    }
+}
+
+/// <summary>
+/// The inference form of Conv2d → ReLU (→ MaxPool2d), made by <see cref="InferenceForm"/>: one fused kernel
+/// (<see cref="ConvBlockKernels"/>) computes y = maxpool(relu(conv(x, W) + b)) image by image, with the weights packed once
+/// per SIMD path. It has no parameters and records no graph: it is never trained or saved.
+/// </summary>
+/// <remarks>Shape: (N, in, H, W) → (N, out, Hp, Wp), as the layers it replaces.</remarks>
+public sealed class ConvBlock : Module
+{
+    private readonly float[] _weight, _bias;
+    private readonly float[]?[] _packed = new float[]?[3]; // per SimdPath, packed on first use
+
+    /// <summary>The block of <paramref name="conv"/>, then ReLU when <paramref name="relu"/>, then <paramref name="pool"/> when not null.</summary>
+    /// <exception cref="ArgumentException">A pooling layer other than max pooling.</exception>
+    public ConvBlock(Conv2d conv, bool relu, Pool2d? pool)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        if (pool is not null && pool.Type != "max_pool2d")
+            throw new ArgumentException($"ConvBlock fuses max pooling only, not {pool.Type}.", nameof(pool));
+        (Inputs, Outputs, Kernel, Stride, Padding, Relu) = (conv.Inputs, conv.Outputs, conv.Kernel, conv.Stride, conv.Padding, relu);
+        (PoolKernel, PoolStride) = pool is null ? (1, 1) : (pool.Kernel, pool.Stride);
+        _weight = (float[])conv.Weight.Data.Clone(); // a snapshot: the block never changes with the layer it came from
+        _bias = conv.Bias is null ? [] : (float[])conv.Bias.Data.Clone();
+    }
+
+    /// <summary>Input channels.</summary>
+    public int Inputs { get; }
+
+    /// <summary>Output channels (filters).</summary>
+    public int Outputs { get; }
+
+    /// <summary>Square kernel side.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Convolution stride.</summary>
+    public int Stride { get; }
+
+    /// <summary>Zero padding on each side.</summary>
+    public int Padding { get; }
+
+    /// <summary>Whether ReLU follows the bias.</summary>
+    public bool Relu { get; }
+
+    /// <summary>Max pooling window (1: none).</summary>
+    public int PoolKernel { get; }
+
+    /// <summary>Max pooling stride (1: none).</summary>
+    public int PoolStride { get; }
+
+    /// <summary>"conv_block": an inference-only type, not in <see cref="Architecture.KnownLayers"/> (model files hold the layers it fuses).</summary>
+    public override LayerSpec Spec => new("conv_block", new()
+    {
+        ["in"] = Inputs, ["out"] = Outputs, ["kernel"] = Kernel, ["stride"] = Stride, ["padding"] = Padding, ["relu"] = Relu ? 1 : 0,
+        ["pool_kernel"] = PoolKernel, ["pool_stride"] = PoolStride,
+    });
+
+    /// <summary>y = maxpool(relu(conv(x, W) + b)) on <see cref="SimdPaths.Default"/>'s path with <see cref="Engine.Threads"/> threads.</summary>
+    /// <exception cref="ArgumentException">Input not (N, in, H, W), or too small for the kernel and the pooling window.</exception>
+    /// <exception cref="InvalidOperationException">The input requires a gradient: this block is for inference only.</exception>
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (GradMode.IsEnabled && input.RequiresGrad)
+            throw new InvalidOperationException("ConvBlock is an inference form and records no graph; train the original Conv2d layers instead.");
+        if (input.Shape.Rank != 4 || input.Shape[1] != Inputs)
+            throw new ArgumentException($"ConvBlock expects (N, {Inputs}, H, W), got {input.Shape}.", nameof(input));
+        var conv = new Conv2dGeometry(input.Shape[0], Inputs, input.Shape[2], input.Shape[3], Outputs, Kernel, Kernel, Stride, Padding);
+        var g = new ConvBlockGeometry(conv, Relu, PoolKernel, PoolStride);
+        g.Validate();
+        var path = SimdPaths.Default;
+        var y = BufferPool.Uninitialized<float>(conv.Batch * g.OutputImageSize); // every element is written
+        ConvBlockKernels.Forward(g, input.Data, Packed(conv, path), y, Engine.Threads, path);
+        return new Tensor(new Shape(conv.Batch, Outputs, g.OutputHeight, g.OutputWidth), y);
+    }
+
+    // The weights and bias packed for path; racing first calls pack the same values and one of them is kept.
+    private float[] Packed(in Conv2dGeometry g, SimdPath path)
+    {
+        var packed = Volatile.Read(ref _packed[(int)path]);
+        if (packed is not null) return packed;
+        packed = new float[ConvBlockKernels.PackedLength(g, path)];
+        ConvBlockKernels.PackWeights(g, _weight, _bias, packed, path);
+        return Interlocked.CompareExchange(ref _packed[(int)path], packed, null) ?? packed;
     }
 }

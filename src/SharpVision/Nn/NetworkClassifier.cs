@@ -92,14 +92,17 @@ public sealed class NetworkClassifier : IImageClassifier
     /// </summary>
     public bool FlipAveraging { get; }
 
-    /// <summary>The same model (sharing its network) with test-time flip averaging on or off.</summary>
+    /// <summary>The same model (sharing its network and frozen inference network, if any) with test-time flip averaging on or off.</summary>
     public NetworkClassifier WithFlipAveraging(bool flipAveraging) => flipAveraging == FlipAveraging ? this
-        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging, InputStatistics);
+        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, flipAveraging, InputStatistics)
+        {
+            _frozen = _frozen,
+        };
 
-    /// <summary>The same model (sharing its network) carrying <paramref name="statistics"/>.</summary>
+    /// <summary>The same model (sharing its network, and its frozen inference network if any) carrying <paramref name="statistics"/>.</summary>
     /// <exception cref="ArgumentException">Statistics of another image size.</exception>
     public NetworkClassifier WithInputStatistics(InputStatistics? statistics) =>
-        new(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, FlipAveraging, statistics);
+        new(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, FlipAveraging, statistics) { _frozen = _frozen };
 
     /// <inheritdoc/>
     public JsonObject Describe() => new()
@@ -143,21 +146,46 @@ public sealed class NetworkClassifier : IImageClassifier
     /// <summary>Class scores (N, outputs) for normalized inputs (N, D), in evaluation mode without recording a graph.</summary>
     public float[] Scores(ReadOnlySpan<float> inputs, int count) => Scores(InferenceNetwork(), inputs, count);
 
-    /// <summary>The network in evaluation mode with its batch norms folded into the layers before them (<see cref="BatchNormFolding"/>).</summary>
-    public Module InferenceNetwork()
+    /// <summary>
+    /// The network in evaluation mode in its inference form (<see cref="InferenceForm"/>: batch norms folded, convolution
+    /// blocks fused): built afresh from the current weights at each call, or the one <see cref="Frozen"/> built.
+    /// </summary>
+    public Module InferenceNetwork() => _frozen ?? InferenceForm.Of(Network);
+
+    /// <summary>
+    /// The same model (sharing <see cref="Network"/>) with its inference network built once, now, and reused by every
+    /// prediction, rather than folded and packed again at each <see cref="Predict(ReadOnlySpan{byte}, int)"/> call: for a
+    /// model whose weights no longer change (a served one). Training <see cref="Network"/> afterwards does not change
+    /// the frozen model's predictions.
+    /// </summary>
+    public NetworkClassifier Frozen() => _frozen is not null ? this
+        : new NetworkClassifier(Kind, Network, Loss, Normalizer, Preparation, ClassNames, Features, FlipAveraging, InputStatistics)
+        {
+            _frozen = InferenceForm.Of(Snapshot(Network)),
+        };
+
+    private Module? _frozen;
+
+    // A copy of the network with its own parameters and buffers (built from its architecture), so that the frozen
+    // inference form shares nothing the original's training could change (the fold shares layers without a batch norm).
+    private static Sequential Snapshot(Sequential network)
     {
-        Network.Eval();
-        var folded = BatchNormFolding.Fold(Network);
-        folded.Eval();
-        return folded;
+        var copy = Architecture.FromJson(Architecture.ToJson(network));
+        var (source, target) = (network.NamedParameters(), copy.NamedParameters());
+        for (int i = 0; i < source.Count; i++) source[i].Parameter.Data.AsSpan().CopyTo(target[i].Parameter.Data);
+        var (sourceBuffers, targetBuffers) = (network.NamedBuffers(), copy.NamedBuffers());
+        for (int i = 0; i < sourceBuffers.Count; i++) sourceBuffers[i].Values.AsSpan().CopyTo(targetBuffers[i].Values);
+        return copy;
     }
 
     private float[] Scores(Module network, ReadOnlySpan<float> inputs, int count)
     {
         using var _ = GradMode.NoGrad();
-        var shape = Features is null ? new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width) : new Shape(count, Features.Length);
-        return network.Forward(new Tensor(shape, inputs.ToArray())).Data;
+        return network.Forward(new Tensor(InputShape(count), inputs.ToArray())).Data;
     }
+
+    private Shape InputShape(int count) =>
+        Features is null ? new Shape(count, Preparation.Channels, Preparation.Height, Preparation.Width) : new Shape(count, Features.Length);
 
     /// <summary>Probabilities of each class from scores (softmax, or [1 − σ(z), σ(z)] for logistic), count×classes.</summary>
     public float[] ToProbabilities(float[] scores, int count)
@@ -203,21 +231,24 @@ public sealed class NetworkClassifier : IImageClassifier
         return Predictions.Rank(probabilities, ClassNames.Count); // descending probability, the lower class first among equals
     }
 
-    // Class probabilities of count images, normalized (or featurized) and scored 512 at a time.
+    // Class probabilities of count images, normalized (or featurized) and scored 512 at a time. Each batch's activations
+    // come from the buffer pool (unless the caller already pools, e.g. a training step), so repeated predictions of a
+    // served model reuse them instead of allocating large arrays per call.
     private float[] Probabilities(ReadOnlySpan<byte> images, int count)
     {
         int d = Normalizer.SampleSize, outputs = Outputs, length = InputLength;
         var scores = new float[count * outputs];
         const int batch = 512;
-        var buffer = new float[Math.Min(batch, Math.Max(count, 1)) * length];
         var network = InferenceNetwork();
+        using var _ = GradMode.NoGrad();
         for (int start = 0; start < count; start += batch)
         {
             int n = Math.Min(batch, count - start);
-            var input = buffer.AsSpan(0, n * length);
+            using var pooled = BufferPool.InScope ? default : BufferPool.Step();
+            var input = BufferPool.Uninitialized<float>(n * length); // fully written below
             if (Features is null) Normalizer.Apply(images.Slice(start * d, n * d), input);
             else Features.Apply(images.Slice(start * d, n * d), input);
-            Scores(network, input, n).CopyTo(scores.AsSpan(start * outputs, n * outputs));
+            network.Forward(new Tensor(InputShape(n), input)).Data.AsSpan(0, n * outputs).CopyTo(scores.AsSpan(start * outputs, n * outputs));
         }
         return ToProbabilities(scores, count);
     }

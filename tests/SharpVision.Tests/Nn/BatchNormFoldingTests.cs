@@ -8,7 +8,7 @@ public class BatchNormFoldingTests
 {
     // Random parameters and batch-norm statistics far from the identity (γ ≠ 1, β ≠ 0, mean ≠ 0, var ≠ 1), so a fold
     // that dropped any of the four terms would change the outputs.
-    private static void Randomize(Module network, Rng rng)
+    internal static void Randomize(Module network, Rng rng)
     {
         network.ResetParameters(rng);
         foreach (var (name, p) in network.NamedParameters())
