@@ -25,7 +25,7 @@ using SharpVision.Tensors.Kernels;
 //        dotnet run -c Release --project bench/SharpVision.Bench -- finetune [--batch 32] [--repeats 5] [--threads 2] [--only all|last]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- vit [--repeats 3] [--threads 2] [--model vit|cct] [--batch 128] [--ops false]
 //        dotnet run -c Release --project bench/SharpVision.Bench -- trees [--only forest,boost,svm] [--trees 100] [--rounds 100] [--leaves 31] [--lr 0.1]
-//                                                                          [--train-limit N]
+//                                                                          [--train-limit N] [--seeds 1] [--split-search auto]
 var argList = args.ToList();
 string Arg(string name, string fallback)
 {
@@ -91,7 +91,8 @@ if (what == "trees")
     return SharpVision.Bench.TreeBench.Run(data, threads, Arg("--only", "forest,boost"), int.Parse(Arg("--trees", "100")),
         int.Parse(Arg("--rounds", "100")),
         int.Parse(Arg("--leaves", "31")), double.Parse(Arg("--lr", "0.1"), System.Globalization.CultureInfo.InvariantCulture),
-        argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null);
+        argList.Contains("--train-limit") ? int.Parse(Arg("--train-limit", "")) : null, int.Parse(Arg("--seeds", "1")),
+        Enum.Parse<SharpVision.Classic.Trees.SplitSearch>(Arg("--split-search", "auto"), ignoreCase: true));
 if (what != "knn")
 {
     Console.Error.WriteLine($"unknown benchmark '{what}' (known: knn, knnfeatures, gemm, conv, convkernels, features, tsne, vit, trees, " +

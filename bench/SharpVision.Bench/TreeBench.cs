@@ -7,11 +7,15 @@ namespace SharpVision.Bench;
 
 /// <summary>
 /// Timings of the tree families on Fashion-MNIST raw pixels (the work of ../shared/bench/peers/classic_peers.py trees):
-/// fit on the 60,000 training images, accuracy on the 10,000 test images, one JSON line per model.
+/// fit on the 60,000 training images, accuracy on the 10,000 test images, one JSON line per model. With
+/// <c>--seeds S</c> the forest is grown with seeds 0..S−1, one line each (seed-to-seed spread is about ±0.002, the size
+/// of the difference against scikit-learn). <c>SVM_PREDICTIONS=FILE</c> writes the SVM's test predictions, one per line;
+/// <c>SVM_CACHE_MB</c> sets its kernel cache (2,000 MB, as <c>classic_peers.py</c> gives scikit-learn).
 /// </summary>
 internal static class TreeBench
 {
-    public static int Run(string? data, int threads, string only, int trees, int rounds, int leaves, double learningRate, int? trainLimit)
+    public static int Run(string? data, int threads, string only, int trees, int rounds, int leaves, double learningRate, int? trainLimit,
+        int seeds = 1, SplitSearch search = SplitSearch.Auto)
     {
         var location = new DatasetLocator(data).Locate("fashion-mnist");
         var splits = DatasetLoader.Load(location);
@@ -23,7 +27,9 @@ internal static class TreeBench
         var trainTable = FeatureTable.FromBytes(train.Pixels, d);
         var testTable = FeatureTable.FromBytes(test.Pixels, d);
         int classes = train.ClassNames.Count;
-        foreach (var model in only.Split(','))
+        var runs = only.Split(',').SelectMany(m => m == "forest" ? Enumerable.Range(0, seeds).Select(s => (Model: m, Seed: s))
+            : [(Model: m, Seed: 0)]);
+        foreach (var (model, seed) in runs)
         {
             var sw = Stopwatch.StartNew();
             float[] probabilities;
@@ -33,11 +39,14 @@ internal static class TreeBench
             {
                 case "forest":
                 {
-                    var forest = RandomForest.Fit(trainTable, train.Labels, classes, new RandomForestOptions(trees), seed: 0, threads: threads);
+                    var options = new RandomForestOptions(trees);
+                    options = options with { Tree = options.TreeOptions with { Search = search } };
+                    var forest = RandomForest.Fit(trainTable, train.Labels, classes, options, seed: seed, threads: threads);
                     double fit = sw.Elapsed.TotalSeconds;
                     probabilities = forest.PredictProbabilities(testTable, threads);
                     name = $"sharpvision RandomForest {trees} trees (gini, sqrt features)";
-                    extra = new { fit_s = Math.Round(fit, 3), oob = forest.OutOfBagAccuracy, nodes = forest.Trees.Sum(t => t.NodeCount),
+                    extra = new { fit_s = Math.Round(fit, 3), seed, search = search.ToString().ToLowerInvariant(), oob = forest.OutOfBagAccuracy,
+                        nodes = forest.Trees.Sum(t => t.NodeCount),
                         depth = forest.Trees.Max(t => t.Depth) };
                     break;
                 }
@@ -62,12 +71,16 @@ internal static class TreeBench
                     for (int i = 0; i < x.Length; i++) x[i] = train.Pixels[i] / 255f;
                     var q = new float[test.Pixels.Length];
                     for (int i = 0; i < q.Length; i++) q[i] = test.Pixels[i] / 255f;
+                    int cacheMb = int.Parse(Environment.GetEnvironmentVariable("SVM_CACHE_MB") ?? "2000"); // sklearn's cache_size=2000
                     var svm = SharpVision.Classic.Svm.KernelSvm.Fit(x, d, train.Labels, classes,
-                        new SharpVision.Classic.Svm.KernelSvmOptions(C: 10), threads);
+                        new SharpVision.Classic.Svm.KernelSvmOptions(C: 10, CacheMegabytes: cacheMb), threads);
                     double fit = sw.Elapsed.TotalSeconds;
                     var decisions = svm.DecisionValues(q, threads);
                     var votes = svm.Votes(decisions);
                     probabilities = votes.Select(v => (float)v).ToArray();
+                    if (Environment.GetEnvironmentVariable("SVM_PREDICTIONS") is { Length: > 0 } dump)
+                        File.WriteAllLines(dump, Enumerable.Range(0, test.Count).Select(i =>
+                            Enumerable.Range(0, classes).MaxBy(k => (votes[i * classes + k], -k)).ToString()));
                     name = $"sharpvision SVC rbf C=10 gamma=scale, first {train.Count} training images";
                     extra = new { fit_s = Math.Round(fit, 3), predict_s = Math.Round(sw.Elapsed.TotalSeconds - fit, 3),
                         support_vectors = svm.SupportVectorCount, gamma = svm.Kernel.Gamma };

@@ -54,9 +54,10 @@ public sealed class FeatureBins
         if (table.Count == 0) throw new ArgumentException("Binning needs at least one row.", nameof(table));
         var edges = new float[table.Dimension][];
         var exact = new bool[table.Dimension];
+        var byteCounts = table.Bytes is { } bytes ? ByteHistograms(bytes, table.Count, table.Dimension, threads) : null;
         Parallel.For(0, table.Dimension, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, f =>
         {
-            var (values, counts) = DistinctValues(table, f);
+            var (values, counts) = byteCounts is null ? DistinctValues(table, f) : DistinctBytes(byteCounts.AsSpan(f * 256, 256));
             exact[f] = maxBins == 0 || values.Length <= maxBins;
             edges[f] = exact[f] ? Midpoints(values) : QuantileEdges(values, counts, maxBins);
         });
@@ -106,6 +107,11 @@ public sealed class FeatureBins
         var codes = GC.AllocateUninitializedArray<T>(n * Dimension);
         var low = new float[Dimension][];
         var high = new float[Dimension][];
+        if (table.Bytes is { } rows)
+        {
+            MapBytes(rows, n, codes, low, high, threads);
+            return new BinnedTable<T>(n, Dimension, codes, this, low, high);
+        }
         Parallel.For(0, Dimension, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, f =>
         {
             var column = codes.AsSpan(f * n, n);
@@ -114,37 +120,66 @@ public sealed class FeatureBins
             var hi = high[f] = new float[bins];
             lo.AsSpan().Fill(float.PositiveInfinity);
             hi.AsSpan().Fill(float.NegativeInfinity);
-            if (table.Bytes is { } bytes)
+            var floats = table.Floats!;
+            int d = Dimension;
+            for (int i = 0; i < n; i++)
             {
-                Span<int> lookup = stackalloc int[256];
-                for (int v = 0; v < 256; v++) lookup[v] = Code(f, v);
-                int d = Dimension;
-                for (int i = 0; i < n; i++)
-                {
-                    byte v = bytes[(long)i * d + f];
-                    int c = lookup[v];
-                    column[i] = T.CreateTruncating(c);
-                    if (v < lo[c]) lo[c] = v;
-                    if (v > hi[c]) hi[c] = v;
-                }
+                float v = floats[(long)i * d + f];
+                int c = Code(f, v);
+                column[i] = T.CreateTruncating(c);
+                if (v < lo[c]) lo[c] = v;
+                if (v > hi[c]) hi[c] = v;
             }
-            else
-            {
-                var floats = table.Floats!;
-                int d = Dimension;
-                for (int i = 0; i < n; i++)
-                {
-                    float v = floats[(long)i * d + f];
-                    int c = Code(f, v);
-                    column[i] = T.CreateTruncating(c);
-                    if (v < lo[c]) lo[c] = v;
-                    if (v > hi[c]) hi[c] = v;
-                }
-            }
-            for (int b = 0; b < bins; b++)
-                if (lo[b] > hi[b]) lo[b] = hi[b] = float.NaN;
+            MarkEmpty(lo, hi);
         });
         return new BinnedTable<T>(n, Dimension, codes, this, low, high);
+    }
+
+    // Map for byte rows: a line of features at a time, codes through a 256-entry table per feature; a bin's smallest and
+    // largest value come from which byte values occurred.
+    private void MapBytes<T>(byte[] rows, int n, T[] codes, float[][] low, float[][] high, int threads) where T : unmanaged, IBinaryInteger<T>
+    {
+        int d = Dimension;
+        Parallel.For(0, (d + ByteBlock - 1) / ByteBlock, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, b =>
+        {
+            int f0 = b * ByteBlock, width = Math.Min(d, f0 + ByteBlock) - f0;
+            var lookup = new T[width * 256];
+            var seen = new bool[width * 256];
+            for (int j = 0; j < width; j++)
+                for (int v = 0; v < 256; v++) lookup[j * 256 + v] = T.CreateTruncating(Code(f0 + j, v));
+            for (int i = 0; i < n; i++)
+            {
+                var row = rows.AsSpan(i * d + f0, width);
+                for (int j = 0; j < row.Length; j++)
+                {
+                    codes[(f0 + j) * n + i] = lookup[j * 256 + row[j]];
+                    seen[j * 256 + row[j]] = true;
+                }
+            }
+            for (int j = 0; j < width; j++)
+            {
+                int bins = BinCount(f0 + j);
+                var lo = low[f0 + j] = new float[bins];
+                var hi = high[f0 + j] = new float[bins];
+                lo.AsSpan().Fill(float.PositiveInfinity);
+                hi.AsSpan().Fill(float.NegativeInfinity);
+                for (int v = 0; v < 256; v++)
+                {
+                    if (!seen[j * 256 + v]) continue;
+                    int c = int.CreateTruncating(lookup[j * 256 + v]);
+                    lo[c] = Math.Min(lo[c], v);
+                    hi[c] = Math.Max(hi[c], v);
+                }
+                MarkEmpty(lo, hi);
+            }
+        });
+    }
+
+    // Bins no value fell in get NaN as their smallest and largest value.
+    private static void MarkEmpty(float[] lo, float[] hi)
+    {
+        for (int b = 0; b < lo.Length; b++)
+            if (lo[b] > hi[b]) lo[b] = hi[b] = float.NaN;
     }
 
     /// <summary>Codes of <paramref name="table"/> in the narrowest type that holds them.</summary>
@@ -163,24 +198,45 @@ public sealed class FeatureBins
         return f > m ? MathF.BitDecrement(f) : f;
     }
 
-    // Sorted distinct values of feature f and how often each occurs.
+    // Features of byte rows handled together: one 64-byte line of each row.
+    private const int ByteBlock = 64;
+
+    // How often each byte value occurs per feature, D×256, counted a line of features at a time (feature by feature, every
+    // read of a row-major table misses the cache).
+    private static int[] ByteHistograms(byte[] bytes, int n, int d, int threads)
+    {
+        var counts = new int[d * 256];
+        Parallel.For(0, (d + ByteBlock - 1) / ByteBlock, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, b =>
+        {
+            int f0 = b * ByteBlock, width = Math.Min(d, f0 + ByteBlock) - f0;
+            var block = counts.AsSpan(f0 * 256, width * 256);
+            for (int i = 0; i < n; i++)
+            {
+                var row = bytes.AsSpan(i * d + f0, width);
+                for (int j = 0; j < row.Length; j++) block[j * 256 + row[j]]++;
+            }
+        });
+        return counts;
+    }
+
+    // The byte values present in a 256-entry histogram, ascending, and their counts.
+    private static (float[] Values, int[] Counts) DistinctBytes(ReadOnlySpan<int> histogram)
+    {
+        var values = new List<float>();
+        var counts = new List<int>();
+        for (int v = 0; v < 256; v++)
+            if (histogram[v] > 0)
+            {
+                values.Add(v);
+                counts.Add(histogram[v]);
+            }
+        return (values.ToArray(), counts.ToArray());
+    }
+
+    // Sorted distinct values of feature f of a float table and how often each occurs.
     private static (float[] Values, int[] Counts) DistinctValues(FeatureTable table, int f)
     {
         int n = table.Count, d = table.Dimension;
-        if (table.Bytes is { } bytes)
-        {
-            Span<int> histogram = stackalloc int[256];
-            for (int i = 0; i < n; i++) histogram[bytes[(long)i * d + f]]++;
-            var values = new List<float>();
-            var counts = new List<int>();
-            for (int v = 0; v < 256; v++)
-                if (histogram[v] > 0)
-                {
-                    values.Add(v);
-                    counts.Add(histogram[v]);
-                }
-            return (values.ToArray(), counts.ToArray());
-        }
         var column = new float[n];
         var floats = table.Floats!;
         for (int i = 0; i < n; i++) column[i] = floats[(long)i * d + f];

@@ -56,18 +56,18 @@ public sealed class ForestClassifier
         const int Chunk = 256;
         Parallel.For(0, (rows.Count + Chunk - 1) / Chunk, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, chunk =>
         {
-            int end = Math.Min(rows.Count, (chunk + 1) * Chunk);
-            Span<double> sum = stackalloc double[Classes];
-            for (int i = chunk * Chunk; i < end; i++)
-            {
-                sum.Clear();
-                foreach (var tree in Trees)
+            int first = chunk * Chunk, end = Math.Min(rows.Count, first + Chunk);
+            var sums = new double[(end - first) * Classes];
+            // Tree by tree over the chunk, so that one tree's nodes stay in cache; each row still adds trees in order.
+            foreach (var tree in Trees)
+                for (int i = first; i < end; i++)
                 {
                     var values = tree.ValuesOf(tree.Leaf(rows, i));
+                    var sum = sums.AsSpan((i - first) * Classes, Classes);
                     for (int k = 0; k < Classes; k++) sum[k] += values[k];
                 }
-                for (int k = 0; k < Classes; k++) result[i * Classes + k] = (float)(sum[k] / Trees.Count);
-            }
+            for (int i = first; i < end; i++)
+                for (int k = 0; k < Classes; k++) result[i * Classes + k] = (float)(sums[(i - first) * Classes + k] / Trees.Count);
         });
         return result;
     }
@@ -235,20 +235,24 @@ public static class RandomForest
         var gate = new object();
         Parallel.For(0, (n + 1023) / 1024, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
         {
-            Span<double> sum = stackalloc double[classes];
+            int first = chunk * 1024, end = Math.Min(n, first + 1024);
+            var sums = new double[(end - first) * classes];
+            var any = new bool[end - first];
             int localScored = 0, localCorrect = 0;
-            for (int i = chunk * 1024; i < Math.Min(n, (chunk + 1) * 1024); i++)
-            {
-                sum.Clear();
-                bool any = false;
-                for (int t = 0; t < trees.Length; t++)
+            // Tree by tree over the chunk (one tree's nodes stay in cache); each row still adds its trees in order.
+            for (int t = 0; t < trees.Length; t++)
+                for (int i = first; i < end; i++)
                 {
                     if (inBag[t][i]) continue;
-                    any = true;
+                    any[i - first] = true;
                     var values = trees[t].ValuesOf(trees[t].Leaf(train, i));
+                    var sum = sums.AsSpan((i - first) * classes, classes);
                     for (int k = 0; k < classes; k++) sum[k] += values[k];
                 }
-                if (!any) continue;
+            for (int i = first; i < end; i++)
+            {
+                if (!any[i - first]) continue;
+                var sum = sums.AsSpan((i - first) * classes, classes);
                 localScored++;
                 int best = 0;
                 for (int k = 1; k < classes; k++)

@@ -194,6 +194,42 @@ public class DecisionTreeTests
         for (int f = 0; f < 3; f++) Assert.Equal(fromFloats.Edges[f], fromBytes.Edges[f]);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    public void FeatureBins_BytesAndTheSameValuesAsFloats_MapToTheSameCodesAndBinRanges(int maxBins)
+    {
+        // 70 features: more than one 64-feature line of the byte path, with constant, few-valued and skewed features.
+        const int n = 500, d = 70;
+        var rng = new Random(7);
+        var bytes = new byte[n * d];
+        for (int i = 0; i < n; i++)
+            for (int f = 0; f < d; f++)
+                bytes[i * d + f] = (f % 7) switch
+                {
+                    0 => 0,
+                    1 => (byte)(rng.Next(3) * 100),
+                    2 => (byte)(rng.NextDouble() < 0.8 ? 0 : rng.Next(256)),
+                    _ => (byte)rng.Next(256),
+                };
+        var byteTable = FeatureTable.FromBytes(bytes, d);
+        var floatTable = FeatureTable.FromFloats(bytes.Select(b => (float)b).ToArray(), d);
+        var fromBytes = FeatureBins.Fit(byteTable, maxBins, 2);
+        var fromFloats = FeatureBins.Fit(floatTable, maxBins, 2);
+        for (int f = 0; f < d; f++) Assert.Equal(fromFloats.Edges[f], fromBytes.Edges[f]);
+
+        var byteCodes = (BinnedTable<byte>)fromBytes.Map(byteTable, 2);
+        var floatCodes = (BinnedTable<byte>)fromFloats.Map(floatTable, 2);
+        Assert.Equal(floatCodes.Codes, byteCodes.Codes);
+        for (int f = 0; f < d; f++)
+        {
+            Assert.Equal(floatCodes.Low[f], byteCodes.Low[f]);
+            Assert.Equal(floatCodes.High[f], byteCodes.High[f]);
+            for (int i = 0; i < n; i++) // a code is the number of edges below the value
+                Assert.Equal(fromBytes.Edges[f].Count(e => e < bytes[i * d + f]), byteCodes.Codes[f * n + i]);
+        }
+    }
+
     internal static (float[] X, int[] Y) Blobs(int n, int d, int classes, double spread, int seed)
     {
         var rng = new Random(seed);
