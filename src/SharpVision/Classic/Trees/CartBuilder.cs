@@ -343,7 +343,7 @@ internal sealed class CartBuilder<T> where T : unmanaged, IBinaryInteger<T>
             int code = touched < 0 ? t : _touched[t];
             var counts = _histogram.AsSpan(code * k, k);
             if (touched < 0 && IsEmpty(counts)) continue;
-            if (touched >= 0) _codeSeen[code] = 0;
+            if (touched >= 0 && _seenBits is null) _codeSeen[code] = 0; // the bitmap path never set it
             distinct++;
             if (previous >= 0 && rowsLeft >= minLeaf && rows - rowsLeft >= minLeaf)
             {
